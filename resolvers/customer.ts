@@ -1,0 +1,58 @@
+// Customer fields: each asks the loaders for the records its linked sources hold; nothing is fetched unless selected.
+import type { CustomerConnectionResolvers, CustomerResolvers } from '../src/generated/graphql.js';
+import { loadMarketing, loadNewestChildren, loadProfile } from '../src/customer/facets.js';
+import { partialSourceError, badInput } from '../src/server/errors.js';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { RequestContext } from '../src/server/context.js';
+
+const MAX_ITEMS = 100;
+
+function checkFirst(first: number): number {
+  if (first < 0 || first > MAX_ITEMS) throw badInput(`first must be between 0 and ${MAX_ITEMS}`, 'first');
+  return first;
+}
+
+/** Keeps the healthy sources' data and reports each failed source at this field's path. */
+function reportPartial(errors: readonly Error[], context: RequestContext, info: GraphQLResolveInfo): void {
+  const path: (string | number)[] = [];
+  for (let p: GraphQLResolveInfo['path'] | undefined = info.path; p; p = p.prev) path.unshift(p.key);
+  for (const error of errors) context.partialErrors.push(partialSourceError(error, path));
+}
+
+export const Customer: CustomerResolvers = {
+  id: (customer) => customer.id,
+
+  identities: (customer) =>
+    customer.links.map((link) => ({
+      source: link.source,
+      entity: link.entity,
+      recordId: link.recordId,
+      linkedBy: { rule: link.rule, value: link.evidence, linkedAt: link.linkedAt },
+    })),
+
+  profile: async (customer, _args, context, info) => {
+    const { values, errors } = await loadProfile(context, customer);
+    reportPartial(errors, context, info);
+    return values[0]!;
+  },
+
+  marketing: async (customer, _args, context, info) => {
+    const { values, errors } = await loadMarketing(context, customer);
+    reportPartial(errors, context, info);
+    return values[0] ?? null;
+  },
+
+  orders: (customer, { first }, context) => loadNewestChildren(context, customer, 'orders', 'placedAt', checkFirst(first)),
+
+  tickets: (customer, { status, first }, context) => {
+    const wanted = status && status.length > 0 ? new Set<string>(status) : null;
+    return loadNewestChildren(context, customer, 'tickets', 'createdAt', checkFirst(first), (ticket) => !wanted || wanted.has(String(ticket.values.status)));
+  },
+
+  events: (customer, { first }, context) => loadNewestChildren(context, customer, 'events', 'occurredAt', checkFirst(first)),
+};
+
+export const CustomerConnection: CustomerConnectionResolvers = {
+  totalCount: (_connection, _args, context) => context.directory.store.countCustomers(),
+};
+

@@ -1,0 +1,68 @@
+// Root fields: find customers through the link directory; everything below resolves through loaders.
+import type { QueryResolvers } from '../src/generated/graphql.js';
+import type { CustomerLinks } from '../src/identity/model.js';
+import { normalizeEmail, normalizePhone } from '../src/identity/normalize.js';
+import type { CustomerRef } from '../src/customer/model.js';
+import { badInput } from '../src/server/errors.js';
+
+const MAX_PAGE = 100;
+
+function toRef(customer: CustomerLinks | null): CustomerRef | null {
+  return customer && { id: customer.customerId, links: customer.links };
+}
+
+const encodeCursor = (customerId: string) => Buffer.from(customerId, 'utf8').toString('base64url');
+const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
+
+export const Query: QueryResolvers = {
+  customer: async (_parent, { id }, context) => toRef(await context.directory.customer(id)),
+
+  customers: async (_parent, { first, after }, context) => {
+    if (first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
+    const page = await context.directory.page(first, after ? decodeCursor(after) : null);
+    const edges = page.customers.map((customer) => ({ cursor: encodeCursor(customer.customerId), node: toRef(customer)! }));
+    return {
+      edges,
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+      // Resolved lazily by CustomerConnection.totalCount, so a page costs one read unless the count is asked for.
+      totalCount: 0,
+    };
+  },
+
+  customerByIdentity: async (_parent, { kind, value }, context) => {
+    switch (kind) {
+      case 'EMAIL': {
+        const email = normalizeEmail(value);
+        if (!email) throw badInput('value is not an email address', 'value');
+        return toRef(await context.directory.customerByIdentifier('email', email));
+      }
+      case 'PHONE': {
+        const phone = normalizePhone(value, context.config.identity.defaultPhoneRegion);
+        if (!phone) throw badInput('value is not a valid phone number', 'value');
+        return toRef(await context.directory.customerByIdentifier('phone', phone));
+      }
+      case 'SOURCE_RECORD': {
+        const separator = value.indexOf(':');
+        if (separator <= 0 || separator === value.length - 1) throw badInput('SOURCE_RECORD values look like "source:recordId"', 'value');
+        const source = value.slice(0, separator);
+        if (!context.registry.connectors.has(source)) throw badInput(`no source "${source}"`, 'value');
+        return toRef(await context.directory.customerByRecord(source, value.slice(separator + 1)));
+      }
+    }
+  },
+
+  sources: (_parent, _args, context) =>
+    [...context.registry.connectors.values()].map((connector) => {
+      const url = new URL(connector.config.baseUrl);
+      // Credentials in a base URL must never reach a client.
+      url.username = '';
+      url.password = '';
+      return {
+        name: connector.name,
+        baseUrl: url.toString(),
+        entities: [...connector.entities.keys()],
+        requests: connector.client.requests,
+        errors: connector.client.errors,
+      };
+    }),
+};

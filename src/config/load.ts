@@ -1,0 +1,100 @@
+// Reads the YAML config, fills `${ENV}` references from the environment and validates it, failing with the bad key's path.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { ZodError } from 'zod';
+import { configSchema, type HubConfig } from './schema.js';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    readonly problems: readonly { path: string; message: string }[],
+    readonly file?: string,
+  ) {
+    super(`invalid config${file ? ` ${file}` : ''}:\n${problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** `sources.crm.entities.contact.batch.maxBatchSize` style, with `[i]` for array indexes. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Replaces `${NAME}` and `${NAME:-default}` inside string values; a missing variable is a config error at that key. */
+function interpolate(value: unknown, env: Environment, path: PropertyKey[], problems: { path: string; message: string }[]): unknown {
+  if (typeof value === 'string') {
+    const whole = WHOLE_REFERENCE.test(value);
+    const filled = value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
+      return '';
+    });
+    // `port: ${PORT:-4000}` should be the number YAML would have read had it been written literally.
+    return whole ? parseScalar(filled) : filled;
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...path, i], problems));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], problems)]));
+  }
+  return value;
+}
+
+function parseScalar(text: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  return text;
+}
+
+type Issue = ZodError['issues'][number];
+
+/**
+ * A union's own message ("Invalid input") hides which alternative nearly matched; report the issues of the
+ * alternative that got furthest into the value, since that is the one the author meant.
+ */
+function explainIssue(issue: Issue, prefix: PropertyKey[] = []): { path: string; message: string }[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Deepest first; among equally deep alternatives, the one with fewer complaints.
+    const ranked = issue.errors
+      .map((branch) => ({ branch, depth: Math.max(...branch.map(issueDepth)) }))
+      .sort((a, b) => b.depth - a.depth || a.branch.length - b.branch.length);
+    if (ranked[0]!.depth > 0) return ranked[0]!.branch.flatMap((inner) => explainIssue(inner, path));
+  }
+  return [{ path: formatPath(path), message: issue.message }];
+}
+
+function issueDepth(issue: Issue): number {
+  const nested = issue.code === 'invalid_union' ? Math.max(0, ...issue.errors.flatMap((branch) => branch.map(issueDepth))) : 0;
+  return issue.path.length + nested;
+}
+
+function zodProblems(error: ZodError): { path: string; message: string }[] {
+  return error.issues.flatMap((issue) => explainIssue(issue));
+}
+
+/** Validates an already-parsed config object (YAML or built in code). */
+export function parseConfig(raw: unknown, env: Environment = process.env, file?: string): HubConfig {
+  const problems: { path: string; message: string }[] = [];
+  const filled = interpolate(raw, env, [], problems);
+  if (problems.length > 0) throw new ConfigError(problems, file);
+  const result = configSchema.safeParse(filled);
+  if (!result.success) throw new ConfigError(zodProblems(result.error), file);
+  return result.data;
+}
+
+export function loadConfigFile(file: string, env: Environment = process.env): HubConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([{ path: '', message: `cannot read YAML: ${(error as Error).message}` }], file);
+  }
+  return parseConfig(raw, env, file);
+}

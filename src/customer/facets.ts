@@ -1,0 +1,64 @@
+// Loads a customer's facets (profile, marketing, orders, tickets, events) from the sources its links point at.
+import type { UnifiedTarget } from '../config/schema.js';
+import type { MappedRecord } from '../sources/connector.js';
+import { SourceError } from '../sources/errors.js';
+import type { RequestContext } from '../server/context.js';
+import type { CustomerRef } from './model.js';
+import type { MergedProfile } from './survivorship.js';
+
+export interface Settled<T> {
+  values: T[];
+  /** Failures of individual sources; the caller decides whether they are fatal or partial. */
+  errors: Error[];
+}
+
+/** Every linked record of the entities that provide `target`, read through the per-request loaders. */
+async function linkedRecords(context: RequestContext, customer: CustomerRef, target: UnifiedTarget): Promise<Settled<MappedRecord>> {
+  const providers = context.registry.recordProviders(target);
+  const loads: Promise<(MappedRecord | null | Error)[]>[] = [];
+  for (const { source, entity } of providers) {
+    const ids = customer.links.filter((l) => l.source === source && l.entity === entity).map((l) => l.recordId);
+    if (ids.length > 0) loads.push(context.loaders.records(source, entity).loadMany(ids));
+  }
+  const results = (await Promise.all(loads)).flat();
+  return {
+    values: results.filter((r): r is MappedRecord => r !== null && !(r instanceof Error)),
+    errors: results.filter((r): r is Error => r instanceof Error),
+  };
+}
+
+/** Child items of every linked parent record of the entities that provide `target`. */
+export async function linkedChildren(context: RequestContext, customer: CustomerRef, target: UnifiedTarget): Promise<Settled<MappedRecord>> {
+  const loads: Promise<(MappedRecord[] | Error)[]>[] = [];
+  for (const { source, entity, parentEntity } of context.registry.childProviders(target)) {
+    const parentIds = customer.links.filter((l) => l.source === source && l.entity === parentEntity).map((l) => l.recordId);
+    if (parentIds.length > 0) loads.push(context.loaders.children(source, entity).loadMany(parentIds));
+  }
+  const results = (await Promise.all(loads)).flat();
+  return {
+    values: results.filter((r): r is MappedRecord[] => !(r instanceof Error)).flat(),
+    errors: results.filter((r): r is Error => r instanceof Error),
+  };
+}
+
+export async function loadProfile(context: RequestContext, customer: CustomerRef): Promise<Settled<MergedProfile>> {
+  const { values, errors } = await linkedRecords(context, customer, 'profile');
+  return { values: [context.survivorship.merge(values)], errors };
+}
+
+/** The customer's marketing record: the most recently changed one when several members are linked. */
+export async function loadMarketing(context: RequestContext, customer: CustomerRef): Promise<Settled<MappedRecord>> {
+  const { values, errors } = await linkedRecords(context, customer, 'marketing');
+  const newestFirst = values.sort((a, b) => String(b.values.updatedAt ?? '').localeCompare(String(a.values.updatedAt ?? '')));
+  return { values: newestFirst.slice(0, 1), errors };
+}
+
+/** Items sorted newest first by a date field, at most `first`; a failing source fails the list with its own error. */
+export async function loadNewestChildren(context: RequestContext, customer: CustomerRef, target: UnifiedTarget, dateField: string, first: number, keep: (r: MappedRecord) => boolean = () => true): Promise<MappedRecord[]> {
+  const { values, errors } = await linkedChildren(context, customer, target);
+  if (errors.length > 0) throw errors.find((e) => e instanceof SourceError) ?? errors[0];
+  return values
+    .filter(keep)
+    .sort((a, b) => String(b.values[dateField] ?? '').localeCompare(String(a.values[dateField] ?? '')))
+    .slice(0, first);
+}

@@ -1,0 +1,25 @@
+// Per-request state every resolver receives: loaders, the link directory and, when asked for, the explain log.
+import type { GraphQLError } from 'graphql';
+import type { HubConfig } from '../config/schema.js';
+import type { SurvivorshipRule } from '../customer/survivorship.js';
+import type { LinkDirectory } from '../identity/directory.js';
+import type { RequestLoaders } from '../loaders/request-loaders.js';
+import type { UpstreamCall } from '../sources/http-client.js';
+import type { SourceRegistry } from '../sources/registry.js';
+
+/** Long-lived parts shared by every request of one hub process. */
+export interface HubServices {
+  config: HubConfig;
+  registry: SourceRegistry;
+  directory: LinkDirectory;
+  survivorship: SurvivorshipRule;
+}
+
+export interface RequestContext extends HubServices {
+  requestId: string;
+  loaders: RequestLoaders;
+  /** Upstream calls of this request, collected only when the client asked for explain. */
+  explain: UpstreamCall[] | null;
+  /** Errors of sources that failed under fields which still returned what the other sources had. */
+  partialErrors: GraphQLError[];
+}

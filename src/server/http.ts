@@ -1,0 +1,101 @@
+// The hub's HTTP surface on node:http: /graphql through Apollo Server, plus health endpoints.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { RequestContext } from './context.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+class BodyTooLargeError extends Error {}
+
+async function readJsonBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  const text = Buffer.concat(chunks).toString('utf8');
+  // Apollo answers a body that is not an object with a clear 400; only JSON bodies are parsed here.
+  if (!String(request.headers['content-type'] ?? '').includes('json')) return text;
+  return JSON.parse(text) as unknown;
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(JSON.stringify(body));
+}
+
+export type ContextFactory = (request: IncomingMessage, requestId: string) => RequestContext;
+
+async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const requestId = (typeof request.headers['x-request-id'] === 'string' && request.headers['x-request-id'].slice(0, 100)) || randomUUID();
+  response.setHeader('x-request-id', requestId);
+  let body: unknown;
+  try {
+    body = request.method === 'POST' ? await readJsonBody(request) : undefined;
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return sendJson(response, 413, { errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+  }
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const url = new URL(request.url ?? '/', 'http://hub');
+  const result = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+    context: async () => makeContext(request, requestId),
+  });
+  for (const [key, value] of result.headers) response.setHeader(key, value);
+  response.statusCode = result.status ?? 200;
+  if (result.body.kind === 'complete') {
+    response.end(result.body.string);
+    return;
+  }
+  for await (const chunk of result.body.asyncIterator) response.write(chunk);
+  response.end();
+}
+
+export interface HttpSurface {
+  server: Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function listenHttp(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, options: { host: string; port: number }): Promise<HttpSurface> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0];
+    const handled =
+      path === '/graphql'
+        ? handleGraphQL(apollo, makeContext, request, response)
+        : path === '/healthz'
+          ? Promise.resolve(sendJson(response, 200, { status: 'ok' }))
+          : Promise.resolve(sendJson(response, 404, { error: 'not_found' }));
+    handled.catch((error: unknown) => {
+      // The last line of defence: a bug answers 500 without detail; the process keeps serving.
+      console.error('unhandled request error', error);
+      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else response.end();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    server,
+    url: `http://${host}:${port}/graphql`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

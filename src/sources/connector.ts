@@ -1,0 +1,246 @@
+// A configured source's read operations (batch, per-key, list) turning HTTP responses into mapped records.
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { BatchEndpoint, EntityConfig, ListEndpoint, SingleEndpoint, SourceConfig } from '../config/schema.js';
+import { SourceBadResponseError } from './errors.js';
+import type { CallObserver, SourceHttpClient } from './http-client.js';
+import { compileEntity, compilePath, type CompiledEntity, type UnifiedValues } from './mapping.js';
+import { TransformError, type TransformContext } from './transforms.js';
+
+/** One source record in unified form, with where and when it was read. */
+export interface MappedRecord {
+  source: string;
+  entity: string;
+  recordId: string;
+  values: UnifiedValues;
+  fetchedAt: string;
+}
+
+/** Per key: the value, or the error that keeps only that key from resolving. */
+export type KeyResult<T> = T | Error;
+
+function fillId(path: string, id: string): string {
+  return path.replace('{id}', encodeURIComponent(id));
+}
+
+class EntityReader {
+  private readonly compiled: CompiledEntity;
+  private readonly readEnvelope: (raw: unknown) => unknown;
+  private readonly perKeyLimit: LimitFunction | undefined;
+
+  constructor(
+    private readonly client: SourceHttpClient,
+    readonly name: string,
+    readonly config: EntityConfig,
+    context: TransformContext,
+  ) {
+    this.compiled = compileEntity(config, context);
+    this.readEnvelope = compilePath(config.batch?.envelope ?? config.single?.envelope ?? 'data');
+    // Shared across requests: the cap protects the source, not one query.
+    this.perKeyLimit = config.single ? pLimit(config.single.concurrency) : undefined;
+  }
+
+  get source(): string {
+    return this.client.source;
+  }
+
+  /** How many keys one upstream call may carry; 1 where the source has no batch endpoint. */
+  get maxBatchSize(): number {
+    return this.config.batch?.maxBatchSize ?? 1;
+  }
+
+  recordIdOf(raw: unknown): string | null {
+    return this.compiled.recordId(raw);
+  }
+
+  toRecord(raw: unknown, fetchedAt: string): MappedRecord {
+    const recordId = this.compiled.recordId(raw);
+    if (recordId === null) throw new SourceBadResponseError(this.source, `${this.name}: item without an id at "${this.config.idPath}"`);
+    try {
+      return { source: this.source, entity: this.name, recordId, values: this.compiled.map(raw), fetchedAt };
+    } catch (error) {
+      if (error instanceof TransformError) {
+        throw new SourceBadResponseError(this.source, `${this.name} ${recordId}: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private items(body: unknown, envelope: string | undefined, operation: string): unknown[] {
+    const items = envelope ? compilePath(envelope)(body) : body;
+    if (!Array.isArray(items)) throw new SourceBadResponseError(this.source, `${operation}: no array at "${envelope ?? '(body)'}"`);
+    return items;
+  }
+
+  private batchRequest(batch: BatchEndpoint, ids: readonly string[], observe: CallObserver | undefined, operation: string) {
+    const typedIds = batch.idType === 'integer' ? ids.map(Number) : ids;
+    return this.client.requestJson({
+      method: batch.method,
+      path: batch.path,
+      query: batch.method === 'GET' ? { ...batch.query, [batch.idsQueryParam!]: ids.join(',') } : batch.query,
+      ...(batch.method === 'POST' ? { body: { ...batch.body, [batch.idsBodyKey!]: typedIds } } : {}),
+      operation,
+      keys: ids.length,
+      ...(observe ? { observe } : {}),
+    });
+  }
+
+  private singleRequest(single: SingleEndpoint, id: string, observe: CallObserver | undefined, operation: string) {
+    return this.perKeyLimit!(() =>
+      this.client.requestJson({
+        method: 'GET',
+        path: fillId(single.path, id),
+        query: single.query,
+        operation,
+        keys: 1,
+        notFoundIsNull: true,
+        ...(observe ? { observe } : {}),
+      }),
+    );
+  }
+
+  /** Records by their own IDs; a missing record is null, a record the mapping cannot read is an error. */
+  async fetchRecords(ids: readonly string[], observe?: CallObserver): Promise<KeyResult<MappedRecord | null>[]> {
+    const { batch, single } = this.config;
+    if (batch) {
+      const operation = `${this.name}.batch`;
+      const body = await this.batchRequest(batch, ids, observe, operation);
+      const fetchedAt = new Date().toISOString();
+      const byId = new Map<string, KeyResult<MappedRecord>>();
+      for (const raw of this.items(body, batch.envelope, operation)) {
+        const recordId = this.compiled.recordId(raw);
+        if (recordId === null) continue;
+        byId.set(recordId, this.settle(() => this.toRecord(raw, fetchedAt)));
+      }
+      return ids.map((id) => byId.get(id) ?? null);
+    }
+    const operation = `${this.name}.get`;
+    return Promise.all(
+      ids.map(async (id) => {
+        try {
+          const body = await this.singleRequest(single!, id, observe, operation);
+          if (body === null) return null;
+          const raw = single!.envelope ? compilePath(single!.envelope)(body) : body;
+          return raw === undefined || raw === null ? null : this.toRecord(raw, new Date().toISOString());
+        } catch (error) {
+          return error as Error;
+        }
+      }),
+    );
+  }
+
+  /** Child items (orders, tickets, events) of each parent record ID. */
+  async fetchChildren(parentIds: readonly string[], observe?: CallObserver): Promise<KeyResult<MappedRecord[]>[]> {
+    const { batch, single } = this.config;
+    if (batch) {
+      const operation = `${this.name}.batch`;
+      const body = await this.batchRequest(batch, parentIds, observe, operation);
+      const fetchedAt = new Date().toISOString();
+      const byParent = new Map<string, MappedRecord[]>(parentIds.map((id) => [id, []]));
+      const add = (parentId: string | null, raw: unknown) => {
+        if (parentId !== null) byParent.get(parentId)?.push(this.toRecord(raw, fetchedAt));
+      };
+      try {
+        if (batch.group) {
+          const groupKey = compilePath(batch.group.key);
+          for (const group of this.items(body, batch.envelope, operation)) {
+            const key = groupKey(group);
+            const parentId = typeof key === 'string' || typeof key === 'number' ? String(key) : null;
+            for (const raw of this.items(group, batch.group.items, operation)) add(parentId, raw);
+          }
+        } else {
+          for (const raw of this.items(body, batch.envelope, operation)) add(this.compiled.parentId!(raw), raw);
+        }
+      } catch (error) {
+        return parentIds.map(() => error as Error);
+      }
+      return parentIds.map((id) => byParent.get(id)!);
+    }
+    const operation = `${this.name}.list`;
+    return Promise.all(
+      parentIds.map(async (id) => {
+        try {
+          const body = await this.singleRequest(single!, id, observe, operation);
+          if (body === null) return [];
+          const fetchedAt = new Date().toISOString();
+          return this.items(body, single!.envelope, operation).map((raw) => this.toRecord(raw, fetchedAt));
+        } catch (error) {
+          return error as Error;
+        }
+      }),
+    );
+  }
+
+  private settle<T>(read: () => T): KeyResult<T> {
+    try {
+      return read();
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  /** Every raw record, page by page, in the source's own pagination style. */
+  async *listPages(observe?: CallObserver): AsyncGenerator<unknown[]> {
+    const list: ListEndpoint | undefined = this.config.list;
+    if (!list) throw new Error(`${this.source}.${this.name} has no list endpoint`);
+    const operation = `${this.name}.list`;
+    const { pagination } = list;
+    let cursor: string | null = null;
+    let page = 1;
+    let offset = 0;
+    for (;;) {
+      const query: Record<string, string> = { ...list.query };
+      if (pagination.style === 'cursor') {
+        query[pagination.limitParam] = String(list.pageSize);
+        if (cursor !== null) query[pagination.cursorParam] = cursor;
+      } else if (pagination.style === 'page') {
+        query[pagination.pageParam] = String(page);
+        query[pagination.perPageParam] = String(list.pageSize);
+      } else {
+        query[pagination.offsetParam] = String(offset);
+        query[pagination.limitParam] = String(list.pageSize);
+      }
+      const body = await this.client.requestJson({ method: 'GET', path: list.path, query, operation, keys: 0, ...(observe ? { observe } : {}) });
+      const items = this.items(body, list.envelope, operation);
+      yield items;
+      if (pagination.style === 'cursor') {
+        const next = compilePath(pagination.nextCursorPath)(body);
+        if (typeof next !== 'string' || next === '') return;
+        cursor = next;
+      } else if (pagination.style === 'page') {
+        const totalPages = Number(compilePath(pagination.totalPagesPath)(body));
+        if (!(page < totalPages) || items.length === 0) return;
+        page += 1;
+      } else {
+        const total = Number(compilePath(pagination.totalPath)(body));
+        offset += items.length;
+        if (!(offset < total) || items.length === 0) return;
+      }
+    }
+  }
+}
+
+/** A source: its HTTP client and a reader per configured entity. */
+export class SourceConnector {
+  readonly entities: ReadonlyMap<string, EntityReader>;
+
+  constructor(
+    readonly name: string,
+    readonly config: SourceConfig,
+    readonly client: SourceHttpClient,
+    context: TransformContext,
+  ) {
+    this.entities = new Map(Object.entries(config.entities).map(([entityName, entity]) => [entityName, new EntityReader(client, entityName, entity, context)]));
+  }
+
+  entity(name: string): EntityReader {
+    const reader = this.entities.get(name);
+    if (!reader) throw new Error(`source "${this.name}" has no entity "${name}"`);
+    return reader;
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+export type { EntityReader };

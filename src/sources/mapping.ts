@@ -1,0 +1,76 @@
+// Compiles an entity's declarative field mapping once into a function from a raw source record to unified values.
+import type { EntityConfig, FieldMapping, LineItemsMapping } from '../config/schema.js';
+import { applyTransform, type TransformContext, type TransformName } from './transforms.js';
+
+export type UnifiedValues = Record<string, unknown>;
+
+type Reader = (raw: unknown) => unknown;
+
+/** Splits the path once at compile time; the hot path only walks keys. */
+export function compilePath(path: string): Reader {
+  const keys = path.split('.');
+  if (keys.length === 1) {
+    const [key] = keys as [string];
+    return (raw) => (raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[key] : undefined);
+  }
+  return (raw) => {
+    let current = raw;
+    for (const key of keys) {
+      if (current === null || typeof current !== 'object') return undefined;
+      current = (current as Record<string, unknown>)[key];
+    }
+    return current;
+  };
+}
+
+function compileField(mapping: FieldMapping, context: TransformContext): Reader {
+  const { path, transform } = typeof mapping === 'string' ? { path: mapping, transform: undefined } : mapping;
+  const read = compilePath(path);
+  const name: TransformName = transform ?? 'string';
+  return (raw) => applyTransform(name, read(raw), context);
+}
+
+function isLineItems(mapping: FieldMapping | LineItemsMapping): mapping is LineItemsMapping {
+  return typeof mapping === 'object' && 'each' in mapping;
+}
+
+function compileObject(mapping: Record<string, FieldMapping | LineItemsMapping>, context: TransformContext): (raw: unknown) => UnifiedValues {
+  const fields = Object.entries(mapping).map(([target, field]): [string, Reader] => {
+    if (!isLineItems(field)) return [target, compileField(field, context)];
+    const readItems = compilePath(field.path);
+    const mapItem = compileObject(field.each, context);
+    return [target, (raw) => {
+      const items = readItems(raw);
+      return Array.isArray(items) ? items.map(mapItem) : [];
+    }];
+  });
+  return (raw) => {
+    const values: UnifiedValues = {};
+    for (const [target, read] of fields) values[target] = read(raw);
+    return values;
+  };
+}
+
+export interface CompiledEntity {
+  /** The record's own ID as a string (sources key by strings or integers; links store strings). */
+  recordId(raw: unknown): string | null;
+  /** For child items in a flat batch: the parent record's ID. */
+  parentId?(raw: unknown): string | null;
+  map(raw: unknown): UnifiedValues;
+}
+
+function idReader(path: string): (raw: unknown) => string | null {
+  const read = compilePath(path);
+  return (raw) => {
+    const value = read(raw);
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  };
+}
+
+export function compileEntity(entity: EntityConfig, context: TransformContext): CompiledEntity {
+  return {
+    recordId: idReader(entity.idPath),
+    ...(entity.parentPath ? { parentId: idReader(entity.parentPath) } : {}),
+    map: compileObject(entity.mapping, context),
+  };
+}

@@ -1,0 +1,57 @@
+// Builds one connector per configured source and answers which source entities feed which unified shape.
+import type { HubConfig, UnifiedTarget } from '../config/schema.js';
+import { SourceConnector, type EntityReader } from './connector.js';
+import { SourceHttpClient } from './http-client.js';
+
+export interface EntityRef {
+  source: string;
+  entity: string;
+  reader: EntityReader;
+}
+
+export interface ChildEntityRef extends EntityRef {
+  /** The linked entity whose record IDs key the children. */
+  parentEntity: string;
+}
+
+export class SourceRegistry {
+  readonly connectors: ReadonlyMap<string, SourceConnector>;
+
+  constructor(config: HubConfig) {
+    const context = { defaultPhoneRegion: config.identity.defaultPhoneRegion };
+    this.connectors = new Map(
+      Object.entries(config.sources).map(([name, source]) => [name, new SourceConnector(name, source, new SourceHttpClient(name, source), context)]),
+    );
+  }
+
+  private *allEntities(): Generator<EntityRef> {
+    for (const [source, connector] of this.connectors) {
+      for (const [entity, reader] of connector.entities) yield { source, entity, reader };
+    }
+  }
+
+  /** Entities whose records are linked to customers (those that are not children of another entity). */
+  linkedEntities(): EntityRef[] {
+    return [...this.allEntities()].filter((e) => !e.reader.config.parent);
+  }
+
+  /** Linked entities that provide a per-record shape (profile, marketing). */
+  recordProviders(target: UnifiedTarget): EntityRef[] {
+    return [...this.allEntities()].filter((e) => e.reader.config.provides === target && !e.reader.config.parent);
+  }
+
+  /** Child entities (orders, tickets, events) and the linked entity that keys them. */
+  childProviders(target: UnifiedTarget): ChildEntityRef[] {
+    return [...this.allEntities()].flatMap((e) => (e.reader.config.provides === target && e.reader.config.parent ? [{ ...e, parentEntity: e.reader.config.parent }] : []));
+  }
+
+  reader(source: string, entity: string): EntityReader {
+    const connector = this.connectors.get(source);
+    if (!connector) throw new Error(`no source "${source}"`);
+    return connector.entity(entity);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.connectors.values()].map((c) => c.close()));
+  }
+}

@@ -1,0 +1,81 @@
+// Named value transforms a source's field mapping may apply, so configs declare conversions instead of coding them.
+import { normalizeEmail, normalizePhone } from '../identity/normalize.js';
+
+export const TRANSFORM_NAMES = ['string', 'email', 'phone', 'date', 'money', 'moneyMajor', 'integer', 'boolean', 'upper', 'lower', 'json', 'stringList'] as const;
+export type TransformName = (typeof TRANSFORM_NAMES)[number];
+
+export interface TransformContext {
+  defaultPhoneRegion: string;
+}
+
+/** Thrown when a source sends a value its mapping cannot read, e.g. a word where an amount was mapped. */
+export class TransformError extends Error {
+  constructor(
+    readonly transform: TransformName,
+    readonly value: unknown,
+  ) {
+    super(`cannot read ${JSON.stringify(value)?.slice(0, 40)} as ${transform}`);
+    this.name = 'TransformError';
+  }
+}
+
+type Transform = (value: unknown, context: TransformContext) => unknown;
+
+function text(value: unknown): string | null {
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    return trimmed === '' ? null : trimmed;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return null;
+}
+
+function finiteNumber(value: unknown, name: TransformName): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new TransformError(name, value);
+  return n;
+}
+
+const transforms: Record<TransformName, Transform> = {
+  string: text,
+  // An unreadable email or phone is a fact about the source's data, not a broken response: it maps to null.
+  email: (v) => normalizeEmail(v),
+  phone: (v, ctx) => normalizePhone(v, ctx.defaultPhoneRegion),
+  date: (v) => {
+    // Epoch numbers below 1e11 are seconds (1e11 s is the year 5138), above are milliseconds.
+    const ms = typeof v === 'number' ? (v < 1e11 ? v * 1000 : v) : typeof v === 'string' ? Date.parse(v) : NaN;
+    if (!Number.isFinite(ms)) throw new TransformError('date', v);
+    return new Date(ms).toISOString();
+  },
+  money: (v) => {
+    const n = finiteNumber(v, 'money');
+    if (!Number.isInteger(n)) throw new TransformError('money', v);
+    return n;
+  },
+  // Decimal major units ("12.50") to integer minor units (1250), rounding away float noise.
+  moneyMajor: (v) => Math.round(finiteNumber(v, 'moneyMajor') * 100),
+  integer: (v) => {
+    const n = finiteNumber(v, 'integer');
+    if (!Number.isInteger(n)) throw new TransformError('integer', v);
+    return n;
+  },
+  boolean: (v) => {
+    if (typeof v === 'boolean') return v;
+    if (v === 'true' || v === 1) return true;
+    if (v === 'false' || v === 0) return false;
+    throw new TransformError('boolean', v);
+  },
+  upper: (v) => text(v)?.toUpperCase() ?? null,
+  lower: (v) => text(v)?.toLowerCase() ?? null,
+  json: (v) => JSON.stringify(v),
+  stringList: (v) => {
+    if (!Array.isArray(v)) throw new TransformError('stringList', v);
+    return v.map(text).filter((s): s is string => s !== null);
+  },
+};
+
+export function applyTransform(name: TransformName, value: unknown, context: TransformContext): unknown {
+  // Absent stays absent: every transform maps null/undefined to null rather than guessing a value.
+  if (value === null || value === undefined) return null;
+  return transforms[name](value, context);
+}

@@ -1,0 +1,78 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.js';
+
+const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
+
+function minimalSource(overrides: Record<string, unknown> = {}) {
+  return {
+    baseUrl: 'http://127.0.0.1:9',
+    entities: {
+      contact: {
+        provides: 'profile',
+        batch: { method: 'GET', path: '/contacts', idsQueryParam: 'ids', maxBatchSize: 100, envelope: 'contacts' },
+        mapping: { email: { path: 'primary_email', transform: 'email' } },
+        ...overrides,
+      },
+    },
+  };
+}
+
+function problemsOf(run: () => unknown): { path: string; message: string }[] {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  test('the demo config is valid and fills ${ENV} references with their defaults', () => {
+    const config = loadConfigFile(DEMO_CONFIG, {});
+    expect(Object.keys(config.sources)).toEqual(['crm', 'shop', 'support', 'marketing', 'analytics']);
+    expect(config.server.port).toBe(4000);
+    expect(config.sources.crm!.auth).toEqual({ type: 'bearer', token: 'demo-crm-token' });
+  });
+
+  test('environment variables override defaults and a whole-value reference keeps its YAML type', () => {
+    const config = loadConfigFile(DEMO_CONFIG, { PORT: '4555', CRM_URL: 'http://127.0.0.1:7000', CRM_TOKEN: 'secret' });
+    expect(config.server.port).toBe(4555);
+    expect(config.sources.crm!.baseUrl).toBe('http://127.0.0.1:7000');
+    expect(config.sources.crm!.auth).toEqual({ type: 'bearer', token: 'secret' });
+  });
+
+  test('a missing environment variable fails at start naming the key that needs it', () => {
+    const problems = problemsOf(() => parseConfig({ sources: { crm: { ...minimalSource(), baseUrl: '${CRM_URL}' } } }, {}));
+    expect(problems).toEqual([{ path: 'sources.crm.baseUrl', message: 'environment variable CRM_URL is not set' }]);
+  });
+
+  test.each([
+    ['a wrong type', { maxBatchSize: 'many' }, 'sources.crm.entities.contact.batch.maxBatchSize', { batch: { method: 'GET', path: '/contacts', idsQueryParam: 'ids', maxBatchSize: 'many', envelope: 'contacts' } }],
+    ['an unknown mapping target', {}, 'sources.crm.entities.contact.mapping.emial', { mapping: { emial: 'primary_email' } }],
+    ['an unknown transform', {}, 'sources.crm.entities.contact.mapping.email.transform', { mapping: { email: { path: 'x', transform: 'shout' } } }],
+    ['an unknown key (a typo)', {}, 'sources.crm.entities.contact', { batchh: {} }],
+  ])('%s is reported with the path of the bad key', (_name, _unused, expectedPath, overrides) => {
+    const problems = problemsOf(() => parseConfig({ sources: { crm: minimalSource(overrides) } }, {}));
+    expect(problems.map((p) => p.path)).toContain(expectedPath);
+  });
+
+  test('a reference to an entity that does not exist is reported at its path', () => {
+    const problems = problemsOf(() =>
+      parseConfig({ sources: { crm: minimalSource({ identifiers: [{ kind: 'reference', path: 'x', refersTo: 'erp.account' }] }) } }, {}),
+    );
+    expect(problems).toEqual([{ path: 'sources.crm.entities.contact.identifiers[0].refersTo', message: 'no entity "erp.account"' }]);
+  });
+
+  test('the error message lists every problem with its path', () => {
+    const error = (() => {
+      try {
+        parseConfig({ server: { port: 'x' }, sources: {} }, {});
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(error?.message).toMatch(/server\.port:/);
+  });
+});
