@@ -1,0 +1,62 @@
+// Starts the simulated systems, builds the link table and runs a real hub on loopback, for integration tests.
+import { demoConfig } from '../../src/cli/demo-config.js';
+import type { HubConfig } from '../../src/config/schema.js';
+import { startSimulatedSystems, type SimulatedSystems, type SystemName } from '../../src/demo/systems.js';
+import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
+import { syncLinks, type SyncSummary } from '../../src/identity/sync.js';
+import { createServices, startHub, type RunningHub } from '../../src/server/hub.js';
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  headers: Headers;
+  data?: T;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  extensions?: Record<string, any>;
+}
+
+export interface TestHub {
+  systems: SimulatedSystems;
+  hub: RunningHub;
+  config: HubConfig;
+  store: SqliteLinkStore;
+  sync: SyncSummary;
+  graphql<T = any>(query: string, options?: { variables?: Record<string, unknown>; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** Requests per route template of one system since the last reset. */
+  routes(system: SystemName): Record<string, number>;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+export async function startTestHub(options: { people?: number; seed?: number; config?: (config: HubConfig) => HubConfig } = {}): Promise<TestHub> {
+  const systems = await startSimulatedSystems({ people: options.people ?? 300, seed: options.seed ?? 7, latencyMs: 0 });
+  let config = demoConfig(systems.urls, { PORT: '0', LINK_DB: ':memory:' });
+  if (options.config) config = options.config(config);
+  const store = new SqliteLinkStore(':memory:');
+  const builder = createServices(config, store);
+  const sync = await syncLinks(config, builder.registry, store);
+  await builder.registry.close();
+  const hub = await startHub(config, { store });
+  systems.resetStats();
+  return {
+    systems,
+    hub,
+    config,
+    store,
+    sync,
+    async graphql(query, { variables, headers } = {}) {
+      const response = await fetch(hub.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as Omit<GraphQLResponse, 'status' | 'headers'>;
+      return { status: response.status, headers: response.headers, ...body };
+    },
+    routes: (system) => systems.systems[system].stats().routes,
+    resetStats: () => systems.resetStats(),
+    async close() {
+      await hub.close();
+      await systems.close();
+    },
+  };
+}
