@@ -1,0 +1,337 @@
+// A tiny JSON-over-HTTP framework on node:http that gives every simulated source routing, request stats and latency.
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Longer than typical client pools keep idle sockets, so the client, not the server, closes them. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const STATS_PATH = '/__stats';
+const STATS_RESET_PATH = '/__stats/reset';
+/** The stats key for requests that matched no route. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+export interface RequestStats {
+  /** Every request except the `/__stats` endpoints themselves. */
+  total: number;
+  /** Requests per route template, keyed like `GET /users/:id`; unmatched requests count under `unmatched`. */
+  routes: Record<string, number>;
+}
+
+/** One simulated source system: a real HTTP server on loopback plus in-process controls for tests and benchmarks. */
+export interface SimulatedSource {
+  readonly name: string;
+  /** `http://127.0.0.1:PORT`; throws before `listen()` resolves. */
+  readonly url: string;
+  /** Delay added before every response except `/__stats`; may be changed while running. */
+  latencyMs: number;
+  /** Starts listening (port 0 = ephemeral) and resolves to the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops listening and drops open keep-alive sockets; safe to call twice. */
+  close(): Promise<void>;
+  stats(): RequestStats;
+  resetStats(): void;
+}
+
+export interface SourceOptions {
+  latencyMs?: number;
+}
+
+/** An error a handler throws to answer with a specific status and `{ error, message }` body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message?: string,
+  ) {
+    super(message ?? code);
+  }
+}
+
+export const badRequest = (message: string): HttpError => new HttpError(400, 'bad_request', message);
+export const notFound = (message: string): HttpError => new HttpError(404, 'not_found', message);
+
+/** `'/users/:id/tickets'` → `'id'`, so handlers get typed, always-present path params. */
+type ParamNames<T extends string> = T extends `${string}:${infer Param}/${infer Rest}`
+  ? Param | ParamNames<`/${Rest}`>
+  : T extends `${string}:${infer Param}`
+    ? Param
+    : never;
+
+export interface RequestContext<Template extends string = string> {
+  readonly params: { readonly [K in ParamNames<Template>]: string };
+  readonly query: URLSearchParams;
+  /** Parsed JSON body; undefined when the request had none. */
+  readonly body: unknown;
+}
+
+/** Returns the JSON body of a 200 reply, or throws an HttpError. */
+export type Handler<Template extends string = string> = (ctx: RequestContext<Template>) => unknown;
+
+type Segment = { param: false; text: string } | { param: true; name: string };
+
+interface Route {
+  method: string;
+  key: string;
+  segments: Segment[];
+  staticCount: number;
+  handler: Handler;
+}
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter((part) => part !== '');
+}
+
+/** A simulated source under construction: register routes with get/post, then listen. */
+export class HttpApp implements SimulatedSource {
+  latencyMs: number;
+  private readonly routes: Route[] = [];
+  private counts = new Map<string, number>();
+  private total = 0;
+  private server: Server | undefined;
+  private baseUrl: string | undefined;
+  private readonly pendingDelays = new Set<NodeJS.Timeout>();
+
+  constructor(
+    readonly name: string,
+    options: SourceOptions = {},
+  ) {
+    this.latencyMs = options.latencyMs ?? 0;
+  }
+
+  get url(): string {
+    if (this.baseUrl === undefined) throw new Error(`${this.name} is not listening`);
+    return this.baseUrl;
+  }
+
+  get<T extends string>(template: T, handler: Handler<T>): this {
+    return this.route('GET', template, handler);
+  }
+
+  post<T extends string>(template: T, handler: Handler<T>): this {
+    return this.route('POST', template, handler);
+  }
+
+  route<T extends string>(method: string, template: T, handler: Handler<T>): this {
+    const segments = splitPath(template).map((part): Segment =>
+      part.startsWith(':') ? { param: true, name: part.slice(1) } : { param: false, text: part },
+    );
+    this.routes.push({
+      method,
+      key: `${method} ${template}`,
+      segments,
+      staticCount: segments.filter((s) => !s.param).length,
+      handler: handler as Handler,
+    });
+    return this;
+  }
+
+  stats(): RequestStats {
+    return { total: this.total, routes: Object.fromEntries(this.counts) };
+  }
+
+  resetStats(): void {
+    this.counts = new Map();
+    this.total = 0;
+  }
+
+  async listen(port = 0, host = '127.0.0.1'): Promise<string> {
+    if (this.server) throw new Error(`${this.name} is already listening`);
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch(() => res.destroy());
+    });
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+    this.server = server;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.server = undefined;
+      throw error;
+    }
+    const address = server.address() as AddressInfo;
+    this.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+    return this.baseUrl;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.baseUrl = undefined;
+    for (const timer of this.pendingDelays) clearTimeout(timer);
+    this.pendingDelays.clear();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://localhost');
+
+    if (url.pathname === STATS_PATH && method === 'GET') return sendJson(res, 200, this.stats());
+    if (url.pathname === STATS_RESET_PATH && method === 'POST') {
+      this.resetStats();
+      return sendJson(res, 200, this.stats());
+    }
+
+    const match = this.match(method, url.pathname);
+    this.count(match?.route.key ?? UNMATCHED_ROUTE);
+
+    let status = 200;
+    let reply: unknown;
+    try {
+      if (!match) throw new HttpError(404, 'not_found');
+      const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req);
+      reply = await match.route.handler({ params: match.params, query: url.searchParams, body });
+    } catch (error) {
+      const httpError = error instanceof HttpError ? error : new HttpError(500, 'internal_error', String(error));
+      status = httpError.status;
+      reply = httpError.message === httpError.code ? { error: httpError.code } : { error: httpError.code, message: httpError.message };
+    }
+
+    await this.delay();
+    sendJson(res, status, reply);
+  }
+
+  private match(method: string, pathname: string): { route: Route; params: Record<string, string> } | undefined {
+    let parts: string[];
+    try {
+      parts = splitPath(pathname).map((part) => decodeURIComponent(part));
+    } catch {
+      return undefined;
+    }
+    let best: { route: Route; params: Record<string, string> } | undefined;
+    for (const route of this.routes) {
+      if (route.method !== method || route.segments.length !== parts.length) continue;
+      // Static segments win over params, so `/contacts/search` is never read as contact "search".
+      if (best && best.route.staticCount >= route.staticCount) continue;
+      const params: Record<string, string> = {};
+      const matches = route.segments.every((segment, i) => {
+        const part = parts[i] as string;
+        if (!segment.param) return segment.text === part;
+        params[segment.name] = part;
+        return true;
+      });
+      if (matches) best = { route, params };
+    }
+    return best;
+  }
+
+  private count(key: string): void {
+    this.total++;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  private delay(): Promise<void> {
+    if (this.latencyMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pendingDelays.delete(timer);
+        resolve();
+      }, this.latencyMs);
+      this.pendingDelays.add(timer);
+    });
+  }
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Keep draining past the cap instead of destroying the stream, so the 413 reply still reaches the client.
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+  }
+  if (size > MAX_BODY_BYTES) throw new HttpError(413, 'payload_too_large', `request body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw badRequest('request body is not valid JSON');
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.destroyed) return;
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+  });
+  res.end(payload);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input helpers: each throws a 400 naming the offending parameter.
+// ---------------------------------------------------------------------------------------------
+
+/** An integer query parameter, `fallback` when absent. */
+export function intQuery(query: URLSearchParams, name: string, opts: { fallback: number; min: number; max: number }): number {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return opts.fallback;
+  return checkInt(raw, name, opts.min, opts.max);
+}
+
+/** A comma-separated list (repeated parameters are concatenated), or undefined when absent. */
+export function listQuery(query: URLSearchParams, name: string, opts: { max: number }): string[] | undefined {
+  if (!query.has(name)) return undefined;
+  const items = query.getAll(name).flatMap((value) => value.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length > opts.max) throw badRequest(`${name} accepts at most ${opts.max} values, got ${items.length}`);
+  return items;
+}
+
+/** A non-empty, trimmed query parameter, or undefined. */
+export function stringQuery(query: URLSearchParams, name: string): string | undefined {
+  const value = query.get(name)?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** An integer path parameter such as a numeric record ID. */
+export function intParam(value: string, name: string): number {
+  return checkInt(value, name, 1, Number.MAX_SAFE_INTEGER);
+}
+
+function checkInt(raw: string, name: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(raw)) throw badRequest(`${name} must be an integer, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw badRequest(`${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+/** A field of a JSON object body. */
+export function bodyField(body: unknown, name: string): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('request body must be a JSON object');
+  return (body as Record<string, unknown>)[name];
+}
+
+/** A required array field of a JSON object body whose items all pass `isItem`. */
+export function bodyArray<T>(body: unknown, name: string, opts: { max: number; isItem: (v: unknown) => v is T; itemKind: string }): T[] {
+  const value = bodyField(body, name);
+  if (!Array.isArray(value)) throw badRequest(`${name} must be an array`);
+  if (value.length > opts.max) throw badRequest(`${name} accepts at most ${opts.max} items, got ${value.length}`);
+  if (!value.every(opts.isItem)) throw badRequest(`${name} must contain only ${opts.itemKind}`);
+  return value;
+}
+
+export const isInteger = (v: unknown): v is number => Number.isSafeInteger(v);
+export const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** An opaque page cursor holding a position; the `kind` tag makes cursors of other endpoints fail loudly. */
+export function encodeCursor(kind: string, position: number): string {
+  return Buffer.from(`${kind}:${position}`).toString('base64url');
+}
+
+export function decodeCursor(token: string, kind: string, name: string): number {
+  const decoded = Buffer.from(token, 'base64url').toString('utf8');
+  const match = /^([a-z_]+):(\d+)$/.exec(decoded);
+  if (!match || match[1] !== kind) throw badRequest(`${name} is not a valid cursor`);
+  return Number(match[2]);
+}

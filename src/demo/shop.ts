@@ -1,0 +1,62 @@
+// Simulated e-commerce shop (Shopify-like): integer IDs, POST batch reads, opaque base64 cursors, orders per customer.
+import type { Dataset, ShopCustomer, ShopOrder } from './dataset.js';
+import {
+  HttpApp, badRequest, bodyArray, decodeCursor, encodeCursor, intParam, intQuery, isInteger, notFound, stringQuery,
+} from './http-app.js';
+import type { SimulatedSource, SourceOptions } from './http-app.js';
+import { normalizeEmail, phoneKey } from './identifiers.js';
+import { firstIndexAfter, indexMany, indexUnique, newestFirst, pickExisting, toWire } from './record-index.js';
+
+export const SHOP_MAX_BATCH_IDS = 50;
+export const SHOP_MAX_PAGE_SIZE = 250;
+const CURSOR_KIND = 'customers_after';
+
+const newestOrderFirst = (a: ShopOrder, b: ShopOrder): number => newestFirst(a.created_at, b.created_at) || b.id - a.id;
+
+export function createShopServer(data: Dataset, options: SourceOptions = {}): SimulatedSource {
+  // Generated in ID order; cursor pagination relies on it.
+  const customers = data.shop.customers;
+  const byId = indexUnique(customers, (c) => c.id);
+  const byEmail = indexMany(customers, (c) => c.contact_email && normalizeEmail(c.contact_email));
+  const byPhone = indexMany(customers, (c) => c.phone && phoneKey(c.phone));
+  const ordersByCustomer = indexMany(data.shop.orders, (o) => o.customer_id);
+  for (const orders of ordersByCustomer.values()) orders.sort(newestOrderFirst);
+
+  const customerIds = (body: unknown): number[] =>
+    bodyArray(body, 'customer_ids', { max: SHOP_MAX_BATCH_IDS, isItem: isInteger, itemKind: 'integers' });
+  const existingCustomer = (rawId: string): ShopCustomer => {
+    const customer = byId.get(intParam(rawId, 'id'));
+    if (!customer) throw notFound(`customer ${rawId} does not exist`);
+    return customer;
+  };
+
+  return new HttpApp('shop', options)
+    .post('/customers/batch', ({ body }) => ({ customers: pickExisting(customerIds(body), byId).map(toWire) }))
+    .get('/customers', ({ query }) => {
+      const limit = intQuery(query, 'limit', { fallback: 50, min: 1, max: SHOP_MAX_PAGE_SIZE });
+      const cursor = stringQuery(query, 'cursor');
+      const start = cursor === undefined ? 0 : firstIndexAfter(customers, decodeCursor(cursor, CURSOR_KIND, 'cursor'), (c) => c.id);
+      const page = customers.slice(start, start + limit);
+      const last = page[page.length - 1];
+      const hasMore = start + limit < customers.length;
+      return {
+        customers: page.map(toWire),
+        pagination: { next_cursor: hasMore && last ? encodeCursor(CURSOR_KIND, last.id) : null },
+      };
+    })
+    .get('/customers/search', ({ query }) => {
+      const email = stringQuery(query, 'email');
+      const phone = stringQuery(query, 'phone');
+      if (email !== undefined) return { customers: (byEmail.get(normalizeEmail(email)) ?? []).map(toWire) };
+      if (phone !== undefined) return { customers: (byPhone.get(phoneKey(phone)) ?? []).map(toWire) };
+      throw badRequest('search needs an email or phone parameter');
+    })
+    .get('/customers/:id', ({ params }) => ({ customer: toWire(existingCustomer(params.id)) }))
+    .get('/customers/:id/orders', ({ params }) => ({
+      orders: (ordersByCustomer.get(existingCustomer(params.id).id) ?? []).map(toWire),
+    }))
+    .post('/orders/batch', ({ body }) => {
+      const orders = [...new Set(customerIds(body))].flatMap((id) => ordersByCustomer.get(id) ?? []);
+      return { orders: orders.sort(newestOrderFirst).map(toWire) };
+    });
+}
