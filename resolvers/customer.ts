@@ -1,9 +1,8 @@
 // Customer fields: each asks the loaders for the records its linked sources hold; nothing is fetched unless selected.
 import type { CustomerConnectionResolvers, CustomerResolvers } from '../src/generated/graphql.js';
 import { loadMarketing, loadNewestChildren, loadProfile } from '../src/customer/facets.js';
-import { partialSourceError, badInput } from '../src/server/errors.js';
-import type { GraphQLResolveInfo } from 'graphql';
-import type { RequestContext } from '../src/server/context.js';
+import { badInput } from '../src/server/errors.js';
+import { reportPartial } from './partial.js';
 
 const MAX_ITEMS = 100;
 
@@ -12,15 +11,10 @@ function checkFirst(first: number): number {
   return first;
 }
 
-/** Keeps the healthy sources' data and reports each failed source at this field's path. */
-function reportPartial(errors: readonly Error[], context: RequestContext, info: GraphQLResolveInfo): void {
-  const path: (string | number)[] = [];
-  for (let p: GraphQLResolveInfo['path'] | undefined = info.path; p; p = p.prev) path.unshift(p.key);
-  for (const error of errors) context.partialErrors.push(partialSourceError(error, path));
-}
-
 export const Customer: CustomerResolvers = {
   id: (customer) => customer.id,
+
+  mergedIds: (customer) => customer.mergedIds,
 
   identities: (customer) =>
     customer.links.map((link) => ({

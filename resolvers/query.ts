@@ -4,11 +4,12 @@ import type { CustomerLinks } from '../src/identity/model.js';
 import { normalizeEmail, normalizePhone } from '../src/identity/normalize.js';
 import type { CustomerRef } from '../src/customer/model.js';
 import { badInput } from '../src/server/errors.js';
+import { reportPartial } from './partial.js';
 
 const MAX_PAGE = 100;
 
 function toRef(customer: CustomerLinks | null): CustomerRef | null {
-  return customer && { id: customer.customerId, links: customer.links };
+  return customer && { id: customer.customerId, links: customer.links, mergedIds: customer.mergedIds };
 }
 
 const encodeCursor = (customerId: string) => Buffer.from(customerId, 'utf8').toString('base64url');
@@ -29,17 +30,18 @@ export const Query: QueryResolvers = {
     };
   },
 
-  customerByIdentity: async (_parent, { kind, value }, context) => {
+  customerByIdentity: async (_parent, { kind, value }, context, info) => {
     switch (kind) {
-      case 'EMAIL': {
-        const email = normalizeEmail(value);
-        if (!email) throw badInput('value is not an email address', 'value');
-        return toRef(await context.directory.customerByIdentifier('email', email));
-      }
+      case 'EMAIL':
       case 'PHONE': {
-        const phone = normalizePhone(value, context.config.identity.defaultPhoneRegion);
-        if (!phone) throw badInput('value is not a valid phone number', 'value');
-        return toRef(await context.directory.customerByIdentifier('phone', phone));
+        const identifier = kind === 'EMAIL' ? 'email' : 'phone';
+        const valid = identifier === 'email' ? normalizeEmail(value) : normalizePhone(value, context.config.identity.defaultPhoneRegion);
+        if (!valid) throw badInput(identifier === 'email' ? 'value is not an email address' : 'value is not a valid phone number', 'value');
+        const { customer, errors } = await context.links.lookup(identifier, value);
+        // Found without some source: the answer stands. Not found while a source failed: say so, do not claim absence.
+        if (!customer && errors.length > 0) throw errors[0];
+        reportPartial(errors, context, info);
+        return toRef(customer);
       }
       case 'SOURCE_RECORD': {
         const separator = value.indexOf(':');

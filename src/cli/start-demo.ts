@@ -27,9 +27,9 @@ async function main(): Promise<void> {
 
   const config = demoConfig(systems.urls);
   const services = createServices(config);
-  const summary = await syncLinks(config, services.registry, services.directory.store);
+  const summary = await syncLinks({ registry: services.registry, links: services.links, store: services.directory.store });
   await services.registry.close();
-  console.log(`link table: ${summary.customers} customers from ${summary.links} source records in ${summary.ms} ms (${config.linkStore.path})`);
+  console.log(`link table: ${summary.customers} customers from ${summary.records} source records in ${summary.ms} ms (${config.linkStore.path})`);
 
   const hub = await startHub(config, { store: services.directory.store });
   const examples = (await services.directory.store.pageCustomers(2, null)).customers.map((c) => c.customerId);

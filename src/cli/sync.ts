@@ -13,9 +13,9 @@ async function main(): Promise<void> {
   const config = loadConfigFile(values.config);
   const services = createServices(config);
   try {
-    const summary = await syncLinks(config, services.registry, services.directory.store);
-    console.log(`linked ${summary.links} records into ${summary.customers} customers (${summary.identifiers} identifiers, ${summary.pages} pages) in ${summary.ms} ms`);
-    for (const [source, count] of Object.entries(summary.recordsBySource)) console.log(`  ${source.padEnd(12)} ${count} records`);
+    const summary = await syncLinks({ registry: services.registry, links: services.links, store: services.directory.store });
+    console.log(`read ${summary.records} records: ${summary.customers} customers, ${summary.customersChanged} changed, ${summary.merges} merges, ${summary.conflicts} conflicts to review, in ${summary.ms} ms`);
+    for (const e of summary.entities) console.log(`  ${`${e.source}.${e.entity}`.padEnd(20)} ${String(e.records).padStart(7)} records in ${e.pages} pages${e.resumed ? ' (resumed)' : ''}`);
   } finally {
     await services.registry.close();
     await services.directory.store.close();

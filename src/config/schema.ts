@@ -99,6 +99,18 @@ const listEndpoint = z.strictObject({
 });
 export type ListEndpoint = z.infer<typeof listEndpoint>;
 
+export const SEARCH_KINDS = ['email', 'phone', 'email_md5'] as const;
+export type SearchKind = (typeof SEARCH_KINDS)[number];
+
+/** Live lookup by identifier, used when a lookup misses the link table. */
+const searchEndpoint = z.strictObject({
+  path: urlPath,
+  query: queryParams,
+  envelope: path,
+  /** Query parameter per identifier kind the endpoint can search by, e.g. `{ email: email, phone: phone }`. */
+  params: z.partialRecord(z.enum(SEARCH_KINDS), z.string().min(1)),
+});
+
 export const IDENTIFIER_KINDS = ['email', 'phone', 'email_md5', 'reference'] as const;
 export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
@@ -123,6 +135,7 @@ const entity = z
     batch: batchEndpoint.optional(),
     single: singleEndpoint.optional(),
     list: listEndpoint.optional(),
+    search: searchEndpoint.optional(),
     identifiers: z.array(identifier).default([]),
     mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}),
   })
@@ -164,6 +177,12 @@ const source = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }),
   auth: auth.default({ type: 'none' }),
   timeoutMs: z.number().int().positive().default(5_000),
+  /** Signed change notifications at `POST /webhooks/<source>`: HMAC-SHA256 of the raw body with this secret. */
+  webhook: z.strictObject({
+    secret: z.string().min(16, 'use a secret of at least 16 characters'),
+    /** Header carrying `sha256=<hex digest>`. */
+    signatureHeader: z.string().default('x-rosetta-signature'),
+  }).optional(),
   /** Keep-alive sockets per source: the connection pool's size. */
   connections: z.number().int().positive().default(16),
   entities: z.record(z.string().regex(/^[\w-]+$/), entity).refine((e) => Object.keys(e).length > 0, 'a source needs at least one entity'),
@@ -173,6 +192,78 @@ export type SourceConfig = z.infer<typeof source>;
 const linkStore = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sqlite'), path: z.string().default('data/links.sqlite') }),
 ]);
+
+/** A permission a role grants: `pii:email`, every permission under a prefix (`pii:*`), or everything (`*`). */
+const permission = z.string().regex(/^(\*|[\w-]+(:[\w-]+)*(:\*)?)$/, 'permissions look like "pii:email", "pii:*" or "*"');
+
+const role = z.strictObject({
+  permissions: z.array(permission).default([]),
+  /** The role sees fields marked @consented (and the personal data beneath them) only for customers who consented. */
+  consentRequired: z.boolean().default(false),
+});
+
+const apiKey = z.strictObject({
+  /** Who the key belongs to, as the audit log names it. */
+  name: z.string().regex(/^[\w.@-]+$/, 'key names are letters, digits, ., @, - and _'),
+  /** Only the key's hash is ever written down: `printf %s "$KEY" | sha256sum`. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the lower-case hex SHA-256 of the key'),
+  roles: z.array(z.string()).min(1),
+});
+
+const jwksUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((url) => url.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url), 'a JWKS URL must be https (plain http only on loopback)');
+
+const jwt = z.strictObject({
+  issuer: z.string().min(1),
+  audience: z.string().min(1),
+  jwks: z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ url: jwksUrl })]),
+  /** Asymmetric algorithms only: a shared secret would let every verifier mint tokens. */
+  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  /** The claim listing the caller's role names (a string or an array of strings). */
+  rolesClaim: z.string().min(1).default('roles'),
+  clockToleranceSec: z.number().int().min(0).max(300).default(30),
+});
+
+const authSection = z
+  .strictObject({
+    roles: z.record(z.string().regex(/^[\w-]+$/, 'role names are letters, digits, - and _'), role),
+    apiKeys: z.array(apiKey).default([]),
+    jwt: jwt.optional(),
+    audit: z.strictObject({
+      /** Audit entries older than this are pruned (at start and hourly). */
+      retentionDays: z.number().int().positive().default(90),
+    }).prefault({}),
+  })
+  .superRefine((auth, ctx) => {
+    if (auth.apiKeys.length === 0 && !auth.jwt) ctx.addIssue({ code: 'custom', message: 'auth needs apiKeys or jwt: with neither, no caller could get in' });
+    const names = new Set<string>();
+    for (const [i, key] of auth.apiKeys.entries()) {
+      if (names.has(key.name)) ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'name'], message: `duplicate key name "${key.name}"` });
+      names.add(key.name);
+      for (const [j, name] of key.roles.entries()) {
+        if (!auth.roles[name]) ctx.addIssue({ code: 'custom', path: ['apiKeys', i, 'roles', j], message: `no role "${name}"` });
+      }
+    }
+  });
+export type AuthSection = z.infer<typeof authSection>;
+export type RoleConfig = z.infer<typeof role>;
+
+/** Bounds on what one request may ask for; every limit is checked before anything executes. */
+const limitsSection = z.strictObject({
+  maxDepth: z.number().int().positive().default(10),
+  /** graphql-armor's cost: objects 2, scalars 1, ×1.5 per level, list fields × their `first`/`last` (defaults included). */
+  maxCost: z.number().int().positive().default(50_000),
+  maxAliases: z.number().int().nonnegative().default(15),
+  maxDirectives: z.number().int().nonnegative().default(20),
+  maxTokens: z.number().int().positive().default(2_000),
+  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+  /** Default: on, except in production mode. */
+  introspection: z.boolean().optional(),
+  /** Default: on, except in production mode. */
+  landingPage: z.boolean().optional(),
+});
+export type LimitsSection = z.infer<typeof limitsSection>;
 
 export const configSchema = z
   .strictObject({
@@ -192,12 +283,39 @@ export const configSchema = z
         values: z.array(z.string()).default([]),
         patterns: z.array(z.string()).default([]),
       }).default({ values: [], patterns: [] }),
-    }).default({ defaultPhoneRegion: 'US', blocked: { values: [], patterns: [] } }),
+      /** Domains whose mailboxes ignore dots and "+tags" in the local part (a.b+x@gmail.com is ab@gmail.com). */
+      dotAndPlusInsensitiveDomains: z.array(z.string()).default([]),
+      /** Merge protection: at most this many distinct values of a kind per customer. */
+      caps: z.partialRecord(z.enum(['email', 'phone', 'email_md5']), z.number().int().positive()).default({ email: 5, phone: 5 }),
+      /** `source.entity` pairs one person has at most one record of (e.g. a CRM contact); merges that would break this are refused. */
+      uniquePerCustomer: z.array(z.string().regex(/^[\w-]+\.[\w-]+$/, 'must be "source.entity"')).default([]),
+      /** A lookup that misses the table probes the sources' search endpoints and links what it finds. */
+      onDemand: z.strictObject({
+        enabled: z.boolean().default(true),
+        /** How long a lookup that found nothing anywhere is remembered, so misses cannot flood the sources. */
+        missTtlMs: z.number().int().nonnegative().default(30_000),
+      }).default({ enabled: true, missTtlMs: 30_000 }),
+      /** `forgetCustomer` is refused unless enabled (and, with auth, the caller holds the forget permission). */
+      forget: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+    }).default({
+      defaultPhoneRegion: 'US',
+      blocked: { values: [], patterns: [] },
+      dotAndPlusInsensitiveDomains: [],
+      caps: { email: 5, phone: 5 },
+      uniquePerCustomer: [],
+      onDemand: { enabled: true, missTtlMs: 30_000 },
+      forget: { enabled: false },
+    }),
     survivorship: z.strictObject({
       /** Higher in the list wins; ties (and sources not listed) fall back to the most recently updated. */
       sourcePriority: z.array(z.string()).default([]),
     }).default({ sourcePriority: [] }),
     sources: z.record(z.string().regex(/^[\w-]+$/, 'source names are letters, digits, - and _'), source),
+    /** `production` (or NODE_ENV=production) turns off introspection and the landing page unless `limits` enables them. */
+    mode: z.enum(['development', 'production']).optional(),
+    /** Absent: the hub is open to every caller (the demo). Present: every request needs an API key or a JWT. */
+    auth: authSection.optional(),
+    limits: limitsSection.prefault({}),
   })
   .superRefine((config, ctx) => {
     for (const [sourceName, src] of Object.entries(config.sources)) {
@@ -220,6 +338,12 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['survivorship', 'sourcePriority', i], message: `no source "${name}"` });
       }
     }
+    for (const [i, entity] of config.identity.uniquePerCustomer.entries()) {
+      const [source = '', name = ''] = entity.split('.');
+      if (!config.sources[source]?.entities[name]) {
+        ctx.addIssue({ code: 'custom', path: ['identity', 'uniquePerCustomer', i], message: `no entity "${entity}"` });
+      }
+    }
     for (const [i, pattern] of config.identity.blocked.patterns.entries()) {
       try {
         new RegExp(pattern);
@@ -230,3 +354,5 @@ export const configSchema = z
   });
 
 export type HubConfig = z.infer<typeof configSchema>;
+/** A config as written, before defaults: what tests and callers building configs in code pass in. */
+export type HubConfigInput = z.input<typeof configSchema>;

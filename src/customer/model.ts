@@ -6,6 +6,8 @@ import type { MappedRecord } from '../sources/connector.js';
 export interface CustomerRef {
   id: string;
   links: readonly Link[];
+  /** IDs of customers merged into this one. */
+  mergedIds: string[];
 }
 
 export type MarketingRecord = MappedRecord;

@@ -42,6 +42,8 @@ export type Customer = {
   identities: Array<Identity>;
   /** Marketing subscription and consent; null when the marketing tool does not know this customer. */
   marketing?: Maybe<Marketing>;
+  /** IDs of customers that were merged into this one; `customer(id:)` with any of them returns this customer. */
+  mergedIds: Array<Scalars['ID']['output']>;
   /** Orders from the shop, newest first. Null (with an error naming the source) when the shop fails. */
   orders?: Maybe<Array<Order>>;
   /** Name and contact details merged from every source that holds them, by the survivorship rule. */
@@ -394,6 +396,7 @@ export type CustomerResolvers<ContextType = RequestContext, ParentType extends R
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   identities?: Resolver<Array<ResolversTypes['Identity']>, ParentType, ContextType>;
   marketing?: Resolver<Maybe<ResolversTypes['Marketing']>, ParentType, ContextType>;
+  mergedIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
   orders?: Resolver<Maybe<Array<ResolversTypes['Order']>>, ParentType, ContextType, RequireFields<CustomerOrdersArgs, 'first'>>;
   profile?: Resolver<ResolversTypes['Profile'], ParentType, ContextType>;
   tickets?: Resolver<Maybe<Array<ResolversTypes['Ticket']>>, ParentType, ContextType, RequireFields<CustomerTicketsArgs, 'first'>>;

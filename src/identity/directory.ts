@@ -1,6 +1,7 @@
 // The hot path's view of the link table: customer lookups through an in-memory LRU cache in front of the store.
 import { LRUCache } from 'lru-cache';
-import type { CustomerLinks, Identifier } from './model.js';
+import type { CustomerLinks, IdentifierKind, IdentifierToken } from './model.js';
+import { tokenString } from './model.js';
 import type { CustomerPage, LinkStore } from './store.js';
 
 export interface LinkCacheOptions {
@@ -9,26 +10,29 @@ export interface LinkCacheOptions {
 }
 
 export class LinkDirectory {
+  /** Keyed by the ID asked for, which may be a merged-away alias of the customer cached. */
   private readonly byCustomer: LRUCache<string, CustomerLinks>;
-  private readonly byIdentifier: LRUCache<string, string>;
+  /** Identifier or record token → customer ID. */
+  private readonly byToken: LRUCache<string, string>;
+  private readonly misses = new LRUCache<string, true>({ max: 10_000, ttlAutopurge: false });
   hits = 0;
-  misses = 0;
+  lookups = 0;
 
   constructor(
     readonly store: LinkStore,
     options: LinkCacheOptions,
   ) {
     this.byCustomer = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
-    this.byIdentifier = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
+    this.byToken = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
   }
 
   async customer(id: string): Promise<CustomerLinks | null> {
+    this.lookups += 1;
     const cached = this.byCustomer.get(id);
     if (cached) {
       this.hits += 1;
       return cached;
     }
-    this.misses += 1;
     const found = (await this.store.getCustomers([id])).get(id) ?? null;
     if (found) this.byCustomer.set(id, found);
     return found;
@@ -41,37 +45,51 @@ export class LinkDirectory {
     return page;
   }
 
-  async customerByIdentifier(kind: Identifier['kind'], value: string): Promise<CustomerLinks | null> {
-    const key = `${kind}\u0000${value}`;
-    const cachedId = this.byIdentifier.get(key);
+  private async byTokenLookup(key: string, find: () => Promise<string | null>): Promise<CustomerLinks | null> {
+    const cachedId = this.byToken.get(key);
     if (cachedId !== undefined) {
-      this.hits += 1;
-      return this.customer(cachedId);
+      const customer = await this.customer(cachedId);
+      if (customer) return customer;
     }
-    this.misses += 1;
-    const [customerId] = await this.store.findCustomerIdsByIdentifier(kind, value);
-    if (customerId === undefined) return null;
-    this.byIdentifier.set(key, customerId);
-    return this.customer(customerId);
-  }
-
-  async customerByRecord(source: string, recordId: string): Promise<CustomerLinks | null> {
-    const key = `record\u0000${source}\u0000${recordId}`;
-    const cachedId = this.byIdentifier.get(key);
-    if (cachedId !== undefined) {
-      this.hits += 1;
-      return this.customer(cachedId);
-    }
-    this.misses += 1;
-    const customerId = await this.store.findCustomerIdByRecord({ source, recordId });
+    const customerId = await find();
     if (customerId === null) return null;
-    this.byIdentifier.set(key, customerId);
+    this.byToken.set(key, customerId);
     return this.customer(customerId);
   }
 
-  /** Drops every cached entry: after a sync rewrote the table. */
+  customerByIdentifier(kind: IdentifierKind, value: string): Promise<CustomerLinks | null> {
+    return this.byTokenLookup(tokenString({ kind, value }), async () => (await this.store.findCustomerIdsByIdentifier(kind, value))[0] ?? null);
+  }
+
+  customerByRecord(source: string, recordId: string): Promise<CustomerLinks | null> {
+    return this.byTokenLookup(`record\u0000${source}\u0000${recordId}`, () => this.store.findCustomerIdByRecord({ source, recordId }));
+  }
+
+  /** Drops what the cache knows of these customers, however they were looked up: after a merge, forget or change. */
+  invalidate(customerIds: readonly string[]): void {
+    if (customerIds.length === 0) return;
+    const gone = new Set(customerIds);
+    for (const [key, customer] of this.byCustomer.entries()) {
+      if (gone.has(key) || gone.has(customer.customerId)) this.byCustomer.delete(key);
+    }
+    for (const [key, customerId] of this.byToken.entries()) {
+      if (gone.has(customerId)) this.byToken.delete(key);
+    }
+    // A change may make a remembered miss findable.
+    this.misses.clear();
+  }
+
+  isKnownMiss(token: IdentifierToken): boolean {
+    return this.misses.has(tokenString(token));
+  }
+
+  rememberMiss(token: IdentifierToken, ttlMs: number): void {
+    if (ttlMs > 0) this.misses.set(tokenString(token), true, { ttl: ttlMs });
+  }
+
   clear(): void {
     this.byCustomer.clear();
-    this.byIdentifier.clear();
+    this.byToken.clear();
+    this.misses.clear();
   }
 }

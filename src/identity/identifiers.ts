@@ -1,67 +1,91 @@
-// Extracts a raw source record's normalised identifiers, dropping blocked junk so it can never link anyone.
+// Turns identifiers as sources hold them into the tokens links are matched on, dropping blocked junk.
 import type { EntityConfig, HubConfig } from '../config/schema.js';
 import { compilePath } from '../sources/mapping.js';
-import type { LinkableRecord } from './linker.js';
-import { recordKeyString, type Identifier } from './model.js';
+import type { IncomingRecord } from './link-planner.js';
+import { recordKeyString, tokenString, type IdentifierKind, type IdentifierToken } from './model.js';
 import { emailMd5, normalizeEmail, normalizeMd5, normalizePhone } from './normalize.js';
 
-/** Placeholder and junk values from config: exact values (compared normalised) and regular expressions. */
-export class BlockedValues {
-  private readonly exact = new Set<string>();
-  private readonly patterns: RegExp[];
+/** The matching rules from config: how identifiers are normalised and which values never link anyone. */
+export class IdentityRules {
+  private readonly blockedExact = new Set<string>();
+  private readonly blockedPatterns: RegExp[];
+  private readonly dotAndPlusDomains: ReadonlySet<string>;
+  readonly defaultPhoneRegion: string;
 
   constructor(config: HubConfig['identity']) {
+    this.defaultPhoneRegion = config.defaultPhoneRegion;
+    this.dotAndPlusDomains = new Set(config.dotAndPlusInsensitiveDomains.map((d) => d.toLowerCase()));
     for (const value of config.blocked.values) {
-      const email = normalizeEmail(value);
+      const email = this.email(value, { allowBlocked: true });
       if (email) {
-        this.exact.add(email);
+        this.blockedExact.add(email);
         // Analytics tools hold only the hash: a blocked email must be blocked as a hash too.
-        this.exact.add(emailMd5(email));
+        this.blockedExact.add(emailMd5(email));
       }
       const phone = normalizePhone(value, config.defaultPhoneRegion);
-      if (phone) this.exact.add(phone);
-      this.exact.add(value.trim().toLowerCase());
+      if (phone) this.blockedExact.add(phone);
+      this.blockedExact.add(value.trim().toLowerCase());
     }
-    this.patterns = config.blocked.patterns.map((p) => new RegExp(p, 'i'));
+    this.blockedPatterns = config.blocked.patterns.map((p) => new RegExp(p, 'i'));
   }
 
-  has(normalised: string): boolean {
-    return this.exact.has(normalised) || this.patterns.some((p) => p.test(normalised));
+  isBlocked(normalised: string): boolean {
+    return this.blockedExact.has(normalised) || this.blockedPatterns.some((p) => p.test(normalised));
+  }
+
+  /** The email as matched: trimmed, lower-cased, and for dot-and-plus-insensitive domains without either. */
+  email(raw: unknown, options: { allowBlocked?: boolean } = {}): string | null {
+    const email = normalizeEmail(raw);
+    if (email === null) return null;
+    const at = email.lastIndexOf('@');
+    const domain = email.slice(at + 1);
+    const canonical = this.dotAndPlusDomains.has(domain) ? `${email.slice(0, at).split('+')[0]!.replaceAll('.', '')}@${domain}` : email;
+    return !options.allowBlocked && this.isBlocked(canonical) ? null : canonical;
+  }
+
+  phone(raw: unknown): string | null {
+    const phone = normalizePhone(raw, this.defaultPhoneRegion);
+    return phone === null || this.isBlocked(phone) ? null : phone;
+  }
+
+  md5(raw: unknown): string | null {
+    const hash = normalizeMd5(raw);
+    return hash === null || this.isBlocked(hash) ? null : hash;
+  }
+
+  /** Tokens a lookup by this identifier matches; [] when the value is unusable or blocked. */
+  lookupTokens(kind: 'email' | 'phone', raw: string): IdentifierToken[] {
+    const value = kind === 'email' ? this.email(raw) : this.phone(raw);
+    return value === null ? [] : [{ kind, value }];
   }
 }
 
-export interface IdentifierRules {
-  defaultPhoneRegion: string;
-  blocked: BlockedValues;
-}
+type Extractor = (raw: unknown, into: IdentifierToken[]) => void;
 
-type Extractor = (raw: unknown, into: LinkableRecord) => void;
-
-/** Compiles an entity's identifier declarations once; the result runs per record during sync. */
-export function compileIdentifierExtractor(entity: EntityConfig, rules: IdentifierRules): Extractor {
+/** Compiles an entity's identifier declarations once; the result runs per record. */
+export function compileIdentifierExtractor(entity: Pick<EntityConfig, 'identifiers'>, rules: IdentityRules): Extractor {
   const extractors: Extractor[] = entity.identifiers.map((declared) => {
     const read = compilePath(declared.path);
-    const add = (into: LinkableRecord, kind: Identifier['kind'], value: string | null) => {
-      if (value !== null && !rules.blocked.has(value)) into.identifiers.push({ kind, value });
+    const add = (into: IdentifierToken[], kind: IdentifierKind, value: string | null) => {
+      if (value !== null) into.push({ kind, value });
     };
     switch (declared.kind) {
       case 'email':
         return (raw, into) => {
-          const email = normalizeEmail(read(raw));
-          if (email === null || rules.blocked.has(email)) return;
+          const email = rules.email(read(raw));
           add(into, 'email', email);
-          add(into, 'email_md5', emailMd5(email));
+          if (email !== null) add(into, 'email_md5', emailMd5(email));
         };
       case 'phone':
-        return (raw, into) => add(into, 'phone', normalizePhone(read(raw), rules.defaultPhoneRegion));
+        return (raw, into) => add(into, 'phone', rules.phone(read(raw)));
       case 'email_md5':
-        return (raw, into) => add(into, 'email_md5', normalizeMd5(read(raw)));
+        return (raw, into) => add(into, 'email_md5', rules.md5(read(raw)));
       case 'reference': {
         const [source = '', targetEntity = ''] = declared.refersTo.split('.');
         return (raw, into) => {
           const value = read(raw);
           if ((typeof value === 'string' && value.trim() !== '') || typeof value === 'number') {
-            into.references.push(recordKeyString({ source, entity: targetEntity, recordId: String(value).trim() }));
+            into.push({ kind: 'ref', value: recordKeyString({ source, entity: targetEntity, recordId: String(value).trim() }) });
           }
         };
       }
@@ -70,4 +94,12 @@ export function compileIdentifierExtractor(entity: EntityConfig, rules: Identifi
   return (raw, into) => {
     for (const extract of extractors) extract(raw, into);
   };
+}
+
+/** A record ready for the planner: its own `ref` token first, then what its fields carry, each once. */
+export function incomingRecord(key: { source: string; entity: string; recordId: string }, raw: unknown, extract: Extractor): IncomingRecord {
+  const tokens: IdentifierToken[] = [{ kind: 'ref', value: recordKeyString(key) }];
+  extract(raw, tokens);
+  const seen = new Set<string>();
+  return { ...key, tokens: tokens.filter((t) => !seen.has(tokenString(t)) && !!seen.add(tokenString(t))) };
 }

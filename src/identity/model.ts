@@ -17,23 +17,31 @@ export interface Link extends RecordKey {
   linkedAt: string;
 }
 
-export interface CustomerLinks {
-  customerId: string;
-  links: Link[];
-}
+/**
+ * A normalised identifier a record carries. `ref` tokens are record keys: every record holds its own,
+ * and a record naming another system's record (a CRM ID in shop metadata) holds that one too, so a
+ * reference links in either order of arrival.
+ */
+export type IdentifierKind = 'email' | 'phone' | 'email_md5' | 'ref';
 
-/** A normalised identifier a record carries, indexed for lookup. */
-export interface Identifier extends RecordKey {
-  kind: 'email' | 'phone' | 'email_md5';
+export interface IdentifierToken {
+  kind: IdentifierKind;
   value: string;
 }
 
-/** One full build of the table, as produced by the linker. */
-export interface LinkSnapshot {
+export interface CustomerLinks {
+  customerId: string;
   links: Link[];
-  identifiers: (Identifier & { customerId: string })[];
+  /** IDs of customers merged into this one; they still resolve here. */
+  mergedIds: string[];
 }
 
 export function recordKeyString(key: RecordKey): string {
   return `${key.source}:${key.entity}:${key.recordId}`;
 }
+
+export function tokenString(token: IdentifierToken): string {
+  return `${token.kind}\u0000${token.value}`;
+}
+
+export const RULE_OF_KIND: Record<IdentifierKind, LinkRule> = { email: 'EMAIL', phone: 'PHONE', email_md5: 'EMAIL_MD5', ref: 'EXTERNAL_ID' };

@@ -2,12 +2,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { CustomerLinks, Identifier, Link, LinkRule, LinkSnapshot, RecordKey } from './model.js';
+import type { Conflict, GraphCustomer, LinkChanges, LinkGraph } from './link-planner.js';
+import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString } from './model.js';
-import type { Assignment, CustomerPage, LinkStore, ReplaceSummary } from './store.js';
+import type { CustomerPage, ForgottenCustomer, LinkStore, StoredConflict, SyncCursor } from './store.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
-const MIGRATIONS: readonly { version: number; sql: string }[] = [
+export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `
@@ -33,10 +34,38 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
         source TEXT NOT NULL,
         entity TEXT NOT NULL,
         record_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
         customer_id TEXT NOT NULL REFERENCES customers(id),
         PRIMARY KEY (kind, value, source, entity, record_id)
       ) WITHOUT ROWID;
       CREATE INDEX identifiers_by_customer ON identifiers (customer_id);
+      CREATE TABLE customer_aliases (
+        alias_id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        merged_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX aliases_by_customer ON customer_aliases (customer_id);
+      CREATE TABLE link_conflicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        detected_at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        token_kind TEXT NOT NULL,
+        token_value TEXT NOT NULL,
+        source TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        customer_id TEXT,
+        other_customer_id TEXT NOT NULL
+      );
+      CREATE TABLE sync_cursors (
+        source TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        cursor TEXT,
+        pass_started_at TEXT NOT NULL,
+        completed_at TEXT,
+        PRIMARY KEY (source, entity)
+      ) WITHOUT ROWID;
     `,
   },
 ];
@@ -63,19 +92,22 @@ function toLink(row: LinkRow): Link {
   };
 }
 
-/** Groups rows (ordered by customer) into customers, keeping the order they came in. */
-function groupByCustomer(rows: readonly LinkRow[]): Map<string, CustomerLinks> {
+/** Groups rows into customers under `keyOf(row)`, keeping the order they came in. */
+function groupRows<R extends LinkRow>(rows: readonly R[], keyOf: (row: R) => string, merged: ReadonlyMap<string, string[]>): Map<string, CustomerLinks> {
   const customers = new Map<string, CustomerLinks>();
   for (const row of rows) {
-    let customer = customers.get(row.customer_id);
+    const key = keyOf(row);
+    let customer = customers.get(key);
     if (!customer) {
-      customer = { customerId: row.customer_id, links: [] };
-      customers.set(row.customer_id, customer);
+      customer = { customerId: row.customer_id, links: [], mergedIds: merged.get(row.customer_id) ?? [] };
+      customers.set(key, customer);
     }
     customer.links.push(toLink(row));
   }
   return customers;
 }
+
+const json = (values: readonly unknown[]) => JSON.stringify(values);
 
 export class SqliteLinkStore implements LinkStore {
   private readonly db: Database.Database;
@@ -93,7 +125,7 @@ export class SqliteLinkStore implements LinkStore {
   private migrate(): void {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
     const applied = new Set(this.db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
-    for (const migration of MIGRATIONS) {
+    for (const migration of SQLITE_MIGRATIONS) {
       if (applied.has(migration.version)) continue;
       this.db.transaction(() => {
         this.db.exec(migration.sql);
@@ -106,13 +138,28 @@ export class SqliteLinkStore implements LinkStore {
     return this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number;
   }
 
+  private mergedIdsOf(customerIds: readonly string[]): Map<string, string[]> {
+    const rows = this.db
+      .prepare('SELECT alias_id, customer_id FROM customer_aliases WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY merged_at, alias_id')
+      .all(json(customerIds)) as { alias_id: string; customer_id: string }[];
+    const merged = new Map<string, string[]>();
+    for (const row of rows) merged.set(row.customer_id, [...(merged.get(row.customer_id) ?? []), row.alias_id]);
+    return merged;
+  }
+
   async getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>> {
     this.reads += 1;
     if (ids.length === 0) return new Map();
     const rows = this.db
-      .prepare(`SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY customer_id, source, entity, record_id`)
-      .all(JSON.stringify(ids)) as LinkRow[];
-    return groupByCustomer(rows);
+      .prepare(
+        `WITH wanted(id) AS (SELECT value FROM json_each(?)),
+         resolved AS (SELECT w.id AS requested, COALESCE(a.customer_id, w.id) AS customer_id FROM wanted w LEFT JOIN customer_aliases a ON a.alias_id = w.id)
+         SELECT r.requested, l.* FROM resolved r JOIN links l ON l.customer_id = r.customer_id
+         ORDER BY r.requested, l.source, l.entity, l.record_id`,
+      )
+      .all(json(ids)) as (LinkRow & { requested: string })[];
+    const merged = this.mergedIdsOf([...new Set(rows.map((r) => r.customer_id))]);
+    return groupRows(rows, (row) => row.requested, merged);
   }
 
   async pageCustomers(first: number, afterId: string | null): Promise<CustomerPage> {
@@ -124,7 +171,8 @@ export class SqliteLinkStore implements LinkStore {
          SELECT l.* FROM page p JOIN links l ON l.customer_id = p.id ORDER BY l.customer_id, l.source, l.entity, l.record_id`,
       )
       .all(afterId ?? '', first + 1) as LinkRow[];
-    const customers = [...groupByCustomer(rows).values()];
+    const ids = [...new Set(rows.map((r) => r.customer_id))];
+    const customers = [...groupRows(rows, (row) => row.customer_id, this.mergedIdsOf(ids)).values()];
     return { customers: customers.slice(0, first), hasNextPage: customers.length > first };
   }
 
@@ -133,7 +181,7 @@ export class SqliteLinkStore implements LinkStore {
     return this.db.prepare('SELECT COUNT(*) FROM customers').pluck().get() as number;
   }
 
-  async findCustomerIdsByIdentifier(kind: Identifier['kind'], value: string): Promise<string[]> {
+  async findCustomerIdsByIdentifier(kind: IdentifierKind, value: string): Promise<string[]> {
     this.reads += 1;
     return this.db.prepare('SELECT DISTINCT customer_id FROM identifiers WHERE kind = ? AND value = ? ORDER BY customer_id').pluck().all(kind, value) as string[];
   }
@@ -146,28 +194,146 @@ export class SqliteLinkStore implements LinkStore {
     return (row as string | undefined) ?? null;
   }
 
-  async currentAssignments(): Promise<Map<string, Assignment>> {
+  async loadGraph(query: { tokens: readonly IdentifierToken[]; candidateIds: readonly string[] }): Promise<LinkGraph> {
     this.reads += 1;
-    const rows = this.db.prepare('SELECT source, entity, record_id, customer_id, linked_at FROM links').all() as LinkRow[];
-    return new Map(rows.map((row) => [recordKeyString({ source: row.source, entity: row.entity, recordId: row.record_id }), { customerId: row.customer_id, linkedAt: row.linked_at }]));
+    const customerIds = this.db
+      .prepare(
+        `SELECT DISTINCT i.customer_id FROM json_each(?) w
+         JOIN identifiers i ON i.kind = json_extract(w.value, '$[0]') AND i.value = json_extract(w.value, '$[1]')`,
+      )
+      .pluck()
+      .all(json(query.tokens.map((t) => [t.kind, t.value]))) as string[];
+    const customers = new Map<string, GraphCustomer>();
+    if (customerIds.length > 0) {
+      const ids = json(customerIds);
+      for (const row of this.db.prepare('SELECT id, created_at FROM customers WHERE id IN (SELECT value FROM json_each(?))').all(ids) as { id: string; created_at: string }[]) {
+        customers.set(row.id, { id: row.id, createdAt: row.created_at, records: new Map() });
+      }
+      for (const row of this.db.prepare('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(ids) as LinkRow[]) {
+        const link = toLink(row);
+        customers.get(row.customer_id)!.records.set(recordKeyString(link), { link, tokens: [] });
+      }
+      const identifierRows = this.db
+        .prepare('SELECT kind, value, source, entity, record_id, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY position')
+        .all(ids) as { kind: IdentifierKind; value: string; source: string; entity: string; record_id: string; customer_id: string }[];
+      for (const row of identifierRows) {
+        customers.get(row.customer_id)!.records.get(recordKeyString({ source: row.source, entity: row.entity, recordId: row.record_id }))?.tokens.push({ kind: row.kind, value: row.value });
+      }
+    }
+    const takenIds = new Set(
+      this.db
+        .prepare(
+          `SELECT id FROM customers WHERE id IN (SELECT value FROM json_each(@ids))
+           UNION SELECT alias_id FROM customer_aliases WHERE alias_id IN (SELECT value FROM json_each(@ids))`,
+        )
+        .pluck()
+        .all({ ids: json(query.candidateIds) }) as string[],
+    );
+    return { customers, takenIds };
   }
 
-  async replaceAll(snapshot: LinkSnapshot): Promise<ReplaceSummary> {
-    const existingCreatedAt = new Map(
-      (this.db.prepare('SELECT id, created_at FROM customers').all() as { id: string; created_at: string }[]).map((r) => [r.id, r.created_at]),
-    );
+  async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
+    const touched = json([...changes.upserted.map((c) => c.id), ...changes.removed.map((r) => r.customerId)]);
     const now = new Date().toISOString();
-    const customerIds = new Set(snapshot.links.map((link) => link.customerId));
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM identifiers; DELETE FROM links; DELETE FROM customers;');
-      const insertCustomer = this.db.prepare('INSERT INTO customers (id, created_at) VALUES (?, ?)');
-      for (const id of customerIds) insertCustomer.run(id, existingCreatedAt.get(id) ?? now);
+      this.db.prepare('DELETE FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))').run(touched);
+      this.db.prepare('DELETE FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').run(touched);
+      const insertCustomer = this.db.prepare('INSERT OR IGNORE INTO customers (id, created_at) VALUES (?, ?)');
       const insertLink = this.db.prepare('INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-      for (const l of snapshot.links) insertLink.run(l.source, l.entity, l.recordId, l.customerId, l.rule, l.evidence, l.linkedAt);
-      const insertIdentifier = this.db.prepare('INSERT OR IGNORE INTO identifiers (kind, value, source, entity, record_id, customer_id) VALUES (?, ?, ?, ?, ?, ?)');
-      for (const i of snapshot.identifiers) insertIdentifier.run(i.kind, i.value, i.source, i.entity, i.recordId, i.customerId);
+      const insertIdentifier = this.db.prepare('INSERT OR IGNORE INTO identifiers (kind, value, source, entity, record_id, position, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const customer of changes.upserted) {
+        insertCustomer.run(customer.id, customer.createdAt);
+        for (const { link, tokens } of customer.records.values()) {
+          insertLink.run(link.source, link.entity, link.recordId, customer.id, link.rule, link.evidence, link.linkedAt);
+          tokens.forEach((token, position) => insertIdentifier.run(token.kind, token.value, link.source, link.entity, link.recordId, position, customer.id));
+        }
+      }
+      for (const { customerId, mergedInto } of changes.removed) {
+        this.db.prepare('DELETE FROM customers WHERE id = ?').run(customerId);
+        if (mergedInto) {
+          // Flatten: whatever pointed at the merged customer now points at its survivor.
+          this.db.prepare('UPDATE customer_aliases SET customer_id = ? WHERE customer_id = ?').run(mergedInto, customerId);
+          this.db.prepare('INSERT OR REPLACE INTO customer_aliases (alias_id, customer_id, merged_at) VALUES (?, ?, ?)').run(customerId, mergedInto, now);
+        } else {
+          this.db.prepare('DELETE FROM customer_aliases WHERE customer_id = ?').run(customerId);
+        }
+      }
+      this.insertConflicts(changes.conflicts);
+      if (cursor) this.writeCursor(cursor);
     })();
-    return { customers: customerIds.size, links: snapshot.links.length, identifiers: snapshot.identifiers.length };
+  }
+
+  private insertConflicts(conflicts: readonly Conflict[]): void {
+    const insert = this.db.prepare(
+      `INSERT INTO link_conflicts (detected_at, reason, detail, token_kind, token_value, source, entity, record_id, customer_id, other_customer_id)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const c of conflicts) insert.run(c.detectedAt, c.reason, c.detail, c.token.kind, c.token.value, c.record.source, c.record.entity, c.record.recordId, c.customerId, c.otherCustomerId);
+  }
+
+  private writeCursor(cursor: SyncCursor): void {
+    this.db
+      .prepare(
+        `INSERT INTO sync_cursors (source, entity, cursor, pass_started_at, completed_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (source, entity) DO UPDATE SET cursor = excluded.cursor, pass_started_at = excluded.pass_started_at, completed_at = excluded.completed_at`,
+      )
+      .run(cursor.source, cursor.entity, cursor.cursor, cursor.passStartedAt, cursor.completedAt);
+  }
+
+  async getSyncCursor(source: string, entity: string): Promise<SyncCursor | null> {
+    this.reads += 1;
+    const row = this.db.prepare('SELECT * FROM sync_cursors WHERE source = ? AND entity = ?').get(source, entity) as
+      | { source: string; entity: string; cursor: string | null; pass_started_at: string; completed_at: string | null }
+      | undefined;
+    return row ? { source: row.source, entity: row.entity, cursor: row.cursor, passStartedAt: row.pass_started_at, completedAt: row.completed_at } : null;
+  }
+
+  async saveSyncCursor(cursor: SyncCursor): Promise<void> {
+    this.writeCursor(cursor);
+  }
+
+  async listConflicts(limit: number): Promise<StoredConflict[]> {
+    this.reads += 1;
+    const rows = this.db.prepare('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT ?').all(limit) as {
+      id: number;
+      detected_at: string;
+      reason: Conflict['reason'];
+      detail: string;
+      token_kind: IdentifierKind;
+      token_value: string;
+      source: string;
+      entity: string;
+      record_id: string;
+      customer_id: string | null;
+      other_customer_id: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      detectedAt: r.detected_at,
+      reason: r.reason,
+      detail: r.detail,
+      token: { kind: r.token_kind, value: r.token_value },
+      record: { source: r.source, entity: r.entity, recordId: r.record_id },
+      customerId: r.customer_id,
+      otherCustomerId: r.other_customer_id,
+    }));
+  }
+
+  async forgetCustomer(customerId: string): Promise<ForgottenCustomer | null> {
+    return this.db.transaction((): ForgottenCustomer | null => {
+      const id = (this.db.prepare('SELECT customer_id FROM customer_aliases WHERE alias_id = ?').pluck().get(customerId) as string | undefined) ?? customerId;
+      const links = this.db.prepare('SELECT * FROM links WHERE customer_id = ? ORDER BY source, entity, record_id').all(id) as LinkRow[];
+      if (links.length === 0) return null;
+      this.db.prepare('DELETE FROM identifiers WHERE customer_id = ?').run(id);
+      this.db.prepare('DELETE FROM links WHERE customer_id = ?').run(id);
+      this.db.prepare('DELETE FROM customer_aliases WHERE customer_id = ?').run(id);
+      this.db.prepare('DELETE FROM customers WHERE id = ?').run(id);
+      return { customerId: id, records: links.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id })) };
+    })();
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
   }
 
   async close(): Promise<void> {

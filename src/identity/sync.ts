@@ -1,41 +1,72 @@
-// Builds the identity-link table: pages through every linked entity's list endpoint and links the records.
-import type { HubConfig } from '../config/schema.js';
+// Builds and refreshes the link table by paging through every linked entity, resumably, through the LinkService.
 import type { SourceRegistry } from '../sources/registry.js';
-import { BlockedValues, compileIdentifierExtractor } from './identifiers.js';
-import { linkRecords, type LinkableRecord } from './linker.js';
-import type { LinkStore, ReplaceSummary } from './store.js';
+import type { LinkService } from './link-service.js';
+import type { RecordChange } from './link-planner.js';
+import type { LinkStore, SyncCursor } from './store.js';
 
-export interface SyncSummary extends ReplaceSummary {
-  recordsBySource: Record<string, number>;
+export interface EntitySyncSummary {
+  source: string;
+  entity: string;
+  records: number;
   pages: number;
+  /** True when this run continued a pass an earlier run left unfinished. */
+  resumed: boolean;
+}
+
+export interface SyncSummary {
+  entities: EntitySyncSummary[];
+  records: number;
+  customersChanged: number;
+  merges: number;
+  conflicts: number;
+  customers: number;
   ms: number;
 }
 
-export async function syncLinks(config: HubConfig, registry: SourceRegistry, store: LinkStore): Promise<SyncSummary> {
+export interface SyncOptions {
+  /** Called after each page is linked and its cursor saved; throwing here stops the sync like a crash would. */
+  onPage?: (progress: { source: string; entity: string; records: number; pages: number }) => void;
+}
+
+/**
+ * One pass over every linked entity (entities in parallel, pages in order). Each page's links and the
+ * cursor after it are written in one transaction, so a crash loses nothing and the next run resumes
+ * after the last written page. A completed pass leaves the cursor empty: the next run starts over,
+ * and records that did not change change nothing.
+ */
+export async function syncLinks({ registry, links, store }: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions = {}): Promise<SyncSummary> {
   const started = performance.now();
-  const rules = { defaultPhoneRegion: config.identity.defaultPhoneRegion, blocked: new BlockedValues(config.identity) };
-  const recordsBySource: Record<string, number> = {};
-  let pages = 0;
-  const perEntity = await Promise.all(
-    registry.linkedEntities().map(async ({ source, entity, reader }) => {
-      const records: LinkableRecord[] = [];
-      if (!reader.config.list) return records;
-      const extract = compileIdentifierExtractor(reader.config, rules);
-      for await (const page of reader.listPages()) {
-        pages += 1;
-        for (const raw of page) {
-          const recordId = reader.recordIdOf(raw);
-          if (recordId === null) continue;
-          const record: LinkableRecord = { source, entity, recordId, identifiers: [], references: [] };
-          extract(raw, record);
-          records.push(record);
+  const totals = { customersChanged: 0, merges: 0, conflicts: 0 };
+  const entities = await Promise.all(
+    registry.linkedEntities().map(async ({ source, entity, reader }): Promise<EntitySyncSummary> => {
+      const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false };
+      if (!reader.config.list) return summary;
+      const saved = await store.getSyncCursor(source, entity);
+      summary.resumed = saved !== null && saved.completedAt === null && saved.cursor !== null;
+      const passStartedAt = summary.resumed ? saved!.passStartedAt : new Date().toISOString();
+      for await (const page of reader.listPages({ resumeFrom: summary.resumed ? saved!.cursor : null })) {
+        const changes: RecordChange[] = [];
+        for (const raw of page.items) {
+          const record = links.toIncoming(source, entity, raw);
+          if (record) changes.push({ upsert: record });
         }
+        const cursor: SyncCursor = { source, entity, cursor: page.next, passStartedAt, completedAt: page.next === null ? new Date().toISOString() : null };
+        const applied = await links.apply(changes, cursor);
+        totals.customersChanged += applied.customersChanged;
+        totals.merges += applied.merges;
+        totals.conflicts += applied.conflicts;
+        summary.records += changes.length;
+        summary.pages += 1;
+        options.onPage?.({ source, entity, records: summary.records, pages: summary.pages });
       }
-      recordsBySource[source] = (recordsBySource[source] ?? 0) + records.length;
-      return records;
+      return summary;
     }),
   );
-  const snapshot = linkRecords(perEntity.flat(), await store.currentAssignments());
-  const summary = await store.replaceAll(snapshot);
-  return { ...summary, recordsBySource, pages, ms: Math.round(performance.now() - started) };
+  return {
+    entities,
+    records: entities.reduce((n, e) => n + e.records, 0),
+    ...totals,
+    customers: await store.countCustomers(),
+    ms: Math.round(performance.now() - started),
+  };
 }

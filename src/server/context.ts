@@ -3,6 +3,7 @@ import type { GraphQLError } from 'graphql';
 import type { HubConfig } from '../config/schema.js';
 import type { SurvivorshipRule } from '../customer/survivorship.js';
 import type { LinkDirectory } from '../identity/directory.js';
+import type { LinkService } from '../identity/link-service.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
 import type { UpstreamCall } from '../sources/http-client.js';
 import type { SourceRegistry } from '../sources/registry.js';
@@ -12,6 +13,7 @@ export interface HubServices {
   config: HubConfig;
   registry: SourceRegistry;
   directory: LinkDirectory;
+  links: LinkService;
   survivorship: SurvivorshipRule;
 }
 

@@ -3,6 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import type { HubConfig } from '../config/schema.js';
 import { SurvivorshipRule } from '../customer/survivorship.js';
 import { LinkDirectory } from '../identity/directory.js';
+import { LinkService } from '../identity/link-service.js';
 import { SqliteLinkStore } from '../identity/sqlite-store.js';
 import type { LinkStore } from '../identity/store.js';
 import { RequestLoaders } from '../loaders/request-loaders.js';
@@ -22,10 +23,13 @@ export function openLinkStore(config: HubConfig): LinkStore {
 }
 
 export function createServices(config: HubConfig, store: LinkStore = openLinkStore(config)): HubServices {
+  const registry = new SourceRegistry(config);
+  const directory = new LinkDirectory(store, config.linkCache);
   return {
     config,
-    registry: new SourceRegistry(config),
-    directory: new LinkDirectory(store, config.linkCache),
+    registry,
+    directory,
+    links: new LinkService(config, registry, directory),
     survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
   };
 }

@@ -1,6 +1,6 @@
 // A configured source's read operations (batch, per-key, list) turning HTTP responses into mapped records.
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { BatchEndpoint, EntityConfig, ListEndpoint, SingleEndpoint, SourceConfig } from '../config/schema.js';
+import type { BatchEndpoint, EntityConfig, ListEndpoint, SearchKind, SingleEndpoint, SourceConfig } from '../config/schema.js';
 import { SourceBadResponseError } from './errors.js';
 import type { CallObserver, SourceHttpClient } from './http-client.js';
 import { compileEntity, compilePath, type CompiledEntity, type UnifiedValues } from './mapping.js';
@@ -178,15 +178,19 @@ class EntityReader {
     }
   }
 
-  /** Every raw record, page by page, in the source's own pagination style. */
-  async *listPages(observe?: CallObserver): AsyncGenerator<unknown[]> {
+  /**
+   * Every raw record, page by page, in the source's own pagination style. Each page carries the state to
+   * resume after it (a cursor, page number or offset, as a string), or null after the last page.
+   */
+  async *listPages(options: { resumeFrom?: string | null; observe?: CallObserver } = {}): AsyncGenerator<ListPage> {
     const list: ListEndpoint | undefined = this.config.list;
     if (!list) throw new Error(`${this.source}.${this.name} has no list endpoint`);
     const operation = `${this.name}.list`;
     const { pagination } = list;
-    let cursor: string | null = null;
-    let page = 1;
-    let offset = 0;
+    const resume = options.resumeFrom ?? null;
+    let cursor: string | null = pagination.style === 'cursor' ? resume : null;
+    let page = pagination.style === 'page' && resume !== null ? Number(resume) : 1;
+    let offset = pagination.style === 'offset' && resume !== null ? Number(resume) : 0;
     for (;;) {
       const query: Record<string, string> = { ...list.query };
       if (pagination.style === 'cursor') {
@@ -199,24 +203,41 @@ class EntityReader {
         query[pagination.offsetParam] = String(offset);
         query[pagination.limitParam] = String(list.pageSize);
       }
-      const body = await this.client.requestJson({ method: 'GET', path: list.path, query, operation, keys: 0, ...(observe ? { observe } : {}) });
+      const body = await this.client.requestJson({ method: 'GET', path: list.path, query, operation, keys: 0, ...(options.observe ? { observe: options.observe } : {}) });
       const items = this.items(body, list.envelope, operation);
-      yield items;
+      let next: string | null;
       if (pagination.style === 'cursor') {
-        const next = compilePath(pagination.nextCursorPath)(body);
-        if (typeof next !== 'string' || next === '') return;
-        cursor = next;
+        const value = compilePath(pagination.nextCursorPath)(body);
+        next = typeof value === 'string' && value !== '' ? value : null;
       } else if (pagination.style === 'page') {
         const totalPages = Number(compilePath(pagination.totalPagesPath)(body));
-        if (!(page < totalPages) || items.length === 0) return;
-        page += 1;
+        next = page < totalPages && items.length > 0 ? String(page + 1) : null;
       } else {
         const total = Number(compilePath(pagination.totalPath)(body));
-        offset += items.length;
-        if (!(offset < total) || items.length === 0) return;
+        next = offset + items.length < total && items.length > 0 ? String(offset + items.length) : null;
       }
+      yield { items, next };
+      if (next === null) return;
+      if (pagination.style === 'cursor') cursor = next;
+      else if (pagination.style === 'page') page = Number(next);
+      else offset = Number(next);
     }
   }
+
+  /** Raw records whose identifier matches, through the source's search endpoint; [] when it cannot search by `kind`. */
+  async search(kind: SearchKind, value: string, observe?: CallObserver): Promise<unknown[]> {
+    const search = this.config.search;
+    const param = search?.params[kind];
+    if (!search || !param) return [];
+    const operation = `${this.name}.search`;
+    const body = await this.client.requestJson({ method: 'GET', path: search.path, query: { ...search.query, [param]: value }, operation, keys: 1, ...(observe ? { observe } : {}) });
+    return this.items(body, search.envelope, operation);
+  }
+}
+
+export interface ListPage {
+  items: unknown[];
+  next: string | null;
 }
 
 /** A source: its HTTP client and a reader per configured entity. */

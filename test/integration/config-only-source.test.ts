@@ -86,7 +86,7 @@ beforeAll(async () => {
   const config = demoConfig(systems.urls, { PORT: '0' }, file);
   store = new SqliteLinkStore(':memory:');
   const builder = createServices(config, store);
-  await syncLinks(config, builder.registry, store);
+  await syncLinks({ registry: builder.registry, links: builder.links, store });
   await builder.registry.close();
   hub = await startHub(config, { store });
   systems.resetStats();

@@ -33,7 +33,7 @@ export async function startTestHub(options: { people?: number; seed?: number; co
   if (options.config) config = options.config(config);
   const store = new SqliteLinkStore(':memory:');
   const builder = createServices(config, store);
-  const sync = await syncLinks(config, builder.registry, store);
+  const sync = await syncLinks({ registry: builder.registry, links: builder.links, store });
   await builder.registry.close();
   const hub = await startHub(config, { store });
   systems.resetStats();

@@ -1,0 +1,116 @@
+// The behaviour every LinkStore backend must have; each backend's test file runs this suite against a real store.
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { deriveCustomerId, planLinks, tokensOf, type IncomingRecord, type MatchPolicy, type RecordChange } from '../../src/identity/link-planner.js';
+import type { IdentifierToken } from '../../src/identity/model.js';
+import type { LinkStore } from '../../src/identity/store.js';
+
+const POLICY: MatchPolicy = { caps: { email: 2 }, uniqueEntities: new Set() };
+
+function rec(source: string, recordId: string, tokens: IdentifierToken[] = []): IncomingRecord {
+  return { source, entity: 'e', recordId, tokens: [{ kind: 'ref', value: `${source}:e:${recordId}` }, ...tokens] };
+}
+
+/** What LinkService does, minus the cache: load the neighbourhood, plan, write. */
+async function apply(store: LinkStore, changes: RecordChange[], now: string) {
+  const candidateIds = changes.flatMap((c) => ('upsert' in c ? [deriveCustomerId(`${c.upsert.source}:${c.upsert.entity}:${c.upsert.recordId}`)] : []));
+  const plan = planLinks(await store.loadGraph({ tokens: tokensOf(changes), candidateIds }), changes, POLICY, now);
+  await store.applyChanges(plan);
+  return plan;
+}
+
+export function linkStoreContract(name: string, open: () => Promise<LinkStore>): void {
+  describe(`${name} link store contract`, () => {
+    let store: LinkStore;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(() => store.close());
+
+    test('records applied in batches become customers findable by identifier and by record', async () => {
+      await apply(store, [{ upsert: rec('crm', 'C-1', [{ kind: 'email', value: 'a@x.io' }]) }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('shop', '7', [{ kind: 'email', value: 'a@x.io' }, { kind: 'phone', value: '+14155550134' }]) }], '2026-01-02T00:00:00.000Z');
+      const [id] = await store.findCustomerIdsByIdentifier('email', 'a@x.io');
+      expect(await store.findCustomerIdsByIdentifier('phone', '+14155550134')).toEqual([id]);
+      expect(await store.findCustomerIdByRecord({ source: 'shop', recordId: '7' })).toBe(id);
+      expect(await store.findCustomerIdByRecord({ source: 'crm', entity: 'e', recordId: 'C-1' })).toBe(id);
+      expect(await store.findCustomerIdByRecord({ source: 'crm', recordId: 'nope' })).toBeNull();
+      const customer = (await store.getCustomers([id!])).get(id!)!;
+      expect(customer.links.map((l) => [l.source, l.recordId, l.rule, l.evidence])).toEqual([
+        ['crm', 'C-1', 'SEED', null],
+        ['shop', '7', 'EMAIL', 'a@x.io'],
+      ]);
+      expect(await store.countCustomers()).toBe(1);
+    });
+
+    test('a loaded graph gives back each record with its tokens in their original order', async () => {
+      const record = rec('crm', 'C-1', [{ kind: 'phone', value: '+14155550134' }, { kind: 'email', value: 'a@x.io' }]);
+      await apply(store, [{ upsert: record }], '2026-01-01T00:00:00.000Z');
+      const graph = await store.loadGraph({ tokens: [{ kind: 'email', value: 'a@x.io' }], candidateIds: [] });
+      const [customer] = graph.customers.values();
+      expect(customer!.records.get('crm:e:C-1')!.tokens).toEqual(record.tokens);
+      expect((await apply(store, [{ upsert: record }], '2026-02-01T00:00:00.000Z')).upserted).toEqual([]);
+    });
+
+    test('a merged-away ID still resolves to the survivor, which lists it', async () => {
+      await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }]) }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('support', '2', [{ kind: 'phone', value: '+14155550134' }]) }], '2026-01-02T00:00:00.000Z');
+      const older = (await store.findCustomerIdByRecord({ source: 'crm', recordId: '1' }))!;
+      const younger = (await store.findCustomerIdByRecord({ source: 'support', recordId: '2' }))!;
+      await apply(store, [{ upsert: rec('shop', '3', [{ kind: 'email', value: 'a@x.io' }, { kind: 'phone', value: '+14155550134' }]) }], '2026-01-03T00:00:00.000Z');
+      const found = await store.getCustomers([younger, older]);
+      expect(found.get(younger)!.customerId).toBe(older);
+      expect(found.get(older)!.mergedIds).toEqual([younger]);
+      expect(found.get(older)!.links).toHaveLength(3);
+      const taken = await store.loadGraph({ tokens: [], candidateIds: [younger, 'cus_unused'] });
+      expect([...taken.takenIds]).toEqual([younger]);
+    });
+
+    test('pages walk every customer once in ID order, in one read each', async () => {
+      await apply(store, ['1', '2', '3'].map((id) => ({ upsert: rec('crm', id) })), '2026-01-01T00:00:00.000Z');
+      const before = store.reads;
+      const first = await store.pageCustomers(2, null);
+      const second = await store.pageCustomers(2, first.customers.at(-1)!.customerId);
+      expect(store.reads - before).toBe(2);
+      expect(first.hasNextPage).toBe(true);
+      expect(second.hasNextPage).toBe(false);
+      const ids = [...first.customers, ...second.customers].map((c) => c.customerId);
+      expect(ids).toEqual([...ids].sort());
+      expect(new Set(ids).size).toBe(3);
+    });
+
+    test('refused merges are kept as conflicts to review', async () => {
+      await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }, { kind: 'email', value: 'b@x.io' }, { kind: 'phone', value: '+14155550134' }]) }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('shop', '2', [{ kind: 'email', value: 'c@x.io' }, { kind: 'phone', value: '+14155550134' }]) }], '2026-01-02T00:00:00.000Z');
+      const [conflict] = await store.listConflicts(10);
+      expect(conflict).toMatchObject({ reason: 'CAP_EXCEEDED', token: { kind: 'phone', value: '+14155550134' }, record: { source: 'shop', entity: 'e', recordId: '2' } });
+    });
+
+    test('sync cursors are saved with the links they follow and read back', async () => {
+      const changes: RecordChange[] = [{ upsert: rec('crm', '1') }];
+      const plan = planLinks(await store.loadGraph({ tokens: tokensOf(changes), candidateIds: [] }), changes, POLICY);
+      const cursor = { source: 'crm', entity: 'e', cursor: 'C-1', passStartedAt: '2026-01-01T00:00:00.000Z', completedAt: null };
+      await store.applyChanges(plan, cursor);
+      expect(await store.getSyncCursor('crm', 'e')).toEqual(cursor);
+      await store.saveSyncCursor({ ...cursor, cursor: null, completedAt: '2026-01-01T01:00:00.000Z' });
+      expect(await store.getSyncCursor('crm', 'e')).toMatchObject({ cursor: null, completedAt: '2026-01-01T01:00:00.000Z' });
+      expect(await store.getSyncCursor('shop', 'e')).toBeNull();
+    });
+
+    test('forgetting a customer (by a merged-away ID too) removes every trace and says which records to erase', async () => {
+      await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }]) }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('support', '2', [{ kind: 'phone', value: '+14155550134' }]) }], '2026-01-02T00:00:00.000Z');
+      const alias = (await store.findCustomerIdByRecord({ source: 'support', recordId: '2' }))!;
+      await apply(store, [{ upsert: rec('shop', '3', [{ kind: 'email', value: 'a@x.io' }, { kind: 'phone', value: '+14155550134' }]) }], '2026-01-03T00:00:00.000Z');
+      const forgotten = await store.forgetCustomer(alias);
+      expect(forgotten!.records.map((r) => `${r.source}:${r.recordId}`)).toEqual(['crm:1', 'shop:3', 'support:2']);
+      expect(await store.findCustomerIdsByIdentifier('email', 'a@x.io')).toEqual([]);
+      expect((await store.getCustomers([alias, forgotten!.customerId])).size).toBe(0);
+      expect(await store.countCustomers()).toBe(0);
+      expect(await store.forgetCustomer(alias)).toBeNull();
+    });
+
+    test('ping answers while the store is open', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
