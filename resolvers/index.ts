@@ -1,7 +1,9 @@
 // The resolver map, one module per type group, typed by codegen from schema/.
 import type { Resolvers } from '../src/generated/graphql.js';
+import { auditQuery } from './audit.js';
 import { Customer, CustomerConnection } from './customer.js';
+import { identityQuery, Mutation } from './identity.js';
 import { Query } from './query.js';
 import { AnalyticsEvent, Marketing, Order, Ticket } from './records.js';
 
-export const resolvers: Resolvers = { Query, Customer, CustomerConnection, Order, Ticket, Marketing, AnalyticsEvent };
+export const resolvers: Resolvers = { Query: { ...Query, ...identityQuery, ...auditQuery }, Mutation, Customer, CustomerConnection, Order, Ticket, Marketing, AnalyticsEvent };

@@ -15,7 +15,7 @@ function toRef(customer: CustomerLinks | null): CustomerRef | null {
 const encodeCursor = (customerId: string) => Buffer.from(customerId, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
 
-export const Query: QueryResolvers = {
+export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
   customer: async (_parent, { id }, context) => toRef(await context.directory.customer(id)),
 
   customers: async (_parent, { first, after }, context) => {
@@ -63,8 +63,7 @@ export const Query: QueryResolvers = {
         name: connector.name,
         baseUrl: url.toString(),
         entities: [...connector.entities.keys()],
-        requests: connector.client.requests,
-        errors: connector.client.errors,
+        ...connector.client.health(),
       };
     }),
 };

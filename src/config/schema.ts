@@ -173,10 +173,38 @@ const auth = z.discriminatedUnion('type', [
 ]);
 export type AuthConfig = z.infer<typeof auth>;
 
+/** How the hub treats a failing source (issue: resilience); every key has a default, so the section is optional. */
+const resilience = z.strictObject({
+  /** Retries of idempotent reads (GET, and batch reads with `batch.idempotent`), always within the query's deadline. */
+  retry: z.strictObject({
+    maxRetries: z.number().int().min(0).max(10).default(2),
+    initialDelayMs: z.number().int().min(0).default(50),
+    maxDelayMs: z.number().int().min(0).default(1_000),
+  }).prefault({}),
+  circuitBreaker: z.strictObject({
+    /** Share of failed requests over the window (0 < rate ≤ 1) that opens the circuit. */
+    failureRate: z.number().gt(0).max(1).default(0.5),
+    windowMs: z.number().int().positive().default(10_000),
+    minimumRequests: z.number().int().positive().default(10),
+    halfOpenAfterMs: z.number().int().positive().default(5_000),
+  }).prefault({}),
+  bulkhead: z.strictObject({
+    /** Concurrent requests to the source; the connection pool is sized to it. Default: `connections`. */
+    maxConcurrent: z.number().int().positive().optional(),
+    /** Requests that may wait for a free slot (each no longer than its query's deadline); beyond that they fail at once. */
+    maxQueued: z.number().int().min(0).default(1_000),
+  }).prefault({}),
+}).prefault({});
+export type ResilienceConfig = z.infer<typeof resilience>;
+
 const source = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }),
   auth: auth.default({ type: 'none' }),
+  /** Total time one request may take, connect to last body byte. */
   timeoutMs: z.number().int().positive().default(5_000),
+  /** Time to open a connection (capped by timeoutMs). */
+  connectTimeoutMs: z.number().int().positive().default(2_000),
+  resilience,
   /** Signed change notifications at `POST /webhooks/<source>`: HMAC-SHA256 of the raw body with this secret. */
   webhook: z.strictObject({
     secret: z.string().min(16, 'use a secret of at least 16 characters'),
@@ -253,7 +281,7 @@ export type RoleConfig = z.infer<typeof role>;
 const limitsSection = z.strictObject({
   maxDepth: z.number().int().positive().default(10),
   /** graphql-armor's cost: objects 2, scalars 1, ×1.5 per level, list fields × their `first`/`last` (defaults included). */
-  maxCost: z.number().int().positive().default(50_000),
+  maxCost: z.number().int().positive().default(1_000_000),
   maxAliases: z.number().int().nonnegative().default(15),
   maxDirectives: z.number().int().nonnegative().default(20),
   maxTokens: z.number().int().positive().default(2_000),
@@ -270,7 +298,9 @@ export const configSchema = z
     server: z.strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65_535).default(4000),
-    }).default({ host: '127.0.0.1', port: 4000 }),
+      /** No upstream wait a query causes (retries, queues, backoff included) lasts past this. */
+      queryDeadlineMs: z.number().int().positive().default(10_000),
+    }).default({ host: '127.0.0.1', port: 4000, queryDeadlineMs: 10_000 }),
     linkStore: linkStore.default({ kind: 'sqlite', path: 'data/links.sqlite' }),
     linkCache: z.strictObject({
       maxEntries: z.number().int().positive().default(50_000),

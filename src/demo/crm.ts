@@ -4,16 +4,34 @@ import { HttpApp, intQuery, listQuery, notFound, badRequest, stringQuery } from 
 import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { normalizeEmail, phoneKey } from './identifiers.js';
 import { firstIndexAfter, indexMany, indexUnique, pickExisting, toWire } from './record-index.js';
+import type { CrmContact } from './dataset.js';
+import type { WebhookEmitter } from './webhook-emitter.js';
 
 export const CRM_MAX_BATCH_IDS = 100;
 export const CRM_MAX_PAGE_SIZE = 500;
 
-export function createCrmServer(data: Dataset, options: SourceOptions = {}): SimulatedSource {
+export function createCrmServer(data: Dataset, options: SourceOptions & { webhooks?: WebhookEmitter } = {}): SimulatedSource {
   // Generated in ID order; the `after` cursor relies on it.
   const contacts = data.crm.contacts;
   const byId = indexUnique(contacts, (c) => c.id);
   const byEmail = indexMany(contacts, (c) => c.primary_email && normalizeEmail(c.primary_email));
   const byPhone = indexMany(contacts, (c) => c.phone && phoneKey(c.phone));
+
+  const unindex = (contact: CrmContact) => {
+    const drop = <K>(index: Map<K, CrmContact[]>, key: K | null) => {
+      if (key === null) return;
+      const left = (index.get(key) ?? []).filter((c) => c.id !== contact.id);
+      if (left.length > 0) index.set(key, left);
+      else index.delete(key);
+    };
+    drop(byEmail, contact.primary_email && normalizeEmail(contact.primary_email));
+    drop(byPhone, contact.phone && phoneKey(contact.phone));
+  };
+  const index = (contact: CrmContact) => {
+    byId.set(contact.id, contact);
+    if (contact.primary_email) byEmail.set(normalizeEmail(contact.primary_email), [...(byEmail.get(normalizeEmail(contact.primary_email)) ?? []), contact]);
+    if (contact.phone) byPhone.set(phoneKey(contact.phone), [...(byPhone.get(phoneKey(contact.phone)) ?? []), contact]);
+  };
 
   return new HttpApp('crm', options)
     .get('/contacts', ({ query }) => {
@@ -34,6 +52,32 @@ export function createCrmServer(data: Dataset, options: SourceOptions = {}): Sim
       if (email !== undefined) return { contacts: (byEmail.get(normalizeEmail(email)) ?? []).map(toWire) };
       if (phone !== undefined) return { contacts: (byPhone.get(phoneKey(phone)) ?? []).map(toWire) };
       throw badRequest('search needs an email or phone parameter');
+    })
+    // Writes, so the CRM's data can change while the hub runs; each change is announced by webhook.
+    .route('PUT', '/contacts/:id', async ({ params, body }) => {
+      const fields = (body ?? {}) as Partial<CrmContact>;
+      const previous = byId.get(params.id);
+      if (previous) unindex(previous);
+      const contact: CrmContact = {
+        ...(previous ?? { personId: 'external', first_name: '', last_name: '', primary_email: null, phone: null, lifecycle_stage: 'lead', owner: { name: '', email: '' }, address: { street: '', city: '', zip: '', country: 'US' } }),
+        ...fields,
+        id: params.id,
+        updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      } as CrmContact;
+      if (!previous) contacts.splice(firstIndexAfter(contacts, contact.id, (c) => c.id), 0, contact);
+      else contacts[contacts.indexOf(previous)] = contact;
+      index(contact);
+      await options.webhooks?.emit({ type: 'upsert', entity: 'contact', record: toWire(contact) });
+      return { contact: toWire(contact) };
+    })
+    .route('DELETE', '/contacts/:id', async ({ params }) => {
+      const contact = byId.get(params.id);
+      if (!contact) throw notFound(`contact ${params.id} does not exist`);
+      unindex(contact);
+      byId.delete(contact.id);
+      contacts.splice(contacts.indexOf(contact), 1);
+      await options.webhooks?.emit({ type: 'delete', entity: 'contact', id: contact.id });
+      return { deleted: contact.id };
     })
     .get('/contacts/:id', ({ params }) => {
       const contact = byId.get(params.id);

@@ -1,13 +1,17 @@
-// A tiny JSON-over-HTTP framework on node:http that gives every simulated source routing, request stats and latency.
+// A tiny JSON-over-HTTP framework on node:http that gives every simulated source routing, request stats, latency and fault injection.
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ZodError } from 'zod';
+import { FaultInjector, omitItems, replaceField, type Fault, type OutcomeFault } from './faults.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Longer than typical client pools keep idle sockets, so the client, not the server, closes them. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const STATS_PATH = '/__stats';
 const STATS_RESET_PATH = '/__stats/reset';
+/** GET lists the active faults with their hit counts, POST `{ faults: [...] }` replaces them, DELETE clears them. */
+const FAULTS_PATH = '/__faults';
 /** The stats key for requests that matched no route. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
@@ -25,16 +29,22 @@ export interface SimulatedSource {
   readonly url: string;
   /** Delay added before every response except `/__stats`; may be changed while running. */
   latencyMs: number;
+  /** Faults injected into this source's replies; also reachable over HTTP at `/__faults`. */
+  readonly faults: FaultInjector;
   /** Starts listening (port 0 = ephemeral) and resolves to the base URL. */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops listening and drops open keep-alive sockets; safe to call twice. */
   close(): Promise<void>;
   stats(): RequestStats;
+  /** Most requests in progress at once (received, not yet answered) since start or the last reset. */
+  peakConcurrency(): number;
   resetStats(): void;
 }
 
 export interface SourceOptions {
   latencyMs?: number;
+  /** Faults active from the start (see `faults.ts`). */
+  faults?: readonly Fault[];
 }
 
 /** An error a handler throws to answer with a specific status and `{ error, message }` body. */
@@ -85,9 +95,12 @@ function splitPath(path: string): string[] {
 /** A simulated source under construction: register routes with get/post, then listen. */
 export class HttpApp implements SimulatedSource {
   latencyMs: number;
+  readonly faults: FaultInjector;
   private readonly routes: Route[] = [];
   private counts = new Map<string, number>();
   private total = 0;
+  private inProgress = 0;
+  private peak = 0;
   private server: Server | undefined;
   private baseUrl: string | undefined;
   private readonly pendingDelays = new Set<NodeJS.Timeout>();
@@ -97,6 +110,7 @@ export class HttpApp implements SimulatedSource {
     options: SourceOptions = {},
   ) {
     this.latencyMs = options.latencyMs ?? 0;
+    this.faults = new FaultInjector(options.faults);
   }
 
   get url(): string {
@@ -130,9 +144,14 @@ export class HttpApp implements SimulatedSource {
     return { total: this.total, routes: Object.fromEntries(this.counts) };
   }
 
+  peakConcurrency(): number {
+    return this.peak;
+  }
+
   resetStats(): void {
     this.counts = new Map();
     this.total = 0;
+    this.peak = this.inProgress;
   }
 
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
@@ -181,9 +200,17 @@ export class HttpApp implements SimulatedSource {
       this.resetStats();
       return sendJson(res, 200, this.stats());
     }
+    if (url.pathname === FAULTS_PATH) return this.controlFaults(method, req, res);
 
     const match = this.match(method, url.pathname);
-    this.count(match?.route.key ?? UNMATCHED_ROUTE);
+    const routeKey = match?.route.key ?? UNMATCHED_ROUTE;
+    this.count(routeKey);
+    this.inProgress += 1;
+    this.peak = Math.max(this.peak, this.inProgress);
+    res.once('close', () => (this.inProgress -= 1));
+    const { delayMs, outcome } = this.faults.pick(routeKey);
+    // Held until the client gives up or close() drops the connection.
+    if (outcome?.kind === 'hang') return new Promise<void>((resolve) => res.once('close', () => resolve()));
 
     let status = 200;
     let reply: unknown;
@@ -197,8 +224,24 @@ export class HttpApp implements SimulatedSource {
       reply = httpError.message === httpError.code ? { error: httpError.code } : { error: httpError.code, message: httpError.message };
     }
 
-    await this.delay();
-    sendJson(res, status, reply);
+    await this.delay(delayMs);
+    if (outcome) sendFault(req, res, outcome, status, reply);
+    else sendJson(res, status, reply);
+  }
+
+  private async controlFaults(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (method === 'DELETE') this.faults.clear();
+    else if (method === 'POST') {
+      try {
+        const body = await readJsonBody(req);
+        this.faults.set((Array.isArray(body) ? body : bodyField(body, 'faults')) as Fault[]);
+      } catch (error) {
+        if (error instanceof HttpError) return sendJson(res, error.status, { error: error.code, message: error.message });
+        if (error instanceof ZodError) return sendJson(res, 400, { error: 'bad_request', message: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+        throw error;
+      }
+    } else if (method !== 'GET') return sendJson(res, 405, { error: 'method_not_allowed' });
+    sendJson(res, 200, { faults: this.faults.list() });
   }
 
   private match(method: string, pathname: string): { route: Route; params: Record<string, string> } | undefined {
@@ -230,13 +273,14 @@ export class HttpApp implements SimulatedSource {
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
 
-  private delay(): Promise<void> {
-    if (this.latencyMs <= 0) return Promise.resolve();
+  private delay(extraMs = 0): Promise<void> {
+    const ms = this.latencyMs + extraMs;
+    if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pendingDelays.delete(timer);
         resolve();
-      }, this.latencyMs);
+      }, ms);
       this.pendingDelays.add(timer);
     });
   }
@@ -256,6 +300,47 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   } catch {
     throw badRequest('request body is not valid JSON');
+  }
+}
+
+/** Answers as the fault says instead of with the real reply (`status`, `reply`). */
+function sendFault(req: IncomingMessage, res: ServerResponse, fault: OutcomeFault, status: number, reply: unknown): void {
+  if (res.destroyed) return;
+  switch (fault.kind) {
+    case 'status': {
+      const payload = JSON.stringify({ error: 'injected_fault', status: fault.status });
+      res.writeHead(fault.status, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(payload),
+        ...(fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {}),
+      });
+      res.end(payload);
+      return;
+    }
+    case 'reset':
+      req.socket.destroy();
+      return;
+    case 'malformed': {
+      const payload = '{"data": [ this is not JSON';
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) });
+      res.end(payload);
+      return;
+    }
+    case 'truncate': {
+      const payload = Buffer.from(JSON.stringify(reply));
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': payload.length });
+      res.write(payload.subarray(0, Math.floor(payload.length / 2)), () => req.socket.destroy());
+      return;
+    }
+    case 'body':
+      return sendJson(res, 200, fault.body);
+    case 'field':
+      return sendJson(res, status, replaceField(reply, fault.field, fault.value));
+    case 'omit':
+      return sendJson(res, status, omitItems(reply, fault.field, fault.value));
+    case 'hang':
+      // Handled before the reply is built: a hanging request never gets here.
+      return;
   }
 }
 

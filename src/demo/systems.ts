@@ -7,6 +7,7 @@ import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { createMarketingServer } from './marketing.js';
 import { createShopServer } from './shop.js';
 import { createSupportServer } from './support.js';
+import { WebhookEmitter } from './webhook-emitter.js';
 
 export const SYSTEM_NAMES = ['crm', 'shop', 'support', 'marketing', 'analytics'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
@@ -38,6 +39,8 @@ export interface SimulatedSystems {
   dataset: Dataset;
   systems: Record<SystemName, SimulatedSource>;
   urls: Record<SystemName, string>;
+  /** Change notifications the CRM sends when its data is written (`PUT`/`DELETE /contacts/:id`); set `.target` to receive them. */
+  webhooks: { crm: WebhookEmitter };
   /** Requests served by all five systems since start or the last reset. */
   totalRequests(): number;
   resetStats(): void;
@@ -51,7 +54,8 @@ function mapSystems<T>(fn: (name: SystemName) => T): Record<SystemName, T> {
 export async function startSimulatedSystems(options: SimulatedSystemsOptions = {}): Promise<SimulatedSystems> {
   const dataset = options.dataset ?? generateDataset({ people: options.people, seed: options.seed });
   const sourceOptions: SourceOptions = { latencyMs: options.latencyMs ?? 0 };
-  const systems = mapSystems((name) => FACTORIES[name](dataset, sourceOptions));
+  const webhooks = { crm: new WebhookEmitter() };
+  const systems = mapSystems((name) => (name === 'crm' ? createCrmServer(dataset, { ...sourceOptions, webhooks: webhooks.crm }) : FACTORIES[name](dataset, sourceOptions)));
   const all = Object.values(systems);
   const closeAll = async (): Promise<void> => {
     await Promise.all(all.map((system) => system.close()));
@@ -70,6 +74,7 @@ export async function startSimulatedSystems(options: SimulatedSystemsOptions = {
     dataset,
     systems,
     urls: mapSystems((name) => systems[name].url),
+    webhooks,
     totalRequests: () => all.reduce((sum, system) => sum + system.stats().total, 0),
     resetStats: () => all.forEach((system) => system.resetStats()),
     close: closeAll,

@@ -33,6 +33,47 @@ export type AnalyticsEvent = {
   properties?: Maybe<Scalars['String']['output']>;
 };
 
+export type AuditAction =
+  | 'FORGET'
+  | 'LINK_CHANGE'
+  | 'PII_READ';
+
+export type AuditConnection = {
+  __typename?: 'AuditConnection';
+  edges: Array<AuditEdge>;
+  pageInfo: PageInfo;
+};
+
+export type AuditEdge = {
+  __typename?: 'AuditEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEntry;
+};
+
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  action: AuditAction;
+  /** api-key:<name>, jwt:<subject>, or anonymous on a hub without auth. */
+  actor: Scalars['String']['output'];
+  at: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['ID']['output']>;
+  /** For actions, the operation that acted (e.g. forgetCustomer). */
+  detail?: Maybe<Scalars['String']['output']>;
+  /** Schema coordinates of the personal-data fields read, e.g. Profile.email. */
+  fields: Array<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  requestId: Scalars['String']['output'];
+  roles: Array<Scalars['String']['output']>;
+};
+
+export type CircuitState =
+  /** Calls go through; failures are counted over a rolling window. */
+  | 'CLOSED'
+  /** One probe call is testing the source; success closes the circuit, failure opens it again. */
+  | 'HALF_OPEN'
+  /** Too many recent calls failed: calls fail at once with CIRCUIT_OPEN until a probe is due. */
+  | 'OPEN';
+
 export type Customer = {
   __typename?: 'Customer';
   /** Product analytics events across the customer's devices, most recent first. */
@@ -95,6 +136,15 @@ export type FieldProvenance = {
   sourceUpdatedAt?: Maybe<Scalars['String']['output']>;
 };
 
+export type ForgetResult = {
+  __typename?: 'ForgetResult';
+  /** The customer forgotten (the survivor, when a merged-away ID was given). */
+  customerId: Scalars['ID']['output'];
+  forgottenAt: Scalars['String']['output'];
+  /** Per source, the records the hub no longer links: erase them in the source system too. */
+  sources: Array<SourceRecordsToErase>;
+};
+
 export type Identity = {
   __typename?: 'Identity';
   entity: Scalars['String']['output'];
@@ -115,6 +165,24 @@ export type LineItem = {
   sku?: Maybe<Scalars['String']['output']>;
   title?: Maybe<Scalars['String']['output']>;
   unitPrice?: Maybe<Money>;
+};
+
+export type LinkConflict = {
+  __typename?: 'LinkConflict';
+  /** The customer the record belongs to, if it had one before the refused merge. */
+  customerId?: Maybe<Scalars['ID']['output']>;
+  detail: Scalars['String']['output'];
+  detectedAt: Scalars['String']['output'];
+  entity: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  /** The identifier the records shared. */
+  identifierKind: Scalars['String']['output'];
+  identifierValue: Scalars['String']['output'];
+  otherCustomerId: Scalars['ID']['output'];
+  /** CAP_EXCEEDED or UNIQUE_IDENTIFIER. */
+  reason: Scalars['String']['output'];
+  recordId: Scalars['String']['output'];
+  source: Scalars['String']['output'];
 };
 
 export type LinkEvidence = {
@@ -148,6 +216,20 @@ export type Money = {
   formatted: Scalars['String']['output'];
 };
 
+export type Mutation = {
+  __typename?: 'Mutation';
+  /**
+   * Removes a customer's links, identifiers and cached data from the hub, and says, per source, which
+   * records the operator must erase there. Refused unless `identity.forget.enabled` is set in config.
+   */
+  forgetCustomer: ForgetResult;
+};
+
+
+export type MutationForgetCustomerArgs = {
+  id: Scalars['ID']['input'];
+};
+
 export type Order = {
   __typename?: 'Order';
   id: Scalars['ID']['output'];
@@ -163,6 +245,13 @@ export type PageInfo = {
   endCursor?: Maybe<Scalars['String']['output']>;
   hasNextPage: Scalars['Boolean']['output'];
 };
+
+/** What a caller without the permission sees instead of personal data. */
+export type PiiMask =
+  /** The first character and the domain: j***@example.com */
+  | 'EMAIL'
+  /** null */
+  | 'NULL';
 
 export type Profile = {
   __typename?: 'Profile';
@@ -182,6 +271,8 @@ export type Profile = {
  */
 export type Query = {
   __typename?: 'Query';
+  /** The audit log, newest first: who read whose personal data, and every forget and link change. */
+  auditLog: AuditConnection;
   /** One customer by its unified ID. Merged-away IDs resolve to the surviving customer. */
   customer?: Maybe<Customer>;
   /**
@@ -191,8 +282,24 @@ export type Query = {
   customerByIdentity?: Maybe<Customer>;
   /** Customers in a stable order, Relay-style, read from the identity-link table. */
   customers: CustomerConnection;
+  /** Merges the matching rules refused (caps, one-per-person identifiers), newest first, for a person to review. */
+  linkConflicts: Array<LinkConflict>;
   /** Every configured source system and what the hub knows of it. */
   sources: Array<SourceStatus>;
+};
+
+
+/**
+ * The unified customer graph. Every field below `Customer.id` and `Customer.identities` resolves live
+ * from the source systems' HTTP APIs at query time; nothing is copied into a warehouse.
+ */
+export type QueryAuditLogArgs = {
+  action?: InputMaybe<AuditAction>;
+  actor?: InputMaybe<Scalars['String']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -224,14 +331,48 @@ export type QueryCustomersArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+
+/**
+ * The unified customer graph. Every field below `Customer.id` and `Customer.identities` resolves live
+ * from the source systems' HTTP APIs at query time; nothing is copied into a warehouse.
+ */
+export type QueryLinkConflictsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type SourceRecordRef = {
+  __typename?: 'SourceRecordRef';
+  entity: Scalars['String']['output'];
+  recordId: Scalars['String']['output'];
+};
+
+export type SourceRecordsToErase = {
+  __typename?: 'SourceRecordsToErase';
+  records: Array<SourceRecordRef>;
+  source: Scalars['String']['output'];
+};
+
 export type SourceStatus = {
   __typename?: 'SourceStatus';
   baseUrl: Scalars['String']['output'];
+  /** The source's circuit breaker: while OPEN the hub fails fast instead of calling it. */
+  circuit: CircuitState;
   entities: Array<Scalars['String']['output']>;
   /** Upstream requests that failed. */
   errors: Scalars['Int']['output'];
+  /** Requests to the source in flight now, under its concurrency cap. */
+  inFlight: Scalars['Int']['output'];
   name: Scalars['String']['output'];
-  /** Upstream requests this hub process has made to the source. */
+  /** Requests waiting for a free slot under that cap. */
+  queued: Scalars['Int']['output'];
+  /** recentErrors / recentRequests, from 0 to 1 (0 when there were none). */
+  recentErrorRate: Scalars['Float']['output'];
+  /** Of those, the ones that failed. */
+  recentErrors: Scalars['Int']['output'];
+  /** Upstream requests over the last recentWindowMs milliseconds. */
+  recentRequests: Scalars['Int']['output'];
+  recentWindowMs: Scalars['Int']['output'];
+  /** Upstream requests this hub process has made to the source (retries included). */
   requests: Scalars['Int']['output'];
 };
 
@@ -327,24 +468,36 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 export type ResolversTypes = {
   Address: ResolverTypeWrapper<Address>;
   AnalyticsEvent: ResolverTypeWrapper<EventRecord>;
+  AuditAction: AuditAction;
+  AuditConnection: ResolverTypeWrapper<AuditConnection>;
+  AuditEdge: ResolverTypeWrapper<AuditEdge>;
+  AuditEntry: ResolverTypeWrapper<AuditEntry>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  CircuitState: CircuitState;
   Customer: ResolverTypeWrapper<CustomerRef>;
   CustomerConnection: ResolverTypeWrapper<Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversTypes['CustomerEdge']> }>;
   CustomerEdge: ResolverTypeWrapper<Omit<CustomerEdge, 'node'> & { node: ResolversTypes['Customer'] }>;
   FieldProvenance: ResolverTypeWrapper<FieldProvenance>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  ForgetResult: ResolverTypeWrapper<ForgetResult>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Identity: ResolverTypeWrapper<Identity>;
   IdentityKind: IdentityKind;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   LineItem: ResolverTypeWrapper<LineItem>;
+  LinkConflict: ResolverTypeWrapper<LinkConflict>;
   LinkEvidence: ResolverTypeWrapper<LinkEvidence>;
   Marketing: ResolverTypeWrapper<MarketingRecord>;
   MarketingStatus: MarketingStatus;
   Money: ResolverTypeWrapper<Money>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Order: ResolverTypeWrapper<OrderRecord>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  PiiMask: PiiMask;
   Profile: ResolverTypeWrapper<Profile>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SourceRecordRef: ResolverTypeWrapper<SourceRecordRef>;
+  SourceRecordsToErase: ResolverTypeWrapper<SourceRecordsToErase>;
   SourceStatus: ResolverTypeWrapper<SourceStatus>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Ticket: ResolverTypeWrapper<TicketRecord>;
@@ -355,26 +508,67 @@ export type ResolversTypes = {
 export type ResolversParentTypes = {
   Address: Address;
   AnalyticsEvent: EventRecord;
+  AuditConnection: AuditConnection;
+  AuditEdge: AuditEdge;
+  AuditEntry: AuditEntry;
   Boolean: Scalars['Boolean']['output'];
   Customer: CustomerRef;
   CustomerConnection: Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerEdge']> };
   CustomerEdge: Omit<CustomerEdge, 'node'> & { node: ResolversParentTypes['Customer'] };
   FieldProvenance: FieldProvenance;
+  Float: Scalars['Float']['output'];
+  ForgetResult: ForgetResult;
   ID: Scalars['ID']['output'];
   Identity: Identity;
   Int: Scalars['Int']['output'];
   LineItem: LineItem;
+  LinkConflict: LinkConflict;
   LinkEvidence: LinkEvidence;
   Marketing: MarketingRecord;
   Money: Money;
+  Mutation: Record<PropertyKey, never>;
   Order: OrderRecord;
   PageInfo: PageInfo;
   Profile: Profile;
   Query: Record<PropertyKey, never>;
+  SourceRecordRef: SourceRecordRef;
+  SourceRecordsToErase: SourceRecordsToErase;
   SourceStatus: SourceStatus;
   String: Scalars['String']['output'];
   Ticket: TicketRecord;
 };
+
+export type AuditedDirectiveArgs = {
+  action: AuditAction;
+  customerArg?: Maybe<Scalars['String']['input']>;
+};
+
+export type AuditedDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = AuditedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ConsentedDirectiveArgs = {
+  via: Scalars['String']['input'];
+};
+
+export type ConsentedDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = ConsentedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type DataSubjectDirectiveArgs = {
+  idField: Scalars['String']['input'];
+};
+
+export type DataSubjectDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = DataSubjectDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type PiiDirectiveArgs = {
+  mask?: Maybe<PiiMask>;
+  permission: Scalars['String']['input'];
+};
+
+export type PiiDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = PiiDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type RestrictedDirectiveArgs = {
+  permission: Scalars['String']['input'];
+};
+
+export type RestrictedDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = RestrictedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type AddressResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Address'] = ResolversParentTypes['Address']> = {
   city?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -389,6 +583,28 @@ export type AnalyticsEventResolvers<ContextType = RequestContext, ParentType ext
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   properties?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type AuditConnectionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditConnection'] = ResolversParentTypes['AuditConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AuditEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type AuditEdgeResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditEdge'] = ResolversParentTypes['AuditEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEntry'], ParentType, ContextType>;
+};
+
+export type AuditEntryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry']> = {
+  action?: Resolver<ResolversTypes['AuditAction'], ParentType, ContextType>;
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  detail?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  requestId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  roles?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type CustomerResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer']> = {
@@ -422,6 +638,12 @@ export type FieldProvenanceResolvers<ContextType = RequestContext, ParentType ex
   sourceUpdatedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ForgetResultResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ForgetResult'] = ResolversParentTypes['ForgetResult']> = {
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  forgottenAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sources?: Resolver<Array<ResolversTypes['SourceRecordsToErase']>, ParentType, ContextType>;
+};
+
 export type IdentityResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Identity'] = ResolversParentTypes['Identity']> = {
   entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   linkedBy?: Resolver<ResolversTypes['LinkEvidence'], ParentType, ContextType>;
@@ -434,6 +656,20 @@ export type LineItemResolvers<ContextType = RequestContext, ParentType extends R
   sku?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   unitPrice?: Resolver<Maybe<ResolversTypes['Money']>, ParentType, ContextType>;
+};
+
+export type LinkConflictResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['LinkConflict'] = ResolversParentTypes['LinkConflict']> = {
+  customerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  detectedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  identifierKind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  identifierValue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  otherCustomerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  recordId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type LinkEvidenceResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['LinkEvidence'] = ResolversParentTypes['LinkEvidence']> = {
@@ -453,6 +689,10 @@ export type MoneyResolvers<ContextType = RequestContext, ParentType extends Reso
   amountMinor?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   formatted?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  forgetCustomer?: Resolver<ResolversTypes['ForgetResult'], ParentType, ContextType, RequireFields<MutationForgetCustomerArgs, 'id'>>;
 };
 
 export type OrderResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
@@ -480,17 +720,36 @@ export type ProfileResolvers<ContextType = RequestContext, ParentType extends Re
 };
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  auditLog?: Resolver<ResolversTypes['AuditConnection'], ParentType, ContextType, RequireFields<QueryAuditLogArgs, 'first'>>;
   customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerArgs, 'id'>>;
   customerByIdentity?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<QueryCustomerByIdentityArgs, 'kind' | 'value'>>;
   customers?: Resolver<ResolversTypes['CustomerConnection'], ParentType, ContextType, RequireFields<QueryCustomersArgs, 'first'>>;
+  linkConflicts?: Resolver<Array<ResolversTypes['LinkConflict']>, ParentType, ContextType, RequireFields<QueryLinkConflictsArgs, 'first'>>;
   sources?: Resolver<Array<ResolversTypes['SourceStatus']>, ParentType, ContextType>;
+};
+
+export type SourceRecordRefResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceRecordRef'] = ResolversParentTypes['SourceRecordRef']> = {
+  entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  recordId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type SourceRecordsToEraseResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceRecordsToErase'] = ResolversParentTypes['SourceRecordsToErase']> = {
+  records?: Resolver<Array<ResolversTypes['SourceRecordRef']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SourceStatusResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceStatus'] = ResolversParentTypes['SourceStatus']> = {
   baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  circuit?: Resolver<ResolversTypes['CircuitState'], ParentType, ContextType>;
   entities?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recentErrorRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  recentErrors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recentRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  recentWindowMs?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
@@ -506,20 +765,35 @@ export type TicketResolvers<ContextType = RequestContext, ParentType extends Res
 export type Resolvers<ContextType = RequestContext> = {
   Address?: AddressResolvers<ContextType>;
   AnalyticsEvent?: AnalyticsEventResolvers<ContextType>;
+  AuditConnection?: AuditConnectionResolvers<ContextType>;
+  AuditEdge?: AuditEdgeResolvers<ContextType>;
+  AuditEntry?: AuditEntryResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   FieldProvenance?: FieldProvenanceResolvers<ContextType>;
+  ForgetResult?: ForgetResultResolvers<ContextType>;
   Identity?: IdentityResolvers<ContextType>;
   LineItem?: LineItemResolvers<ContextType>;
+  LinkConflict?: LinkConflictResolvers<ContextType>;
   LinkEvidence?: LinkEvidenceResolvers<ContextType>;
   Marketing?: MarketingResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Profile?: ProfileResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SourceRecordRef?: SourceRecordRefResolvers<ContextType>;
+  SourceRecordsToErase?: SourceRecordsToEraseResolvers<ContextType>;
   SourceStatus?: SourceStatusResolvers<ContextType>;
   Ticket?: TicketResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = RequestContext> = {
+  audited?: AuditedDirectiveResolver<any, any, ContextType>;
+  consented?: ConsentedDirectiveResolver<any, any, ContextType>;
+  dataSubject?: DataSubjectDirectiveResolver<any, any, ContextType>;
+  pii?: PiiDirectiveResolver<any, any, ContextType>;
+  restricted?: RestrictedDirectiveResolver<any, any, ContextType>;
+};

@@ -72,9 +72,11 @@ export function compileIdentifierExtractor(entity: Pick<EntityConfig, 'identifie
     switch (declared.kind) {
       case 'email':
         return (raw, into) => {
-          const email = rules.email(read(raw));
+          const plain = normalizeEmail(read(raw));
+          const email = rules.email(plain);
           add(into, 'email', email);
-          if (email !== null) add(into, 'email_md5', emailMd5(email));
+          // Tools that key people by an email hash hash the address as typed (lower-cased), not our canonical form.
+          if (email !== null) add(into, 'email_md5', emailMd5(plain!));
         };
       case 'phone':
         return (raw, into) => add(into, 'phone', rules.phone(read(raw)));

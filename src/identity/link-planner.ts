@@ -25,6 +25,8 @@ export interface LinkGraph {
   customers: Map<string, GraphCustomer>;
   /** Customer IDs (live or merged away) that already exist, so a new customer never reuses one. */
   takenIds: Set<string>;
+  /** Record keys forgotten on request: they must not be linked again until their source deletes them. */
+  suppressed: Set<string>;
 }
 
 export interface MatchPolicy {
@@ -53,6 +55,8 @@ export interface LinkChanges {
   /** Customers that no longer exist: merged into another, or left with no records. */
   removed: { customerId: string; mergedInto: string | null }[];
   conflicts: Conflict[];
+  /** Forgotten records their source has now deleted: no longer need suppressing. */
+  released: RecordKey[];
 }
 
 /** A new customer's ID, derived from its first record so rebuilding the same data gives the same ID. */
@@ -71,6 +75,7 @@ class Planner {
   private readonly dirty = new Set<GraphCustomer>();
   private readonly removed = new Map<string, string | null>();
   readonly conflicts: Conflict[] = [];
+  private readonly released: RecordKey[] = [];
 
   constructor(
     private readonly graph: LinkGraph,
@@ -159,6 +164,7 @@ class Planner {
 
   upsert(incoming: IncomingRecord): void {
     const key = recordKeyString(incoming);
+    if (this.graph.suppressed.has(key)) return;
     let group = this.customerOfRecord.get(key) ?? null;
     if (group) {
       const existing = group.records.get(key)!;
@@ -213,6 +219,7 @@ class Planner {
 
   remove(key: RecordKey): void {
     const recordKey = recordKeyString(key);
+    if (this.graph.suppressed.has(recordKey)) this.released.push(key);
     const customer = this.customerOfRecord.get(recordKey);
     if (!customer) return;
     const record = customer.records.get(recordKey)!;
@@ -233,6 +240,7 @@ class Planner {
       upserted: [...this.dirty],
       removed: [...this.removed].map(([customerId, mergedInto]) => ({ customerId, mergedInto })),
       conflicts: this.conflicts,
+      released: this.released,
     };
   }
 }

@@ -7,7 +7,7 @@ import { compileIdentifierExtractor, incomingRecord, IdentityRules } from './ide
 import { deriveCustomerId, planLinks, tokensOf, type IncomingRecord, type MatchPolicy, type RecordChange } from './link-planner.js';
 import type { CustomerLinks, IdentifierToken } from './model.js';
 import { recordKeyString } from './model.js';
-import { emailMd5 } from './normalize.js';
+import { emailMd5, normalizeEmail } from './normalize.js';
 import type { ForgottenCustomer, SyncCursor } from './store.js';
 
 export interface ApplySummary {
@@ -52,12 +52,12 @@ export class LinkService {
   }
 
   apply(changes: readonly RecordChange[], cursor?: SyncCursor): Promise<ApplySummary> {
-    return this.serial(async () => {
+    return this.serial(() => this.exclusive(async () => {
       const store = this.directory.store;
       const candidateIds = changes.flatMap((c) => ('upsert' in c ? [deriveCustomerId(recordKeyString(c.upsert))] : []));
       const graph = await store.loadGraph({ tokens: tokensOf(changes), candidateIds });
       const plan = planLinks(graph, changes, this.policy);
-      if (plan.upserted.length > 0 || plan.removed.length > 0 || plan.conflicts.length > 0 || cursor) {
+      if (plan.upserted.length > 0 || plan.removed.length > 0 || plan.conflicts.length > 0 || plan.released.length > 0 || cursor) {
         await store.applyChanges(plan, cursor);
       }
       this.directory.invalidate([...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)]);
@@ -67,7 +67,7 @@ export class LinkService {
         conflicts: plan.conflicts.length,
         customersRemoved: plan.removed.filter((r) => r.mergedInto === null).length,
       };
-    });
+    }));
   }
 
   /**
@@ -79,20 +79,21 @@ export class LinkService {
     if (!token) return { customer: null, errors: [] };
     const found = await this.directory.customerByIdentifier(token.kind, token.value);
     if (found || !this.config.identity.onDemand.enabled || this.directory.isKnownMiss(token)) return { customer: found, errors: [] };
-    const errors = await this.probe(token);
+    const errors = await this.probe(token, raw);
     const customer = await this.directory.customerByIdentifier(token.kind, token.value);
     if (!customer && errors.length === 0) this.directory.rememberMiss(token, this.config.identity.onDemand.missTtlMs);
     return { customer, errors };
   }
 
-  private async probe(token: IdentifierToken): Promise<Error[]> {
+  private async probe(token: IdentifierToken, raw: string): Promise<Error[]> {
+    // Sources search the address as people typed it, not our dot-and-plus canonical form.
+    const typed = token.kind === 'email' ? normalizeEmail(raw) : token.value;
     const searches: { source: string; entity: string; kind: SearchKind; value: string }[] = [];
     for (const { source, entity, reader } of this.registry.linkedEntities()) {
       const params = reader.config.search?.params ?? {};
-      if (token.kind === 'email' || token.kind === 'phone') {
-        if (params[token.kind]) searches.push({ source, entity, kind: token.kind, value: token.value });
-      }
-      if (token.kind === 'email' && params.email_md5) searches.push({ source, entity, kind: 'email_md5', value: emailMd5(token.value) });
+      if (typed === null) continue;
+      if ((token.kind === 'email' || token.kind === 'phone') && params[token.kind]) searches.push({ source, entity, kind: token.kind, value: typed });
+      if (token.kind === 'email' && params.email_md5) searches.push({ source, entity, kind: 'email_md5', value: emailMd5(typed) });
     }
     const results = await Promise.allSettled(searches.map(async (s) => ({ ...s, items: await this.registry.reader(s.source, s.entity).search(s.kind, s.value) })));
     const changes: RecordChange[] = [];
@@ -113,10 +114,16 @@ export class LinkService {
 
   /** Removes a customer from the table and every cache; the caller records the audit entry. */
   forget(customerId: string): Promise<ForgottenCustomer | null> {
-    return this.serial(async () => {
+    return this.serial(() => this.exclusive(async () => {
       const forgotten = await this.directory.store.forgetCustomer(customerId);
       if (forgotten) this.directory.invalidate([forgotten.customerId, customerId]);
       return forgotten;
-    });
+    }));
+  }
+
+  /** `serial` orders this process's plans; a store shared by several processes also takes its lock across them. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const store = this.directory.store;
+    return store.withLinkLock ? store.withLinkLock(work) : work();
   }
 }

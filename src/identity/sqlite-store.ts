@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { Conflict, GraphCustomer, LinkChanges, LinkGraph } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString } from './model.js';
-import type { CustomerPage, ForgottenCustomer, LinkStore, StoredConflict, SyncCursor } from './store.js';
+import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, SyncCursor } from './store.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
 export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -68,7 +68,53 @@ export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    // The audit log: rows are appended and pruned by age, never changed (the trigger refuses updates).
+    sql: `
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        action TEXT NOT NULL,
+        customer_id TEXT,
+        fields TEXT NOT NULL,
+        detail TEXT
+      );
+      CREATE INDEX audit_log_by_at ON audit_log (at);
+      CREATE INDEX audit_log_by_customer ON audit_log (customer_id, seq);
+      CREATE TRIGGER audit_log_is_append_only BEFORE UPDATE ON audit_log
+      BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    `,
+  },
+  {
+    version: 3,
+    // Forgotten records stay unlinkable (sync, lookups, webhooks) until their source deletes them.
+    sql: `
+      CREATE TABLE forgotten_records (
+        source TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        forgotten_at TEXT NOT NULL,
+        PRIMARY KEY (source, entity, record_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
+
+interface AuditRow {
+  seq: number;
+  at: string;
+  request_id: string;
+  actor: string;
+  roles: string;
+  action: string;
+  customer_id: string | null;
+  fields: string;
+  detail: string | null;
+}
 
 interface LinkRow {
   source: string;
@@ -229,7 +275,17 @@ export class SqliteLinkStore implements LinkStore {
         .pluck()
         .all({ ids: json(query.candidateIds) }) as string[],
     );
-    return { customers, takenIds };
+    // Every upserted record brings its own `ref` token, so the forgotten ones among them are found by key.
+    const suppressed = new Set(
+      this.db
+        .prepare(
+          `SELECT f.source || ':' || f.entity || ':' || f.record_id FROM json_each(?) w
+           JOIN forgotten_records f ON json_extract(w.value, '$[0]') = 'ref' AND f.source || ':' || f.entity || ':' || f.record_id = json_extract(w.value, '$[1]')`,
+        )
+        .pluck()
+        .all(json(query.tokens.map((t) => [t.kind, t.value]))) as string[],
+    );
+    return { customers, takenIds, suppressed };
   }
 
   async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
@@ -259,6 +315,8 @@ export class SqliteLinkStore implements LinkStore {
         }
       }
       this.insertConflicts(changes.conflicts);
+      const release = this.db.prepare('DELETE FROM forgotten_records WHERE source = ? AND entity = ? AND record_id = ?');
+      for (const key of changes.released) release.run(key.source, key.entity, key.recordId);
       if (cursor) this.writeCursor(cursor);
     })();
   }
@@ -328,8 +386,57 @@ export class SqliteLinkStore implements LinkStore {
       this.db.prepare('DELETE FROM links WHERE customer_id = ?').run(id);
       this.db.prepare('DELETE FROM customer_aliases WHERE customer_id = ?').run(id);
       this.db.prepare('DELETE FROM customers WHERE id = ?').run(id);
+      const forgottenAt = new Date().toISOString();
+      const remember = this.db.prepare('INSERT OR REPLACE INTO forgotten_records (source, entity, record_id, forgotten_at) VALUES (?, ?, ?, ?)');
+      for (const row of links) remember.run(row.source, row.entity, row.record_id, forgottenAt);
       return { customerId: id, records: links.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id })) };
     })();
+  }
+
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    const insert = this.db.prepare('INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const e of entries) insert.run(e.at, e.requestId, e.actor, json(e.roles), e.action, e.customerId, json(e.fields), e.detail);
+    })();
+  }
+
+  async readAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; hasNextPage: boolean }> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM audit_log
+         WHERE (@customerId IS NULL OR customer_id = @customerId) AND (@actor IS NULL OR actor = @actor)
+           AND (@action IS NULL OR action = @action) AND (@since IS NULL OR at >= @since) AND (@beforeSeq IS NULL OR seq < @beforeSeq)
+         ORDER BY seq DESC LIMIT @limit`,
+      )
+      .all({
+        customerId: query.customerId ?? null,
+        actor: query.actor ?? null,
+        action: query.action ?? null,
+        since: query.since ?? null,
+        beforeSeq: query.beforeSeq ?? null,
+        limit: query.first + 1,
+      }) as AuditRow[];
+    const entries = rows.slice(0, query.first).map((row) => ({
+      seq: row.seq,
+      at: row.at,
+      requestId: row.request_id,
+      actor: row.actor,
+      roles: JSON.parse(row.roles) as string[],
+      action: row.action as AuditAction,
+      customerId: row.customer_id,
+      fields: JSON.parse(row.fields) as string[],
+      detail: row.detail,
+    }));
+    return { entries, hasNextPage: rows.length > query.first };
+  }
+
+  async pruneAudit(before: string): Promise<number> {
+    return this.db.prepare('DELETE FROM audit_log WHERE at < ?').run(before).changes;
+  }
+
+  /** One process owns the file and LinkService already serialises its plans: there is nobody else to lock out. */
+  withLinkLock<T>(work: () => Promise<T>): Promise<T> {
+    return work();
   }
 
   async ping(): Promise<void> {

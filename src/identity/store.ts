@@ -27,7 +27,46 @@ export interface StoredConflict extends Conflict {
   id: number;
 }
 
-export interface LinkStore {
+/** What the audit log records: a read of personal data, a forget, or a change to a customer's links. */
+export type AuditAction = 'PII_READ' | 'FORGET' | 'LINK_CHANGE';
+
+export interface AuditEntry {
+  at: string;
+  requestId: string;
+  /** Who: `api-key:<name>`, `jwt:<sub>`, `anonymous` on an open hub, or the process that acted (e.g. `sync`). */
+  actor: string;
+  roles: readonly string[];
+  action: AuditAction;
+  customerId: string | null;
+  /** Schema coordinates of the fields read (`Profile.email`); empty for actions. */
+  fields: readonly string[];
+  detail: string | null;
+}
+
+export interface StoredAuditEntry extends AuditEntry {
+  seq: number;
+}
+
+export interface AuditQuery {
+  customerId?: string | null;
+  actor?: string | null;
+  action?: AuditAction | null;
+  /** Entries at or after this ISO time. */
+  since?: string | null;
+  first: number;
+  /** Newest first: entries with a sequence number below this one. */
+  beforeSeq?: number | null;
+}
+
+/** The append-only audit log every link store keeps beside the links: entries are added and pruned, never changed. */
+export interface AuditLog {
+  appendAudit(entries: readonly AuditEntry[]): Promise<void>;
+  readAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; hasNextPage: boolean }>;
+  /** Deletes entries older than `before` (ISO time); returns how many. */
+  pruneAudit(before: string): Promise<number>;
+}
+
+export interface LinkStore extends AuditLog {
   /** Customers by ID (merged-away IDs resolve to their survivor), keyed by the ID asked for. One read. */
   getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>>;
   /** Customers in ID order after `afterId`, each with its links. One read. */
@@ -46,6 +85,17 @@ export interface LinkStore {
   listConflicts(limit: number): Promise<StoredConflict[]>;
   /** Removes a customer's links, identifiers and aliases; null when there is no such customer. */
   forgetCustomer(customerId: string): Promise<ForgottenCustomer | null>;
+
+  /**
+   * Runs `work` holding the link table's write lock across every process sharing the store: a plan reads
+   * the graph and then writes it, so two plans interleaved would each miss the other's links.
+   */
+  withLinkLock?<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Subscribes to link changes made by OTHER processes sharing the store (`all` when they cannot be
+   * listed, or some may have been missed), so each can drop what it cached; returns the unsubscribe.
+   */
+  onInvalidate?(listener: (customerIds: string[] | 'all') => void): () => void;
 
   /** Cheap liveness check for /readyz. */
   ping(): Promise<void>;

@@ -2,6 +2,7 @@
 import DataLoader from 'dataloader';
 import type { MappedRecord } from '../sources/connector.js';
 import type { CallObserver } from '../sources/http-client.js';
+import { Deadline } from '../sources/policies/deadline.js';
 import type { SourceRegistry } from '../sources/registry.js';
 
 export class RequestLoaders {
@@ -11,6 +12,8 @@ export class RequestLoaders {
   constructor(
     private readonly registry: SourceRegistry,
     private readonly observe?: CallObserver,
+    /** The request's time budget: every upstream call its loaders make ends by then. */
+    readonly deadline: Deadline = Deadline.none(),
   ) {}
 
   /** Records of a linked entity by record ID (profile, marketing). */
@@ -21,7 +24,7 @@ export class RequestLoaders {
       const reader = this.registry.reader(source, entity);
       // DataLoader splits a tick's keys into maxBatchSize chunks: ceil(keys / max) upstream calls, sent in parallel.
       // Without a batch endpoint the reader makes one call per distinct key under its concurrency cap.
-      loader = new DataLoader((ids) => reader.fetchRecords(ids, this.observe), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
+      loader = new DataLoader((ids) => reader.fetchRecords(ids, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
       this.recordLoaders.set(key, loader);
     }
     return loader;
@@ -33,7 +36,7 @@ export class RequestLoaders {
     let loader = this.childLoaders.get(key);
     if (!loader) {
       const reader = this.registry.reader(source, entity);
-      loader = new DataLoader((parentIds) => reader.fetchChildren(parentIds, this.observe), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
+      loader = new DataLoader((parentIds) => reader.fetchChildren(parentIds, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
       this.childLoaders.set(key, loader);
     }
     return loader;

@@ -1,5 +1,7 @@
 // Per-request state every resolver receives: loaders, the link directory and, when asked for, the explain log.
 import type { GraphQLError } from 'graphql';
+import type { Caller } from '../auth/caller.js';
+import type { RequestAccess } from '../auth/request-access.js';
 import type { HubConfig } from '../config/schema.js';
 import type { SurvivorshipRule } from '../customer/survivorship.js';
 import type { LinkDirectory } from '../identity/directory.js';
@@ -24,4 +26,8 @@ export interface RequestContext extends HubServices {
   explain: UpstreamCall[] | null;
   /** Errors of sources that failed under fields which still returned what the other sources had. */
   partialErrors: GraphQLError[];
+  /** Who is asking; on a hub without auth, the open caller that may read everything. */
+  caller: Caller;
+  /** What this request was shown and withheld, for `extensions.masked` and the audit log. */
+  access: RequestAccess;
 }

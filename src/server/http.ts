@@ -3,18 +3,23 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { Authenticator } from '../auth/authenticator.js';
+import { OPEN_CALLER, type Caller } from '../auth/caller.js';
+import { AuthError } from '../auth/errors.js';
 import type { RequestContext } from './context.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 class BodyTooLargeError extends Error {}
 
-async function readJsonBody(request: IncomingMessage): Promise<unknown> {
+async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
+  // A declared length over the limit is refused before a byte of it is read.
+  if (Number(request.headers['content-length'] ?? 0) > maxBytes) throw new BodyTooLargeError();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLargeError();
+    if (size > maxBytes) throw new BodyTooLargeError();
     chunks.push(chunk);
   }
   if (size === 0) return undefined;
@@ -29,14 +34,35 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   response.end(JSON.stringify(body));
 }
 
-export type ContextFactory = (request: IncomingMessage, requestId: string) => RequestContext;
+export type ContextFactory = (request: IncomingMessage, requestId: string, caller: Caller) => RequestContext;
 
-async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse): Promise<void> {
+interface GraphQLOptions {
+  /** Without one, every request is served as the open caller (a hub configured without auth). */
+  authenticate?: Authenticator;
+  maxBodyBytes?: number;
+}
+
+/** 401/403/503 with no data: sent before the body is read, so an unauthenticated caller costs almost nothing. */
+function sendAuthError(response: ServerResponse, error: AuthError): void {
+  if (error.status === 401) response.setHeader('www-authenticate', 'Bearer, ApiKey header="x-api-key"');
+  sendJson(response, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] });
+}
+
+async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse, options: GraphQLOptions): Promise<void> {
   const requestId = (typeof request.headers['x-request-id'] === 'string' && request.headers['x-request-id'].slice(0, 100)) || randomUUID();
   response.setHeader('x-request-id', requestId);
+  let caller: Caller | undefined;
+  if (options.authenticate) {
+    try {
+      caller = await options.authenticate(request.headers);
+    } catch (error) {
+      if (error instanceof AuthError) return sendAuthError(response, error);
+      throw error;
+    }
+  }
   let body: unknown;
   try {
-    body = request.method === 'POST' ? await readJsonBody(request) : undefined;
+    body = request.method === 'POST' ? await readJsonBody(request, options.maxBodyBytes ?? MAX_BODY_BYTES) : undefined;
   } catch (error) {
     if (error instanceof BodyTooLargeError) return sendJson(response, 413, { errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
@@ -48,7 +74,7 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
   const url = new URL(request.url ?? '/', 'http://hub');
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
-    context: async () => makeContext(request, requestId),
+    context: async () => makeContext(request, requestId, caller ?? OPEN_CALLER),
   });
   for (const [key, value] of result.headers) response.setHeader(key, value);
   response.statusCode = result.status ?? 200;
@@ -66,12 +92,42 @@ export interface HttpSurface {
   close(): Promise<void>;
 }
 
-export async function listenHttp(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, options: { host: string; port: number }): Promise<HttpSurface> {
+/** An endpoint beside /graphql (webhooks, health, metrics): `match` returns its path parameters or null. */
+export interface ExtraRoute {
+  method: string;
+  match(path: string): Record<string, string> | null;
+  handle(request: IncomingMessage, response: ServerResponse, params: Record<string, string>): Promise<void>;
+}
+
+/** The raw request body, capped, for endpoints that must see the exact bytes (webhook signatures). */
+export async function readRawBody(request: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export { sendJson };
+
+export async function listenHttp(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, options: { host: string; port: number; routes?: readonly ExtraRoute[] } & GraphQLOptions): Promise<HttpSurface> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
-    const handled =
-      path === '/graphql'
-        ? handleGraphQL(apollo, makeContext, request, response)
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    let extra: { route: ExtraRoute; params: Record<string, string> } | null = null;
+    for (const route of options.routes ?? []) {
+      const params = route.method === request.method ? route.match(path) : null;
+      if (params) {
+        extra = { route, params };
+        break;
+      }
+    }
+    const handled = extra
+      ? extra.route.handle(request, response, extra.params)
+      : path === '/graphql'
+        ? handleGraphQL(apollo, makeContext, request, response, options)
         : path === '/healthz'
           ? Promise.resolve(sendJson(response, 200, { status: 'ok' }))
           : Promise.resolve(sendJson(response, 404, { error: 'not_found' }));

@@ -1,8 +1,9 @@
 // A configured source's read operations (batch, per-key, list) turning HTTP responses into mapped records.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { BatchEndpoint, EntityConfig, ListEndpoint, SearchKind, SingleEndpoint, SourceConfig } from '../config/schema.js';
-import { SourceBadResponseError } from './errors.js';
+import { SourceBadResponseError, SourceTimeoutError } from './errors.js';
 import type { CallObserver, SourceHttpClient } from './http-client.js';
+import type { Deadline } from './policies/deadline.js';
 import { compileEntity, compilePath, type CompiledEntity, type UnifiedValues } from './mapping.js';
 import { TransformError, type TransformContext } from './transforms.js';
 
@@ -71,7 +72,7 @@ class EntityReader {
     return items;
   }
 
-  private batchRequest(batch: BatchEndpoint, ids: readonly string[], observe: CallObserver | undefined, operation: string) {
+  private batchRequest(batch: BatchEndpoint, ids: readonly string[], observe: CallObserver | undefined, operation: string, deadline: Deadline | undefined) {
     const typedIds = batch.idType === 'integer' ? ids.map(Number) : ids;
     return this.client.requestJson({
       method: batch.method,
@@ -80,12 +81,14 @@ class EntityReader {
       ...(batch.method === 'POST' ? { body: { ...batch.body, [batch.idsBodyKey!]: typedIds } } : {}),
       operation,
       keys: ids.length,
+      idempotent: batch.idempotent,
+      ...(deadline ? { deadline } : {}),
       ...(observe ? { observe } : {}),
     });
   }
 
-  private singleRequest(single: SingleEndpoint, id: string, observe: CallObserver | undefined, operation: string) {
-    return this.perKeyLimit!(() =>
+  private singleRequest(single: SingleEndpoint, id: string, observe: CallObserver | undefined, operation: string, deadline: Deadline | undefined) {
+    const limited = this.perKeyLimit!(() =>
       this.client.requestJson({
         method: 'GET',
         path: fillId(single.path, id),
@@ -93,17 +96,24 @@ class EntityReader {
         operation,
         keys: 1,
         notFoundIsNull: true,
+        ...(deadline ? { deadline } : {}),
         ...(observe ? { observe } : {}),
       }),
     );
+    // Waiting for a per-key slot is an upstream wait too: it must not outlast the query's deadline.
+    return deadline ? deadline.race(limited, () => new SourceTimeoutError(this.source, `${operation}: deadline passed while waiting for a per-key slot`)) : limited;
   }
 
-  /** Records by their own IDs; a missing record is null, a record the mapping cannot read is an error. */
-  async fetchRecords(ids: readonly string[], observe?: CallObserver): Promise<KeyResult<MappedRecord | null>[]> {
+  /**
+   * Records by their own IDs, which come from the link table: each one should exist. A batch response that omits
+   * an ID is therefore incomplete, and only that key fails; a single read's 404 is the source saying the record is
+   * gone, and reads as null. A record the mapping cannot read is an error of that key alone.
+   */
+  async fetchRecords(ids: readonly string[], observe?: CallObserver, deadline?: Deadline): Promise<KeyResult<MappedRecord | null>[]> {
     const { batch, single } = this.config;
     if (batch) {
       const operation = `${this.name}.batch`;
-      const body = await this.batchRequest(batch, ids, observe, operation);
+      const body = await this.batchRequest(batch, ids, observe, operation, deadline);
       const fetchedAt = new Date().toISOString();
       const byId = new Map<string, KeyResult<MappedRecord>>();
       for (const raw of this.items(body, batch.envelope, operation)) {
@@ -111,13 +121,13 @@ class EntityReader {
         if (recordId === null) continue;
         byId.set(recordId, this.settle(() => this.toRecord(raw, fetchedAt)));
       }
-      return ids.map((id) => byId.get(id) ?? null);
+      return ids.map((id) => byId.get(id) ?? new SourceBadResponseError(this.source, `${operation}: linked record ${id} is missing from the response`));
     }
     const operation = `${this.name}.get`;
     return Promise.all(
       ids.map(async (id) => {
         try {
-          const body = await this.singleRequest(single!, id, observe, operation);
+          const body = await this.singleRequest(single!, id, observe, operation, deadline);
           if (body === null) return null;
           const raw = single!.envelope ? compilePath(single!.envelope)(body) : body;
           return raw === undefined || raw === null ? null : this.toRecord(raw, new Date().toISOString());
@@ -128,16 +138,21 @@ class EntityReader {
     );
   }
 
-  /** Child items (orders, tickets, events) of each parent record ID. */
-  async fetchChildren(parentIds: readonly string[], observe?: CallObserver): Promise<KeyResult<MappedRecord[]>[]> {
+  /** Child items (orders, tickets, events) of each parent record ID; an item the mapping cannot read fails only its parent's list. */
+  async fetchChildren(parentIds: readonly string[], observe?: CallObserver, deadline?: Deadline): Promise<KeyResult<MappedRecord[]>[]> {
     const { batch, single } = this.config;
     if (batch) {
       const operation = `${this.name}.batch`;
-      const body = await this.batchRequest(batch, parentIds, observe, operation);
+      const body = await this.batchRequest(batch, parentIds, observe, operation, deadline);
       const fetchedAt = new Date().toISOString();
-      const byParent = new Map<string, MappedRecord[]>(parentIds.map((id) => [id, []]));
+      const byParent = new Map<string, KeyResult<MappedRecord[]>>(parentIds.map((id) => [id, []]));
       const add = (parentId: string | null, raw: unknown) => {
-        if (parentId !== null) byParent.get(parentId)?.push(this.toRecord(raw, fetchedAt));
+        const items = parentId === null ? undefined : byParent.get(parentId);
+        // A partial list would pass for the whole one: a parent with one unreadable item gets an error instead.
+        if (!Array.isArray(items)) return;
+        const item = this.settle(() => this.toRecord(raw, fetchedAt));
+        if (item instanceof Error) byParent.set(parentId!, item);
+        else items.push(item);
       };
       try {
         if (batch.group) {
@@ -159,7 +174,7 @@ class EntityReader {
     return Promise.all(
       parentIds.map(async (id) => {
         try {
-          const body = await this.singleRequest(single!, id, observe, operation);
+          const body = await this.singleRequest(single!, id, observe, operation, deadline);
           if (body === null) return [];
           const fetchedAt = new Date().toISOString();
           return this.items(body, single!.envelope, operation).map((raw) => this.toRecord(raw, fetchedAt));

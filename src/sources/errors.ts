@@ -4,6 +4,7 @@ export type SourceErrorCode = 'SOURCE_TIMEOUT' | 'SOURCE_UNAVAILABLE' | 'SOURCE_
 
 export abstract class SourceError extends Error {
   abstract readonly code: SourceErrorCode;
+  /** Whether the same call may succeed if made again later: tells clients, and the hub's retry policy, to try again. */
   abstract readonly retryable: boolean;
   constructor(
     readonly source: string,
@@ -35,9 +36,14 @@ export class SourceTimeoutError extends SourceError {
 
 export class SourceUnavailableError extends SourceError {
   readonly code = 'SOURCE_UNAVAILABLE';
-  readonly retryable = true;
-  constructor(source: string, detail: string, readonly status?: number, options?: { cause?: unknown }) {
+  readonly retryable: boolean;
+  /** From a `503`'s `Retry-After`: how long the source asked the hub to wait. */
+  readonly retryAfterMs: number | undefined;
+  constructor(source: string, detail: string, readonly status?: number, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(source, detail, options);
+    // A 4xx other than 408 is the hub's own mistake: sending it again cannot help.
+    this.retryable = status === undefined || status >= 500 || status === 408;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -52,4 +58,20 @@ export class SourceRateLimitedError extends SourceError {
 export class SourceBadResponseError extends SourceError {
   readonly code = 'SOURCE_BAD_RESPONSE';
   readonly retryable = false;
+}
+
+/** The source's circuit breaker is open: the hub fails fast instead of calling a source that keeps failing. */
+export class CircuitOpenError extends SourceError {
+  readonly code = 'CIRCUIT_OPEN';
+  readonly retryable = true;
+}
+
+/** The wait the source asked for (`Retry-After` on a 429 or 503), if it named one. */
+export function requestedRetryDelayMs(error: SourceError): number | undefined {
+  return error instanceof SourceRateLimitedError || error instanceof SourceUnavailableError ? error.retryAfterMs : undefined;
+}
+
+/** Failures that say the source itself is in trouble (down, slow, overloaded): what a circuit breaker counts. */
+export function isOutage(error: unknown): error is SourceError {
+  return (error instanceof SourceTimeoutError || error instanceof SourceUnavailableError || error instanceof SourceRateLimitedError) && error.retryable;
 }

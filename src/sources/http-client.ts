@@ -1,7 +1,12 @@
-// One source's HTTP access: a keep-alive undici Pool, auth, timeouts, JSON decoding and typed errors.
+// One source's HTTP access: a keep-alive undici Pool behind the source's resilience policies, auth, JSON decoding and typed errors.
+import { pino, type Logger } from 'pino';
 import { Pool } from 'undici';
 import type { AuthConfig, SourceConfig } from '../config/schema.js';
 import { SourceBadResponseError, SourceError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
+import type { SourceCall } from './policies/call.js';
+import { Deadline } from './policies/deadline.js';
+import { RollingWindow } from './policies/rolling-window.js';
+import { SourcePolicy, type PolicyStatus } from './policies/source-policy.js';
 
 /** One upstream HTTP call, as reported to explain and to the source's counters. */
 export interface UpstreamCall {
@@ -26,8 +31,31 @@ export interface JsonRequest {
   keys: number;
   /** 404 means "no such record" for single reads, not a failure. */
   notFoundIsNull?: boolean;
+  /** A POST that only reads (a batch read the source declares safe) may be retried like a GET. */
+  idempotent?: boolean;
+  /** The query's time budget; without one, only the per-request timeout bounds the call (the link sync). */
+  deadline?: Deadline;
   observe?: CallObserver;
 }
+
+/** What `/readyz` and `Query.sources` report of a source. */
+export interface SourceHealth extends PolicyStatus {
+  /** Upstream requests (attempts, retries included) since the process started, and how many failed. */
+  requests: number;
+  errors: number;
+  /** The same over the last `recentWindowMs`. */
+  recentRequests: number;
+  recentErrors: number;
+  recentErrorRate: number;
+  recentWindowMs: number;
+}
+
+export interface SourceHttpClientOptions {
+  /** Where circuit state changes are logged. */
+  logger?: Logger;
+}
+
+const DEFAULT_LOGGER = pino({ name: 'rosetta', level: process.env.LOG_LEVEL ?? 'info' });
 
 function authHeaders(auth: AuthConfig): Record<string, string> {
   switch (auth.type) {
@@ -56,6 +84,8 @@ export class SourceHttpClient {
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
+  private readonly policy: SourcePolicy;
+  private readonly recent: RollingWindow;
   /** Lifetime counters, for `Query.sources`. */
   requests = 0;
   errors = 0;
@@ -63,27 +93,61 @@ export class SourceHttpClient {
   constructor(
     readonly source: string,
     config: SourceConfig,
+    options: SourceHttpClientOptions = {},
   ) {
     const base = new URL(config.baseUrl);
     this.basePath = base.pathname.replace(/\/$/, '');
     this.timeoutMs = config.timeoutMs;
     this.headers = { accept: 'application/json', ...authHeaders(config.auth) };
+    const maxConcurrent = config.resilience.bulkhead.maxConcurrent ?? config.connections;
+    this.policy = new SourcePolicy(source, { timeoutMs: config.timeoutMs, maxConcurrent, resilience: config.resilience }, options.logger ?? DEFAULT_LOGGER);
+    this.recent = new RollingWindow(config.resilience.circuitBreaker.windowMs);
+    // As many sockets as the bulkhead lets requests through: none idle, none waited for inside undici.
     this.pool = new Pool(base.origin, {
-      connections: config.connections,
+      connections: maxConcurrent,
       keepAliveTimeout: 30_000,
-      connectTimeout: Math.min(config.timeoutMs, 10_000),
+      connectTimeout: Math.min(config.connectTimeoutMs, config.timeoutMs),
     });
   }
 
-  async requestJson(request: JsonRequest): Promise<unknown> {
+  /** One logical read: sent, and if need be retried, under the source's policies. */
+  requestJson(request: JsonRequest): Promise<unknown> {
+    const call = {
+      source: this.source,
+      operation: request.operation,
+      idempotent: request.method === 'GET' || request.idempotent === true,
+      deadline: request.deadline ?? Deadline.none(),
+    };
+    return this.policy.run(call, (attempt) => this.attempt(request, attempt));
+  }
+
+  health(): SourceHealth {
+    const { successes, failures } = this.recent.counts();
+    const recentRequests = successes + failures;
+    return {
+      ...this.policy.status(),
+      requests: this.requests,
+      errors: this.errors,
+      recentRequests,
+      recentErrors: failures,
+      recentErrorRate: recentRequests === 0 ? 0 : failures / recentRequests,
+      recentWindowMs: this.recent.windowMs,
+    };
+  }
+
+  /** One HTTP request, counted and reported to explain. */
+  private async attempt(request: JsonRequest, call: SourceCall): Promise<unknown> {
     const started = performance.now();
     let status: number | 'error' = 'error';
     let errorCode: string | undefined;
     this.requests += 1;
     try {
-      return await this.send(request, (s) => (status = s));
+      const body = await this.send(request, call, (s) => (status = s));
+      this.recent.record(true);
+      return body;
     } catch (error) {
       this.errors += 1;
+      this.recent.record(false);
       errorCode = error instanceof SourceError ? error.code : 'SOURCE_UNAVAILABLE';
       throw error;
     } finally {
@@ -98,9 +162,14 @@ export class SourceHttpClient {
     }
   }
 
-  private async send(request: JsonRequest, onStatus: (status: number) => void): Promise<unknown> {
+  private timedOut(request: JsonRequest, call: SourceCall, stage: string, cause: unknown): SourceTimeoutError {
+    const limit = call.deadline.expired ? "the query's deadline passed" : `no ${stage} within ${this.timeoutMs} ms`;
+    return new SourceTimeoutError(this.source, `${request.operation}: ${limit}`, { cause });
+  }
+
+  private async send(request: JsonRequest, call: SourceCall, onStatus: (status: number) => void): Promise<unknown> {
     const search = request.query && Object.keys(request.query).length > 0 ? `?${new URLSearchParams(request.query).toString()}` : '';
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const { signal } = call;
     let response;
     try {
       response = await this.pool.request({
@@ -111,21 +180,25 @@ export class SourceHttpClient {
         signal,
       });
     } catch (error) {
-      if (signal.aborted) throw new SourceTimeoutError(this.source, `${request.operation}: no response within ${this.timeoutMs} ms`, { cause: error });
+      if (signal.aborted) throw this.timedOut(request, call, 'response', error);
       throw new SourceUnavailableError(this.source, `${request.operation}: ${(error as Error).message}`, undefined, { cause: error });
     }
-    onStatus(response.statusCode);
+    const code = response.statusCode;
+    onStatus(code);
     let text: string;
     try {
       text = await response.body.text();
     } catch (error) {
-      if (signal.aborted) throw new SourceTimeoutError(this.source, `${request.operation}: body not complete within ${this.timeoutMs} ms`, { cause: error });
-      throw new SourceUnavailableError(this.source, `${request.operation}: body read failed: ${(error as Error).message}`, response.statusCode, { cause: error });
+      if (signal.aborted) throw this.timedOut(request, call, 'complete body', error);
+      // A body cut off mid-way (a reset, a truncated reply) is a transport failure: worth another attempt.
+      throw new SourceUnavailableError(this.source, `${request.operation}: body read failed: ${(error as Error).message}`, undefined, { cause: error });
     }
-    const code = response.statusCode;
     if (code === 404 && request.notFoundIsNull) return null;
     if (code === 429) throw new SourceRateLimitedError(this.source, `${request.operation}: 429`, retryAfterMs(response.headers['retry-after']));
-    if (code >= 400) throw new SourceUnavailableError(this.source, `${request.operation}: HTTP ${code}`, code);
+    if (code >= 400) {
+      const retryAfter = code === 503 ? retryAfterMs(response.headers['retry-after']) : undefined;
+      throw new SourceUnavailableError(this.source, `${request.operation}: HTTP ${code}`, code, retryAfter === undefined ? {} : { retryAfterMs: retryAfter });
+    }
     try {
       return JSON.parse(text) as unknown;
     } catch {

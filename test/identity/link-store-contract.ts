@@ -107,6 +107,13 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
       expect((await store.getCustomers([alias, forgotten!.customerId])).size).toBe(0);
       expect(await store.countCustomers()).toBe(0);
       expect(await store.forgetCustomer(alias)).toBeNull();
+      // Until the sources erase them, the same records coming back (a sync, a lookup) stay unlinked.
+      await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }]) }], '2026-01-04T00:00:00.000Z');
+      expect(await store.countCustomers()).toBe(0);
+      // Once the source deletes one, it may be linked again if it ever reappears.
+      await apply(store, [{ remove: { source: 'crm', entity: 'e', recordId: '1' } }], '2026-01-05T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }]) }], '2026-01-06T00:00:00.000Z');
+      expect(await store.countCustomers()).toBe(1);
     });
 
     test('ping answers while the store is open', async () => {

@@ -13,13 +13,13 @@ const phone = (value: string): IdentifierToken => ({ kind: 'phone', value });
 
 /** The link table as the planner would leave it after each batch, kept in memory. */
 class Table {
-  readonly graph: LinkGraph = { customers: new Map(), takenIds: new Set() };
+  readonly graph: LinkGraph = { customers: new Map(), takenIds: new Set(), suppressed: new Set() };
   private clock = 0;
 
   apply(changes: RecordChange[], policy = NO_LIMITS): LinkChanges {
     // Each batch is a later moment, so "older" is meaningful across batches.
     const now = new Date(Date.UTC(2026, 0, 1, 0, 0, this.clock++)).toISOString();
-    const loaded: LinkGraph = { customers: new Map([...this.graph.customers].map(([id, c]) => [id, clone(c)])), takenIds: new Set(this.graph.takenIds) };
+    const loaded: LinkGraph = { customers: new Map([...this.graph.customers].map(([id, c]) => [id, clone(c)])), takenIds: new Set(this.graph.takenIds), suppressed: new Set(this.graph.suppressed) };
     const plan = planLinks(loaded, changes, policy, now);
     for (const customer of plan.upserted) this.graph.customers.set(customer.id, clone(customer));
     for (const { customerId, mergedInto } of plan.removed) {
@@ -69,7 +69,7 @@ describe('linking records into customers', () => {
     const table = new Table();
     const batch = upserts(rec('crm', '1', [email('a@x.io')]), rec('shop', '2', [email('a@x.io')]));
     table.apply(batch);
-    expect(table.apply(batch)).toEqual({ upserted: [], removed: [], conflicts: [] });
+    expect(table.apply(batch)).toEqual({ upserted: [], removed: [], conflicts: [], released: [] });
   });
 
   test('a record that bridges two customers merges them into the older, which keeps its ID', () => {
@@ -162,5 +162,14 @@ describe('identifier extraction', () => {
 
   test('an all-zero phone is blocked by pattern', () => {
     expect(rules.phone('+1 000 000 0000')).toBeNull();
+  });
+});
+
+describe('forgotten records', () => {
+  test('a forgotten record is not linked again until its source deletes it', () => {
+    const table = new Table();
+    table.graph.suppressed.add('crm:e:1');
+    expect(table.apply(upserts(rec('crm', '1', [email('a@x.io')]))).upserted).toEqual([]);
+    expect(table.apply([{ remove: { source: 'crm', entity: 'e', recordId: '1' } }]).released).toEqual([{ source: 'crm', entity: 'e', recordId: '1' }]);
   });
 });

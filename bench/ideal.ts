@@ -1,0 +1,47 @@
+// The physical limit of a query's upstream cost: what any hub must send to the sources for a given set of customers.
+import type { UnifiedTarget } from '../src/config/schema.js';
+import type { CustomerLinks } from '../src/identity/model.js';
+import type { EntityReader } from '../src/sources/connector.js';
+import type { SourceRegistry } from '../src/sources/registry.js';
+
+/** Upstream requests per source operation (`source.entity`), only operations that have keys. */
+export type OperationCounts = Record<string, number>;
+
+/**
+ * A batchable operation needs ceil(keys / maxBatchSize) requests, however many customers ask; an operation
+ * whose source has no batch endpoint needs one request per distinct key, the least that source allows.
+ */
+function requestsFor(reader: EntityReader, keys: number): number {
+  return reader.config.batch ? Math.ceil(keys / reader.config.batch.maxBatchSize) : keys;
+}
+
+function distinctRecordIds(customers: readonly CustomerLinks[], source: string, entity: string): number {
+  const ids = new Set<string>();
+  for (const customer of customers) {
+    for (const link of customer.links) if (link.source === source && link.entity === entity) ids.add(link.recordId);
+  }
+  return ids.size;
+}
+
+/** Ideal upstream requests for one query that selects `facets` under `customers`, per source operation. */
+export function idealOperations(registry: SourceRegistry, customers: readonly CustomerLinks[], facets: readonly UnifiedTarget[]): OperationCounts {
+  const counts: OperationCounts = {};
+  const add = (source: string, entity: string, reader: EntityReader, keys: number) => {
+    if (keys > 0) counts[`${source}.${entity}`] = (counts[`${source}.${entity}`] ?? 0) + requestsFor(reader, keys);
+  };
+  for (const facet of new Set(facets)) {
+    for (const { source, entity, reader } of registry.recordProviders(facet)) add(source, entity, reader, distinctRecordIds(customers, source, entity));
+    for (const { source, entity, reader, parentEntity } of registry.childProviders(facet)) add(source, entity, reader, distinctRecordIds(customers, source, parentEntity));
+  }
+  return counts;
+}
+
+export function idealRequests(registry: SourceRegistry, customers: readonly CustomerLinks[], facets: readonly UnifiedTarget[]): number {
+  return Object.values(idealOperations(registry, customers, facets)).reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * Levels of upstream calls a query must wait for one after the other. Links come from the local table and every
+ * facet is keyed by linked record IDs, so all of this benchmark's queries are one level deep.
+ */
+export const DEPENDENCY_DEPTH = 1;

@@ -1,0 +1,429 @@
+// `npm run bench`: the Rosetta hub against a naive baseline and the ideal, on the simulated sources, under load.
+//
+// One run: the five simulated systems (this process), the link table synced from them, the hub and the naive
+// baseline (each in its own child process, see server-process.ts), then per query: a counted pass (exact upstream
+// requests per query against the ideal) and an autocannon load phase per server. Prints a table and writes JSON.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { demoConfig } from '../src/cli/demo-config.js';
+import { startSimulatedSystems, SYSTEM_NAMES, type SimulatedSystems, type SystemName } from '../src/demo/systems.js';
+import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
+import { syncLinks } from '../src/identity/sync.js';
+import { createServices } from '../src/server/hub.js';
+import type { SourceRegistry } from '../src/sources/registry.js';
+import { DEPENDENCY_DEPTH, idealOperations, type OperationCounts } from './ideal.js';
+import { drive, type LoadResult } from './load.js';
+import { formatProfileSummary, summariseProfile, type ProfileSummary } from './profile-summary.js';
+import { BENCH_QUERIES, type BenchQuery, type QueryName } from './queries.js';
+import type { ProcessUsage, ServerKind } from './server-process.js';
+import { startServerProcess, type ServerHandle } from './servers.js';
+import { buildWorkloads, type WorkItem } from './workload.js';
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const SERVER_KINDS: readonly ServerKind[] = ['rosetta', 'baseline'];
+/** Distinct customers each lookup query rotates through, so no single record is hot. */
+const LOOKUPS = 2_000;
+/** Requests per query in the counted pass: sequential, so each one's upstream calls are its own. */
+const COUNTED_SAMPLES = 20;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------
+
+interface BenchOptions {
+  latency: number;
+  concurrency: number;
+  duration: number;
+  warmup: number;
+  people: number;
+  seed: number;
+  maxRequests: number;
+  queries: QueryName[];
+  servers: ServerKind[];
+  cpuProf: boolean;
+  quick: boolean;
+  out: string;
+}
+
+function nonNegativeInt(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return value;
+}
+
+function positiveInt(raw: string): number {
+  const value = nonNegativeInt(raw);
+  if (value === 0) throw new InvalidArgumentError('expected a positive integer');
+  return value;
+}
+
+function listOf<T extends string>(allowed: readonly T[]) {
+  return (raw: string): T[] => {
+    const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    const bad = items.filter((item) => !(allowed as readonly string[]).includes(item));
+    if (bad.length > 0 || items.length === 0) throw new InvalidArgumentError(`expected a comma-separated list of ${allowed.join(', ')}`);
+    return items as T[];
+  };
+}
+
+const env = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
+
+function parseOptions(argv: string[]): BenchOptions {
+  const program = new Command('bench')
+    .description('Benchmark the Rosetta hub against a naive Apollo-over-REST baseline and the ideal, on the simulated sources.')
+    .option('--latency <ms>', 'latency of every simulated source (env BENCH_LATENCY_MS)', nonNegativeInt, Number(env('BENCH_LATENCY_MS') ?? 20))
+    .option('--concurrency <n>', 'concurrent connections of the load generator (env BENCH_CONCURRENCY)', positiveInt, Number(env('BENCH_CONCURRENCY') ?? 50))
+    .option('--duration <s>', 'seconds of measured load per query and server (env BENCH_DURATION_S)', positiveInt)
+    .option('--warmup <s>', 'seconds of unmeasured load before each phase', nonNegativeInt)
+    .option('--people <n>', 'people the simulated systems are seeded with (env BENCH_PEOPLE)', positiveInt)
+    .option('--seed <n>', 'seed of the generated data', nonNegativeInt, 42)
+    .option('--max-requests <n>', 'cap on requests per phase, whatever the duration', positiveInt, 200_000)
+    .option('--queries <list>', 'queries to run: context,page,field', listOf<QueryName>(['context', 'page', 'field']), ['context', 'page', 'field'] as QueryName[])
+    .option('--servers <list>', 'servers to drive: rosetta,baseline', listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
+    .option('--cpu-prof', 'write a V8 CPU profile of the hub process and summarise it', false)
+    .option('--quick', 'a short smoke run: 3 s phases, 1 s warm-up, 2,000 people', false)
+    .option('--out <file>', 'where to write the JSON figures', join(RESULTS_DIR, 'latest.json'))
+    .parse(argv);
+  const raw = program.opts<Omit<BenchOptions, 'duration' | 'warmup' | 'people'> & { duration?: number; warmup?: number; people?: number }>();
+  const quick = raw.quick;
+  return {
+    ...raw,
+    duration: raw.duration ?? Number(env('BENCH_DURATION_S') ?? (quick ? 3 : 20)),
+    warmup: raw.warmup ?? (quick ? 1 : 3),
+    people: raw.people ?? Number(env('BENCH_PEOPLE') ?? (quick ? 2_000 : 10_000)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------------
+
+interface CountedPass {
+  samples: number;
+  /** Upstream requests per query, measured with the systems' own counters. */
+  upstreamPerQuery: number;
+  idealPerQuery: number;
+  /** Per route of each system, summed over the samples and divided by them. */
+  routesPerQuery: Record<string, number>;
+  idealOperationsPerQuery: OperationCounts;
+}
+
+interface Phase {
+  query: QueryName;
+  server: ServerKind;
+  load: LoadResult;
+  counted: CountedPass;
+  /** Upstream requests the sources saw during the load phase, per response. */
+  upstreamPerResponseUnderLoad: number;
+  /** Server process CPU (user + system) per response. */
+  cpuMsPerQuery: number;
+  /** The server process's CPU busy share of one core during the phase. */
+  serverCpuPercent: number;
+  /** This process (simulated sources + load generator): share of one core, to see whether the driver was the limit. */
+  driverCpuPercent: number;
+  rssAfterMb: number;
+}
+
+const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const cpuMicros = (usage: { cpuUserMicros: number; cpuSystemMicros: number }): number => usage.cpuUserMicros + usage.cpuSystemMicros;
+
+function body(query: BenchQuery, item: WorkItem): string {
+  return JSON.stringify({ query: query.document, variables: item.variables });
+}
+
+function spreadSample<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]!);
+}
+
+/**
+ * Waits until the sources have seen no request for a while. A phase ends by dropping its connections, but the
+ * server keeps working on what they asked; that backlog must not load the next phase or its counters.
+ */
+async function waitUntilQuiet(systems: SimulatedSystems, latencyMs: number, maxMs = 60_000): Promise<void> {
+  const quietMs = Math.max(300, 3 * latencyMs);
+  const deadline = Date.now() + maxMs;
+  let last = systems.totalRequests();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const now = systems.totalRequests();
+    if (now === last || Date.now() > deadline) return;
+    last = now;
+  }
+}
+
+function routeTotals(systems: SimulatedSystems): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const name of SYSTEM_NAMES) {
+    for (const [route, count] of Object.entries(systems.systems[name].stats().routes)) totals[`${name} ${route}`] = count;
+  }
+  return totals;
+}
+
+/** Sends each sample alone and reads the sources' counters after it: exact, not an average under load. */
+async function countUpstream(server: ServerHandle, query: BenchQuery, items: readonly WorkItem[], systems: SimulatedSystems, registry: SourceRegistry): Promise<CountedPass> {
+  let upstream = 0;
+  let ideal = 0;
+  const routes: Record<string, number> = {};
+  const idealOps: OperationCounts = {};
+  for (const item of items) {
+    systems.resetStats();
+    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(query, item) });
+    const reply = (await response.json()) as { data?: unknown; errors?: { message: string }[] };
+    if (response.status !== 200 || reply.errors) throw new Error(`${server.kind} failed ${query.name} ${JSON.stringify(item.variables)}: ${JSON.stringify(reply.errors ?? response.status)}`);
+    upstream += systems.totalRequests();
+    for (const [route, count] of Object.entries(routeTotals(systems))) routes[route] = (routes[route] ?? 0) + count;
+    const operations = idealOperations(registry, item.customers, query.facets);
+    for (const [operation, count] of Object.entries(operations)) idealOps[operation] = (idealOps[operation] ?? 0) + count;
+    ideal += Object.values(operations).reduce((sum, n) => sum + n, 0);
+  }
+  const perQuery = (n: number) => Math.round((n / items.length) * 100) / 100;
+  return {
+    samples: items.length,
+    upstreamPerQuery: perQuery(upstream),
+    idealPerQuery: perQuery(ideal),
+    routesPerQuery: Object.fromEntries(Object.entries(routes).map(([route, n]) => [route, perQuery(n)])),
+    idealOperationsPerQuery: Object.fromEntries(Object.entries(idealOps).map(([op, n]) => [op, perQuery(n)])),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+const ratio = (a: number, b: number): number | null => (b > 0 && Number.isFinite(a / b) ? Math.round((a / b) * 100) / 100 : null);
+const fmt = (value: number | null, suffix = ''): string => (value === null ? '–' : `${value}${suffix}`);
+
+interface Comparison {
+  query: QueryName;
+  /** Rosetta throughput ÷ baseline throughput. */
+  throughputVsBaseline: number | null;
+  /** Rosetta p50 ÷ baseline p50 (below 1 means Rosetta is faster). */
+  p50VsBaseline: number | null;
+  /** Ideal latency: L × dependency depth. */
+  idealLatencyMs: number;
+  p50VsIdeal: number | null;
+  p99VsIdeal: number | null;
+}
+
+function compare(phases: readonly Phase[], latency: number): Comparison[] {
+  const queries = [...new Set(phases.map((p) => p.query))];
+  return queries.map((query) => {
+    const rosetta = phases.find((p) => p.query === query && p.server === 'rosetta');
+    const baseline = phases.find((p) => p.query === query && p.server === 'baseline');
+    const idealLatencyMs = latency * DEPENDENCY_DEPTH;
+    return {
+      query,
+      throughputVsBaseline: rosetta && baseline ? ratio(rosetta.load.throughput, baseline.load.throughput) : null,
+      p50VsBaseline: rosetta?.load.latencyMs && baseline?.load.latencyMs ? ratio(rosetta.load.latencyMs.p50, baseline.load.latencyMs.p50) : null,
+      idealLatencyMs,
+      p50VsIdeal: rosetta?.load.latencyMs ? ratio(rosetta.load.latencyMs.p50, idealLatencyMs) : null,
+      p99VsIdeal: rosetta?.load.latencyMs ? ratio(rosetta.load.latencyMs.p99, idealLatencyMs) : null,
+    };
+  });
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row, i) => {
+    const line = row.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  }).join('\n');
+}
+
+function printReport(phases: readonly Phase[], comparisons: readonly Comparison[], options: BenchOptions): void {
+  const header = ['query', 'server', 'req/s', 'p50 ms', 'p99 ms', 'upstream/q', 'ideal/q', 'CPU ms/q', 'errors'];
+  const rows = phases.map((p) => [
+    BENCH_QUERIES.find((q) => q.name === p.query)!.title,
+    p.server,
+    String(p.load.throughput),
+    fmt(p.load.latencyMs?.p50 ?? null),
+    fmt(p.load.latencyMs?.p99 ?? null),
+    String(p.counted.upstreamPerQuery),
+    String(p.counted.idealPerQuery),
+    String(p.cpuMsPerQuery),
+    String(p.load.non2xx + p.load.errors + p.load.graphqlErrors),
+  ]);
+  console.log(`\n${table([header, ...rows])}`);
+  console.log(`\n${table([
+    ['query', 'ideal', 'Rosetta÷baseline req/s', 'Rosetta÷baseline p50', 'Rosetta p50÷ideal', 'Rosetta p99÷ideal'],
+    ...comparisons.map((c) => [
+      BENCH_QUERIES.find((q) => q.name === c.query)!.title,
+      `${c.idealLatencyMs} ms`,
+      fmt(c.throughputVsBaseline, '×'),
+      fmt(c.p50VsBaseline, '×'),
+      fmt(c.p50VsIdeal, '×'),
+      fmt(c.p99VsIdeal, '×'),
+    ]),
+  ])}`);
+  console.log(`\nupstream/q: counted over ${COUNTED_SAMPLES} sequential requests per query with the sources' own counters; ideal/q: ceil(keys / maxBatchSize) per batchable source operation, one per distinct key where the source has no batch endpoint.`);
+  for (const p of phases.filter((phase) => phase.load.responses < 2 * options.concurrency)) {
+    console.log(`note: ${p.query}/${p.server} answered only ${p.load.responses} requests in ${p.load.durationSeconds} s; the ${p.load.unfinished} still in flight are in no percentile (closed loop), so its latency figures understate the wait. A longer --duration measures it.`);
+  }
+  console.log(`ideal latency: L (${options.latency} ms) × dependency depth (${DEPENDENCY_DEPTH}: links come from the local table). CPU ms/q: the server process's user+system CPU over the phase ÷ responses.`);
+  const driverMax = Math.max(...phases.map((p) => p.driverCpuPercent));
+  console.log(`load generator + simulated sources (this process) peaked at ${driverMax}% of one core; servers at ${Math.max(...phases.map((p) => p.serverCpuPercent))}%.`);
+}
+
+interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The targets of the benchmark issue; null when this run's settings are not the ones a target is stated for. */
+function checkTargets(phases: readonly Phase[], comparisons: readonly Comparison[], options: BenchOptions, rss: { startMb: number; endMb: number } | null): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const rosetta = phases.filter((p) => p.server === 'rosetta');
+  for (const p of rosetta) {
+    checks.push({ target: `${p.query}: upstream requests = ideal`, measured: `${p.counted.upstreamPerQuery} vs ${p.counted.idealPerQuery}`, met: p.counted.upstreamPerQuery === p.counted.idealPerQuery });
+  }
+  const atTwenty = options.latency === 20 && options.concurrency === 50;
+  for (const c of comparisons) {
+    // No answer at all within the phase is a miss, not an absent figure.
+    const within = (value: number | null, limit: number) => (atTwenty ? value !== null && value <= limit : null);
+    checks.push({ target: `${c.query}: p50 ≤ 1.25 × ideal (L=20, c=50)`, measured: fmt(c.p50VsIdeal, '×'), met: within(c.p50VsIdeal, 1.25) });
+    checks.push({ target: `${c.query}: p99 ≤ 2 × ideal (L=20, c=50)`, measured: fmt(c.p99VsIdeal, '×'), met: within(c.p99VsIdeal, 2) });
+  }
+  const atZero = options.latency === 0;
+  const page = comparisons.find((c) => c.query === 'page');
+  if (page) checks.push({ target: 'page: throughput ≥ 3 × baseline (L=0)', measured: fmt(page.throughputVsBaseline, '×'), met: atZero && page.throughputVsBaseline !== null ? page.throughputVsBaseline >= 3 : null });
+  const context = rosetta.find((p) => p.query === 'context');
+  if (context) checks.push({ target: 'context: hub CPU < 1 ms per query (L=0)', measured: `${context.cpuMsPerQuery} ms`, met: atZero ? context.cpuMsPerQuery < 1 : null });
+  if (rss) checks.push({ target: 'hub RSS flat over the run (report)', measured: `${rss.startMb} MB → ${rss.endMb} MB`, met: null });
+  return checks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv);
+  const startedAt = new Date();
+  // Other work on the machine skews every figure; the load average at start says whether there was any.
+  const loadAverageAtStart = loadavg()[0]!;
+  console.log(`Rosetta bench: ${options.people} people, L = ${options.latency} ms, concurrency ${options.concurrency}, ${options.duration} s per phase (+${options.warmup} s warm-up), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+
+  const workDir = mkdtempSync(join(tmpdir(), 'rosetta-bench-'));
+  const linkDb = join(workDir, 'links.sqlite');
+  const profileDir = join(RESULTS_DIR, 'profiles');
+  const servers: ServerHandle[] = [];
+  // Sync at zero latency: building the table is not what is measured.
+  const systems = await startSimulatedSystems({ people: options.people, seed: options.seed, latencyMs: 0 });
+  try {
+    const config = demoConfig(systems.urls, { PORT: '0', LINK_DB: linkDb });
+    const store = new SqliteLinkStore(linkDb);
+    const services = createServices(config, store);
+    const sync = await syncLinks({ registry: services.registry, links: services.links, store });
+    // The registry stays for its entity metadata (ideal costs); its pools are no longer needed.
+    await services.registry.close();
+    console.log(`link table: ${sync.customers} customers from ${sync.records} records in ${sync.ms} ms`);
+
+    const workloads = await buildWorkloads(systems.dataset, store, { lookups: LOOKUPS });
+    const queries = BENCH_QUERIES.filter((q) => options.queries.includes(q.name));
+
+    if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
+    const profilesBefore = new Set(options.cpuProf ? readdirSync(profileDir) : []);
+    for (const kind of options.servers) {
+      servers.push(await startServerProcess(kind, { config, ...(kind === 'rosetta' && options.cpuProf ? { cpuProfileDir: profileDir } : {}) }));
+    }
+    const rssAtStart = new Map<ServerKind, number>();
+    for (const server of servers) rssAtStart.set(server.kind, (await server.usage()).rssBytes);
+
+    const counted = new Map<string, CountedPass>();
+    for (const query of queries) {
+      const sample = spreadSample(workloads[query.name], COUNTED_SAMPLES);
+      for (const server of servers) counted.set(`${query.name}/${server.kind}`, await countUpstream(server, query, sample, systems, services.registry));
+    }
+
+    for (const name of SYSTEM_NAMES) systems.systems[name as SystemName].latencyMs = options.latency;
+    const phases: Phase[] = [];
+    for (const query of queries) {
+      const bodies = workloads[query.name].map((item) => body(query, item));
+      for (const server of servers) {
+        const label = `${query.title} / ${server.kind}`;
+        let offset = 0;
+        if (options.warmup > 0) {
+          process.stdout.write(`${label}: warm-up… `);
+          offset = (await drive({ url: server.url, bodies, connections: options.concurrency, durationSeconds: options.warmup, maxRequests: options.maxRequests })).rotated;
+          await waitUntilQuiet(systems, options.latency);
+        }
+        process.stdout.write(`${options.warmup > 0 ? '' : `${label}: `}measuring ${options.duration} s… `);
+        systems.resetStats();
+        const before: ProcessUsage = await server.usage();
+        const driverBefore = process.cpuUsage();
+        const load = await drive({ url: server.url, bodies, connections: options.concurrency, durationSeconds: options.duration, maxRequests: options.maxRequests, offset });
+        const driverCpu = process.cpuUsage(driverBefore);
+        const after = await server.usage();
+        const upstream = systems.totalRequests();
+        const serverCpuMicros = cpuMicros(after) - cpuMicros(before);
+        const phase: Phase = {
+          query: query.name,
+          server: server.kind,
+          load,
+          counted: counted.get(`${query.name}/${server.kind}`)!,
+          upstreamPerResponseUnderLoad: load.responses === 0 ? 0 : Math.round((upstream / load.responses) * 100) / 100,
+          cpuMsPerQuery: load.responses === 0 ? 0 : Math.round((serverCpuMicros / 1000 / load.responses) * 1000) / 1000,
+          serverCpuPercent: Math.round(serverCpuMicros / 10_000 / load.durationSeconds),
+          driverCpuPercent: Math.round((driverCpu.user + driverCpu.system) / 10_000 / load.durationSeconds),
+          rssAfterMb: mb(after.rssBytes),
+        };
+        phases.push(phase);
+        console.log(`${load.throughput} req/s, p50 ${fmt(load.latencyMs?.p50 ?? null, ' ms')}, p99 ${fmt(load.latencyMs?.p99 ?? null, ' ms')} (${load.responses} responses)`);
+        await waitUntilQuiet(systems, options.latency);
+      }
+    }
+
+    const rosetta = servers.find((s) => s.kind === 'rosetta');
+    const rss = rosetta ? { startMb: mb(rssAtStart.get('rosetta')!), endMb: mb((await rosetta.usage()).rssBytes) } : null;
+    for (const server of servers.splice(0)) await server.stop();
+
+    const comparisons = compare(phases, options.latency);
+    printReport(phases, comparisons, options);
+    if (rss) console.log(`hub RSS: ${rss.startMb} MB before the load phases, ${rss.endMb} MB after (${phases.filter((p) => p.server === 'rosetta').length * (options.duration + options.warmup)} s of load).`);
+    const targets = checkTargets(phases, comparisons, options, rss);
+    console.log('\ntargets (issue 7):');
+    for (const t of targets) console.log(`  ${t.met === null ? '  n/a' : t.met ? '  met' : 'unmet'}  ${t.target}: ${t.measured}`);
+
+    let profile: { file: string; summary: ProfileSummary } | null = null;
+    if (options.cpuProf) {
+      const written = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f));
+      const file = written.length > 0 ? join(profileDir, written.sort().at(-1)!) : null;
+      if (file) {
+        profile = { file, summary: summariseProfile(file) };
+        console.log(`\nCPU profile of the hub process (${file}):\n${formatProfileSummary(profile.summary)}`);
+      } else {
+        console.log('\nno CPU profile was written by the hub process');
+      }
+    }
+
+    const report = {
+      startedAt: startedAt.toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: process.platform, loadAverageAtStart },
+      settings: { ...options, out: undefined, dependencyDepth: DEPENDENCY_DEPTH, countedSamples: COUNTED_SAMPLES, lookups: LOOKUPS },
+      linkTable: { customers: sync.customers, records: sync.records },
+      phases,
+      comparisons,
+      hubRssMb: rss,
+      targets,
+      profile,
+    };
+    mkdirSync(join(options.out, '..'), { recursive: true });
+    writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(`\nfigures written to ${options.out}`);
+    await store.close();
+  } finally {
+    for (const server of servers) await server.stop();
+    await systems.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,79 @@
+// A child process running one system under test (the Rosetta hub or the naive baseline), steered over IPC.
+//
+// Each server runs alone in its own process so its CPU time and memory can be read without the simulated
+// sources and the load generator (which share the parent) mixing in, and so `--cpu-prof` profiles only it.
+// Started with `node --import tsx bench/server-process.ts` by `bench/run.ts` through `child_process.fork`.
+import type { HubConfig } from '../src/config/schema.js';
+import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
+import { startHub } from '../src/server/hub.js';
+import { startNaiveBaseline } from './naive-baseline.js';
+
+export type ServerKind = 'rosetta' | 'baseline';
+
+export type ParentMessage =
+  /** The parent's parsed config, so both servers and the ideal-cost model read one and the same. */
+  | { type: 'start'; server: ServerKind; config: HubConfig }
+  | { type: 'usage' }
+  | { type: 'stop' };
+
+export interface ProcessUsage {
+  /** `process.cpuUsage()` of the server process since it started, in microseconds. */
+  cpuUserMicros: number;
+  cpuSystemMicros: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+}
+
+export type ChildMessage = { type: 'ready'; url: string } | ({ type: 'usage' } & ProcessUsage) | { type: 'stopped' } | { type: 'failed'; message: string };
+
+function send(message: ChildMessage): void {
+  process.send!(message);
+}
+
+async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<() => Promise<void>> {
+  const { config } = message;
+  if (config.linkStore.kind !== 'sqlite') throw new Error('the benchmark shares a SQLite link table between processes');
+  const store = new SqliteLinkStore(config.linkStore.path);
+  if (message.server === 'rosetta') {
+    const hub = await startHub(config, { store });
+    send({ type: 'ready', url: hub.url });
+    return () => hub.close();
+  }
+  const baseline = await startNaiveBaseline(config, store);
+  send({ type: 'ready', url: baseline.url });
+  return async () => {
+    await baseline.close();
+    await store.close();
+  };
+}
+
+if (!process.send) {
+  console.error('bench/server-process.ts is started by bench/run.ts over IPC, not by hand');
+  process.exit(2);
+}
+
+let stop: (() => Promise<void>) | undefined;
+process.on('message', (message: ParentMessage) => {
+  switch (message.type) {
+    case 'start':
+      start(message).then(
+        (close) => (stop = close),
+        (error: unknown) => send({ type: 'failed', message: String(error instanceof Error ? (error.stack ?? error.message) : error) }),
+      );
+      return;
+    case 'usage': {
+      const cpu = process.cpuUsage();
+      const memory = process.memoryUsage();
+      send({ type: 'usage', cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed });
+      return;
+    }
+    case 'stop':
+      // A normal exit, not a kill, so `--cpu-prof` gets to write its profile.
+      (stop ?? (async () => {}))().finally(() => {
+        send({ type: 'stopped' });
+        process.disconnect();
+        process.exitCode = 0;
+      });
+      return;
+  }
+});

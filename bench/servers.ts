@@ -1,0 +1,81 @@
+// The parent's handle on a system under test running in its own process (bench/server-process.ts).
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { HubConfig } from '../src/config/schema.js';
+import type { ChildMessage, ParentMessage, ProcessUsage, ServerKind } from './server-process.js';
+
+const SERVER_PROCESS = fileURLToPath(new URL('./server-process.ts', import.meta.url));
+const STOP_GRACE_MS = 15_000;
+
+export interface ServerHandle {
+  kind: ServerKind;
+  url: string;
+  pid: number;
+  usage(): Promise<ProcessUsage>;
+  /** Stops the server and waits for its process to exit (so a CPU profile is written). */
+  stop(): Promise<void>;
+}
+
+function nextMessage<T extends ChildMessage['type']>(child: ChildProcess, type: T): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: ChildMessage) => {
+      if (message.type === type) {
+        cleanup();
+        resolve(message as Extract<ChildMessage, { type: T }>);
+      } else if (message.type === 'failed') {
+        cleanup();
+        reject(new Error(`server process failed: ${message.message}`));
+      }
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`server process exited (code ${code}) while waiting for "${type}"`));
+    };
+    const cleanup = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+export interface StartServerOptions {
+  /** With the simulated sources' URLs and the synced link table's path filled in. */
+  config: HubConfig;
+  /** Directory for a V8 CPU profile of this process (`node --cpu-prof`), written when it stops. */
+  cpuProfileDir?: string;
+}
+
+export async function startServerProcess(kind: ServerKind, options: StartServerOptions): Promise<ServerHandle> {
+  const execArgv = ['--import', 'tsx', ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [])];
+  const child = fork(SERVER_PROCESS, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = nextMessage(child, 'ready');
+  child.send({ type: 'start', server: kind, config: options.config } satisfies ParentMessage);
+  let url: string;
+  try {
+    ({ url } = await ready);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    kind,
+    url,
+    pid: child.pid!,
+    async usage() {
+      const reply = nextMessage(child, 'usage');
+      child.send({ type: 'usage' } satisfies ParentMessage);
+      const { type: _type, ...usage } = await reply;
+      return usage;
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.send({ type: 'stop' } satisfies ParentMessage);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
