@@ -2,12 +2,14 @@
 import type { GraphQLError } from 'graphql';
 import type { Caller } from '../auth/caller.js';
 import type { RequestAccess } from '../auth/request-access.js';
+import type { ExplainPlan } from '../observability/explain-plan.js';
+import type { Telemetry } from '../observability/telemetry.js';
+import type { OperationTrace } from '../observability/tracing.js';
 import type { HubConfig } from '../config/schema.js';
 import type { SurvivorshipRule } from '../customer/survivorship.js';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { LinkService } from '../identity/link-service.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
-import type { UpstreamCall } from '../sources/http-client.js';
 import type { SourceRegistry } from '../sources/registry.js';
 
 /** Long-lived parts shared by every request of one hub process. */
@@ -17,13 +19,15 @@ export interface HubServices {
   directory: LinkDirectory;
   links: LinkService;
   survivorship: SurvivorshipRule;
+  telemetry: Telemetry;
 }
 
 export interface RequestContext extends HubServices {
   requestId: string;
   loaders: RequestLoaders;
-  /** Upstream calls of this request, collected only when the client asked for explain. */
-  explain: UpstreamCall[] | null;
+  /** The explain report, built only when the client asked for it (`x-rosetta-explain: 1`). */
+  explain: ExplainPlan | null;
+  trace: OperationTrace;
   /** Errors of sources that failed under fields which still returned what the other sources had. */
   partialErrors: GraphQLError[];
   /** Who is asking; on a hub without auth, the open caller that may read everything. */

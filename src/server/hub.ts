@@ -1,5 +1,10 @@
 // Assembles a running hub from config: sources, link store and cache, Apollo Server and the HTTP surface.
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import type { Logger } from 'pino';
+import { ExplainPlan } from '../observability/explain-plan.js';
+import { createLogger } from '../observability/logger.js';
+import { createTelemetry, metricsRoute, telemetryPlugin, upstreamObserver } from '../observability/telemetry.js';
+import { OperationTrace, startTracingFromEnv } from '../observability/tracing.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { accessPlugin, startAuditRetention } from '../auth/audit.js';
 import { createAuthenticator } from '../auth/authenticator.js';
@@ -11,6 +16,7 @@ import type { HubConfig } from '../config/schema.js';
 import { SurvivorshipRule } from '../customer/survivorship.js';
 import { LinkDirectory } from '../identity/directory.js';
 import { LinkService } from '../identity/link-service.js';
+import { PostgresLinkStore } from '../identity/postgres-store.js';
 import { SqliteLinkStore } from '../identity/sqlite-store.js';
 import type { LinkStore } from '../identity/store.js';
 import { RequestLoaders } from '../loaders/request-loaders.js';
@@ -21,27 +27,33 @@ import type { HubServices, RequestContext } from './context.js';
 import { formatError } from './errors.js';
 import { listenHttp, type HttpSurface } from './http.js';
 import { productionMode, queryLimits } from './limits.js';
-import { explainPlugin, partialErrorsPlugin } from './plugins.js';
+import { partialErrorsPlugin } from './plugins.js';
 import { readinessRoute } from './readiness.js';
 import { loadTypeDefs } from './schema.js';
 import { webhookRoute } from './webhooks.js';
 
-export function openLinkStore(config: HubConfig): LinkStore {
+export async function openLinkStore(config: HubConfig): Promise<LinkStore> {
   switch (config.linkStore.kind) {
     case 'sqlite':
       return new SqliteLinkStore(config.linkStore.path);
+    case 'postgres':
+      return PostgresLinkStore.open({ url: config.linkStore.url, schema: config.linkStore.schema });
   }
 }
 
-export function createServices(config: HubConfig, store: LinkStore = openLinkStore(config)): HubServices {
-  const registry = new SourceRegistry(config);
+export function createServices(config: HubConfig, store: LinkStore, options: { logger?: Logger } = {}): HubServices {
+  const logger = options.logger ?? createLogger();
+  const registry = new SourceRegistry(config, { logger });
   const directory = new LinkDirectory(store, config.linkCache);
+  // Another replica merged or forgot customers: what this one cached of them is stale.
+  store.onInvalidate?.((customerIds) => (customerIds === 'all' ? directory.clear() : directory.invalidate(customerIds)));
   return {
     config,
     registry,
     directory,
     links: new LinkService(config, registry, directory),
     survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
+    telemetry: createTelemetry({ directory, sources: registry, logger }),
   };
 }
 
@@ -53,21 +65,24 @@ export function createApollo(config: HubConfig): ApolloServer<RequestContext> {
     formatError,
     includeStacktraceInErrorResponses: false,
     ...limits,
-    plugins: [partialErrorsPlugin, explainPlugin, accessPlugin, ...limitPlugins],
+    // Telemetry last: it counts the errors the plugins before it added.
+    plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, telemetryPlugin as ApolloServerPlugin<RequestContext>],
   });
 }
 
 export function requestContext(services: HubServices, requestId: string, explain: boolean, caller: Caller): RequestContext {
-  const calls = explain ? ([] as NonNullable<RequestContext['explain']>) : null;
+  const plan = explain ? new ExplainPlan() : null;
+  const trace = new OperationTrace(requestId);
   return {
     ...services,
     requestId,
-    explain: calls,
+    explain: plan,
+    trace,
     partialErrors: [],
     caller,
     // An open hub cannot say who read what, so only authenticated reads are audited.
     access: new RequestAccess(caller, requestId, services.directory.store, caller.via !== 'open'),
-    loaders: new RequestLoaders(services.registry, calls ? (call) => calls.push(call) : undefined, Deadline.after(services.config.server.queryDeadlineMs)),
+    loaders: new RequestLoaders(services.registry, upstreamObserver({ telemetry: services.telemetry, explain: plan, trace }), Deadline.after(services.config.server.queryDeadlineMs)),
   };
 }
 
@@ -77,12 +92,13 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-export async function startHub(config: HubConfig, options: { store?: LinkStore } = {}): Promise<RunningHub> {
+export async function startHub(config: HubConfig, options: { store?: LinkStore; logger?: Logger } = {}): Promise<RunningHub> {
   if (!config.auth && productionMode(config)) {
     throw new ConfigError([{ path: 'auth', message: 'production mode needs an auth section: an open hub shows every customer to anyone who can reach it' }]);
   }
   const authenticate = createAuthenticator(config.auth);
-  const services = createServices(config, options.store);
+  const tracing = await startTracingFromEnv();
+  const services = createServices(config, options.store ?? (await openLinkStore(config)), options.logger ? { logger: options.logger } : {});
   const apollo = createApollo(config);
   await apollo.start();
   let http: HttpSurface;
@@ -91,7 +107,7 @@ export async function startHub(config: HubConfig, options: { store?: LinkStore }
       ...config.server,
       authenticate,
       maxBodyBytes: config.limits.maxBodyBytes,
-      routes: [webhookRoute(services), readinessRoute(services)],
+      routes: [webhookRoute(services), readinessRoute(services), metricsRoute(services.telemetry)],
     });
   } catch (error) {
     await apollo.stop();
@@ -107,6 +123,7 @@ export async function startHub(config: HubConfig, options: { store?: LinkStore }
       await apollo.stop();
       await services.registry.close();
       await services.directory.store.close();
+      await tracing?.shutdown();
     },
   };
 }

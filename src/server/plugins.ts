@@ -1,4 +1,4 @@
-// Apollo Server plugins of the hub: partial-source errors and the opt-in explain extension.
+// Apollo Server plugin that reports partial-source errors beside the data the healthy sources gave.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestContext } from './context.js';
 
@@ -10,19 +10,6 @@ export const partialErrorsPlugin: ApolloServerPlugin<RequestContext> = {
         if (response.body.kind !== 'single' || contextValue.partialErrors.length === 0) return;
         const result = response.body.singleResult;
         result.errors = [...(result.errors ?? []), ...contextValue.partialErrors.map((e) => e.toJSON())];
-      },
-    };
-  },
-};
-
-/** With `x-rosetta-explain: 1`, `extensions.explain.upstream` lists every upstream call the query caused. */
-export const explainPlugin: ApolloServerPlugin<RequestContext> = {
-  async requestDidStart() {
-    return {
-      async willSendResponse({ response, contextValue }) {
-        if (response.body.kind !== 'single' || contextValue.explain === null) return;
-        const result = response.body.singleResult;
-        result.extensions = { ...result.extensions, explain: { upstream: contextValue.explain } };
       },
     };
   },

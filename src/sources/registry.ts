@@ -1,4 +1,5 @@
 // Builds one connector per configured source and answers which source entities feed which unified shape.
+import type { Logger } from 'pino';
 import type { HubConfig, UnifiedTarget } from '../config/schema.js';
 import { SourceConnector, type EntityReader } from './connector.js';
 import { SourceHttpClient } from './http-client.js';
@@ -17,10 +18,10 @@ export interface ChildEntityRef extends EntityRef {
 export class SourceRegistry {
   readonly connectors: ReadonlyMap<string, SourceConnector>;
 
-  constructor(config: HubConfig) {
+  constructor(config: HubConfig, options: { logger?: Logger } = {}) {
     const context = { defaultPhoneRegion: config.identity.defaultPhoneRegion };
     this.connectors = new Map(
-      Object.entries(config.sources).map(([name, source]) => [name, new SourceConnector(name, source, new SourceHttpClient(name, source), context)]),
+      Object.entries(config.sources).map(([name, source]) => [name, new SourceConnector(name, source, new SourceHttpClient(name, source, options.logger ? { logger: options.logger } : {}), context)]),
     );
   }
 

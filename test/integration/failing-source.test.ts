@@ -29,8 +29,8 @@ describe('when the shop is down', () => {
     const errors = response.errors!;
     expect(errors).toEqual(
       expect.arrayContaining([
-        { message: 'source "shop" is unavailable', path: ['customer', 'profile'], extensions: { code: 'SOURCE_UNAVAILABLE', source: 'shop', retryable: true } },
-        expect.objectContaining({ path: ['customer', 'orders'], extensions: { code: 'SOURCE_UNAVAILABLE', source: 'shop', retryable: true } }),
+        { message: 'source "shop" is unavailable', path: ['customer', 'profile'], extensions: { code: 'SOURCE_UNAVAILABLE', source: 'shop', retryable: true, requestId: expect.any(String) } },
+        expect.objectContaining({ path: ['customer', 'orders'], extensions: { code: 'SOURCE_UNAVAILABLE', source: 'shop', retryable: true, requestId: expect.any(String) } }),
       ]),
     );
     expect(errors).toHaveLength(2);

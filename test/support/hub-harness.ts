@@ -1,6 +1,8 @@
 // Starts the simulated systems, builds the link table and runs a real hub on loopback, for integration tests.
+import type { Logger } from 'pino';
 import { demoConfig } from '../../src/cli/demo-config.js';
-import type { HubConfig } from '../../src/config/schema.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems, type SystemName } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import { syncLinks, type SyncSummary } from '../../src/identity/sync.js';
@@ -27,15 +29,27 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
-export async function startTestHub(options: { people?: number; seed?: number; config?: (config: HubConfig) => HubConfig } = {}): Promise<TestHub> {
+export interface TestHubOptions {
+  people?: number;
+  seed?: number;
+  /**
+   * Changes the demo config before the hub starts. The result is validated again, so sections added here as written
+   * in YAML (e.g. `auth`, `limits`) get their defaults.
+   */
+  config?: (config: HubConfig) => HubConfig | HubConfigInput;
+  /** The hub's logger, e.g. one writing to memory so a test can read the logs. */
+  logger?: Logger;
+}
+
+export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
   const systems = await startSimulatedSystems({ people: options.people ?? 300, seed: options.seed ?? 7, latencyMs: 0 });
   let config = demoConfig(systems.urls, { PORT: '0', LINK_DB: ':memory:' });
-  if (options.config) config = options.config(config);
+  if (options.config) config = parseConfig(options.config(config), {});
   const store = new SqliteLinkStore(':memory:');
   const builder = createServices(config, store);
   const sync = await syncLinks({ registry: builder.registry, links: builder.links, store });
   await builder.registry.close();
-  const hub = await startHub(config, { store });
+  const hub = await startHub(config, { store, ...(options.logger ? { logger: options.logger } : {}) });
   systems.resetStats();
   return {
     systems,

@@ -1,0 +1,109 @@
+// Prometheus metrics of one hub process (prom-client), on a registry of its own so tests and replicas never share one.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LinkDirectory } from '../identity/directory.js';
+import type { UpstreamCall } from '../sources/http-client.js';
+import type { SourceRegistry } from '../sources/registry.js';
+
+const CIRCUIT_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
+
+export class HubMetrics {
+  readonly registry = new Registry();
+  private readonly upstreamRequests = new Counter({
+    name: 'rosetta_upstream_requests_total',
+    help: 'Upstream HTTP requests by source, operation and outcome (HTTP status class or error code).',
+    labelNames: ['source', 'operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamErrors = new Counter({
+    name: 'rosetta_upstream_errors_total',
+    help: 'Failed upstream requests by source and error code.',
+    labelNames: ['source', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamSeconds = new Histogram({
+    name: 'rosetta_upstream_request_duration_seconds',
+    help: 'Upstream request latency by source and operation.',
+    labelNames: ['source', 'operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  private readonly batchSize = new Histogram({
+    name: 'rosetta_upstream_batch_size',
+    help: 'Keys carried by one upstream request, by source and operation.',
+    labelNames: ['source', 'operation'] as const,
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250],
+    registers: [this.registry],
+  });
+  private readonly operations = new Counter({
+    name: 'rosetta_graphql_operations_total',
+    help: 'GraphQL operations by operation name and outcome (success, partial, error).',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly operationSeconds = new Histogram({
+    name: 'rosetta_graphql_operation_duration_seconds',
+    help: 'GraphQL operation latency by operation name.',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  constructor(options: { directory: LinkDirectory; sources: SourceRegistry; processMetrics?: boolean }) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'rosetta_' });
+    const { directory, sources } = options;
+    // Read at scrape time from the objects that own the state, so nothing has to remember to update them.
+    new Gauge({
+      name: 'rosetta_link_cache_lookups',
+      help: 'Link-cache lookups since start, by result (hit or miss).',
+      labelNames: ['result'] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ result: 'hit' }, directory.hits);
+        this.set({ result: 'miss' }, directory.lookups - directory.hits);
+      },
+    });
+    new Gauge({
+      name: 'rosetta_source_circuit_state',
+      help: 'Circuit breaker state per source: 1 for the current state (CLOSED, OPEN, HALF_OPEN), 0 for the others.',
+      labelNames: ['source', 'state'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const connector of sources.connectors.values()) {
+          const current = connector.client.health().circuit;
+          for (const state of CIRCUIT_STATES) this.set({ source: connector.name, state }, state === current ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'rosetta_source_in_flight_requests',
+      help: 'Requests to the source in flight now (bulkhead occupancy).',
+      labelNames: ['source'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const connector of sources.connectors.values()) this.set({ source: connector.name }, connector.client.health().inFlight);
+      },
+    });
+  }
+
+  recordUpstream(call: UpstreamCall): void {
+    const outcome = call.errorCode ?? (typeof call.status === 'number' ? `${Math.floor(call.status / 100)}xx` : 'error');
+    this.upstreamRequests.inc({ source: call.source, operation: call.operation, outcome });
+    if (call.errorCode) this.upstreamErrors.inc({ source: call.source, code: call.errorCode });
+    this.upstreamSeconds.observe({ source: call.source, operation: call.operation }, call.ms / 1000);
+    if (call.keys > 0) this.batchSize.observe({ source: call.source, operation: call.operation }, call.keys);
+  }
+
+  recordOperation(operation: string, outcome: 'success' | 'partial' | 'error', seconds: number): void {
+    this.operations.inc({ operation, outcome });
+    this.operationSeconds.observe({ operation }, seconds);
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
