@@ -13,7 +13,8 @@ export type ServerKind = 'rosetta' | 'baseline';
 export type ParentMessage =
   /** The parent's parsed config, so both servers and the ideal-cost model read one and the same. */
   | { type: 'start'; server: ServerKind; config: HubConfig }
-  | { type: 'usage' }
+  /** `collectGarbage` first runs a full GC (the process starts with --expose-gc), so the heap figure is live data only. */
+  | { type: 'usage'; collectGarbage?: boolean }
   | { type: 'stop' };
 
 export interface ProcessUsage {
@@ -62,6 +63,7 @@ process.on('message', (message: ParentMessage) => {
       );
       return;
     case 'usage': {
+      if (message.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
       const cpu = process.cpuUsage();
       const memory = process.memoryUsage();
       send({ type: 'usage', cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed });

@@ -11,7 +11,8 @@ export interface ServerHandle {
   kind: ServerKind;
   url: string;
   pid: number;
-  usage(): Promise<ProcessUsage>;
+  /** CPU and memory of the server process; `collectGarbage` runs a full GC first, for a live-heap figure. */
+  usage(options?: { collectGarbage?: boolean }): Promise<ProcessUsage>;
   /** Stops the server and waits for its process to exit (so a CPU profile is written). */
   stop(): Promise<void>;
 }
@@ -48,7 +49,8 @@ export interface StartServerOptions {
 }
 
 export async function startServerProcess(kind: ServerKind, options: StartServerOptions): Promise<ServerHandle> {
-  const execArgv = ['--import', 'tsx', ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [])];
+  // --expose-gc only makes `gc()` callable, for the live-heap reading; it changes nothing else.
+  const execArgv = ['--import', 'tsx', '--expose-gc', ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [])];
   const child = fork(SERVER_PROCESS, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = nextMessage(child, 'ready');
@@ -64,9 +66,9 @@ export async function startServerProcess(kind: ServerKind, options: StartServerO
     kind,
     url,
     pid: child.pid!,
-    async usage() {
+    async usage({ collectGarbage = false } = {}) {
       const reply = nextMessage(child, 'usage');
-      child.send({ type: 'usage' } satisfies ParentMessage);
+      child.send({ type: 'usage', collectGarbage } satisfies ParentMessage);
       const { type: _type, ...usage } = await reply;
       return usage;
     },

@@ -79,10 +79,20 @@ function zodProblems(error: ZodError): { path: string; message: string }[] {
   return error.issues.flatMap((issue) => explainIssue(issue));
 }
 
+/**
+ * A file that names no link store gets PostgreSQL when `DATABASE_URL` is set (how platforms hand replicas
+ * their database), else the SQLite default; a `linkStore` written in the file always wins.
+ */
+function withLinkStoreFromEnvironment(raw: unknown, env: Environment): unknown {
+  const url = env.DATABASE_URL;
+  if (!url || raw === null || typeof raw !== 'object' || Array.isArray(raw) || 'linkStore' in raw) return raw;
+  return { ...raw, linkStore: { kind: 'postgres', url } };
+}
+
 /** Validates an already-parsed config object (YAML or built in code). */
 export function parseConfig(raw: unknown, env: Environment = process.env, file?: string): HubConfig {
   const problems: { path: string; message: string }[] = [];
-  const filled = interpolate(raw, env, [], problems);
+  const filled = withLinkStoreFromEnvironment(interpolate(raw, env, [], problems), env);
   if (problems.length > 0) throw new ConfigError(problems, file);
   const result = configSchema.safeParse(filled);
   if (!result.success) throw new ConfigError(zodProblems(result.error), file);

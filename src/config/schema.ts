@@ -219,6 +219,13 @@ export type SourceConfig = z.infer<typeof source>;
 
 const linkStore = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sqlite'), path: z.string().default('data/links.sqlite') }),
+  /** Shared by replicas. With no `linkStore` in the file, `DATABASE_URL` in the environment selects this. */
+  z.strictObject({
+    kind: z.literal('postgres'),
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+    /** The schema the tables live in (default `public`); it goes into search_path, so plain lower-case names only. */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _)').optional(),
+  }),
 ]);
 
 /** A permission a role grants: `pii:email`, every permission under a prefix (`pii:*`), or everything (`*`). */
@@ -284,11 +291,13 @@ const limitsSection = z.strictObject({
   maxCost: z.number().int().positive().default(1_000_000),
   maxAliases: z.number().int().nonnegative().default(15),
   maxDirectives: z.number().int().nonnegative().default(20),
+  /** How often one field with a sub-selection may appear in a document (graphql-js validates repeats pairwise). */
+  maxRepeatedFields: z.number().int().positive().default(25),
   maxTokens: z.number().int().positive().default(2_000),
   maxBodyBytes: z.number().int().positive().default(1024 * 1024),
   /** Default: on, except in production mode. */
   introspection: z.boolean().optional(),
-  /** Default: on, except in production mode. */
+  /** The offline playground (GraphiQL for browsers at GET /graphql). Default: on, except in production mode. */
   landingPage: z.boolean().optional(),
 });
 export type LimitsSection = z.infer<typeof limitsSection>;
@@ -346,6 +355,8 @@ export const configSchema = z
     /** Absent: the hub is open to every caller (the demo). Present: every request needs an API key or a JWT. */
     auth: authSection.optional(),
     limits: limitsSection.prefault({}),
+    /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
+    federation: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
   })
   .superRefine((config, ctx) => {
     for (const [sourceName, src] of Object.entries(config.sources)) {

@@ -3,14 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { OPEN_CALLER, type Caller } from '../auth/caller.js';
 import { AuthError } from '../auth/errors.js';
 import type { RequestContext } from './context.js';
+import { jsonNestsDeeperThan, MAX_JSON_NESTING } from './limits.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 class BodyTooLargeError extends Error {}
+class BodyTooDeepError extends Error {}
 
 async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
   // A declared length over the limit is refused before a byte of it is read.
@@ -26,6 +29,7 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
   const text = Buffer.concat(chunks).toString('utf8');
   // Apollo answers a body that is not an object with a clear 400; only JSON bodies are parsed here.
   if (!String(request.headers['content-type'] ?? '').includes('json')) return text;
+  if (jsonNestsDeeperThan(text, MAX_JSON_NESTING)) throw new BodyTooDeepError();
   return JSON.parse(text) as unknown;
 }
 
@@ -40,6 +44,8 @@ interface GraphQLOptions {
   /** Without one, every request is served as the open caller (a hub configured without auth). */
   authenticate?: Authenticator;
   maxBodyBytes?: number;
+  /** Structural limits on the query text (limits.ts), refused here before Apollo spends any work on it. */
+  guardQuery?: (query: string) => readonly GraphQLError[];
 }
 
 /** 401/403/503 with no data: sent before the body is read, so an unauthenticated caller costs almost nothing. */
@@ -65,6 +71,7 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
     body = request.method === 'POST' ? await readJsonBody(request, options.maxBodyBytes ?? MAX_BODY_BYTES) : undefined;
   } catch (error) {
     if (error instanceof BodyTooLargeError) return sendJson(response, 413, { errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    if (error instanceof BodyTooDeepError) return sendJson(response, 400, { errors: [{ message: `request body nests deeper than ${MAX_JSON_NESTING} levels`, extensions: { code: 'BAD_REQUEST' } }] });
     return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
   }
   const headers = new HeaderMap();
@@ -72,6 +79,11 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
   const url = new URL(request.url ?? '/', 'http://hub');
+  const query = body !== null && typeof body === 'object' && 'query' in body ? body.query : url.searchParams.get('query');
+  const refused = typeof query === 'string' ? (options.guardQuery?.(query) ?? []) : [];
+  if (refused.length > 0) {
+    return sendJson(response, 400, { errors: refused.map((error) => ({ message: error.message, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+  }
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
     context: async () => makeContext(request, requestId, caller ?? OPEN_CALLER),
@@ -92,10 +104,14 @@ export interface HttpSurface {
   close(): Promise<void>;
 }
 
-/** An endpoint beside /graphql (webhooks, health, metrics): `match` returns its path parameters or null. */
+/**
+ * An endpoint beside /graphql (webhooks, health, metrics, the playground): `match` returns its path parameters or
+ * null. Routes are tried before /graphql, and `match` sees the request so a route can claim some /graphql requests
+ * (a browser asking for HTML) and leave the rest to Apollo.
+ */
 export interface ExtraRoute {
   method: string;
-  match(path: string): Record<string, string> | null;
+  match(path: string, request: IncomingMessage): Record<string, string> | null;
   handle(request: IncomingMessage, response: ServerResponse, params: Record<string, string>): Promise<void>;
 }
 
@@ -118,7 +134,7 @@ export async function listenHttp(apollo: ApolloServer<RequestContext>, makeConte
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     let extra: { route: ExtraRoute; params: Record<string, string> } | null = null;
     for (const route of options.routes ?? []) {
-      const params = route.method === request.method ? route.match(path) : null;
+      const params = route.method === request.method ? route.match(path, request) : null;
       if (params) {
         extra = { route, params };
         break;

@@ -1,5 +1,6 @@
 // Assembles a running hub from config: sources, link store and cache, Apollo Server and the HTTP surface.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 import { ExplainPlan } from '../observability/explain-plan.js';
 import { createLogger } from '../observability/logger.js';
@@ -25,8 +26,10 @@ import { SourceRegistry } from '../sources/registry.js';
 import { resolvers } from '../../resolvers/index.js';
 import type { HubServices, RequestContext } from './context.js';
 import { formatError } from './errors.js';
+import { subgraphSchema } from './federation.js';
 import { listenHttp, type HttpSurface } from './http.js';
-import { productionMode, queryLimits } from './limits.js';
+import { createQueryGuard, productionMode, queryLimits } from './limits.js';
+import { playgroundEnabled, playgroundRoutes } from './playground.js';
 import { partialErrorsPlugin } from './plugins.js';
 import { readinessRoute } from './readiness.js';
 import { loadTypeDefs } from './schema.js';
@@ -61,12 +64,16 @@ export function createApollo(config: HubConfig): ApolloServer<RequestContext> {
   const { plugins: limitPlugins, ...limits } = queryLimits(config);
   return new ApolloServer<RequestContext>({
     // The schema's access directives (@pii, @restricted, @consented, @audited) are enforced here, once, by wrapping resolvers.
-    schema: protectSchema(makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never })),
+    // Federation mode builds the same SDL and resolvers as a subgraph, so the protection applies to `_entities` too.
+    schema: protectSchema(
+      config.federation.enabled ? subgraphSchema(loadTypeDefs(), resolvers) : makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }),
+    ),
     formatError,
     includeStacktraceInErrorResponses: false,
     ...limits,
     // Telemetry last: it counts the errors the plugins before it added.
-    plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, telemetryPlugin as ApolloServerPlugin<RequestContext>],
+    // Apollo's own landing page loads from a CDN: browsers get the hub's offline playground instead (playground.ts).
+    plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, ApolloServerPluginLandingPageDisabled(), telemetryPlugin as ApolloServerPlugin<RequestContext>],
   });
 }
 
@@ -107,7 +114,8 @@ export async function startHub(config: HubConfig, options: { store?: LinkStore; 
       ...config.server,
       authenticate,
       maxBodyBytes: config.limits.maxBodyBytes,
-      routes: [webhookRoute(services), readinessRoute(services), metricsRoute(services.telemetry)],
+      guardQuery: createQueryGuard(config.limits),
+      routes: [webhookRoute(services), readinessRoute(services), metricsRoute(services.telemetry), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
     });
   } catch (error) {
     await apollo.stop();

@@ -101,7 +101,7 @@ class EntityReader {
       }),
     );
     // Waiting for a per-key slot is an upstream wait too: it must not outlast the query's deadline.
-    return deadline ? deadline.race(limited, () => new SourceTimeoutError(this.source, `${operation}: deadline passed while waiting for a per-key slot`)) : limited;
+    return deadline ? deadline.race(limited, () => new SourceTimeoutError(this.source, `${operation}: the query's deadline passed (queued for a per-key slot, or in flight)`)) : limited;
   }
 
   /**

@@ -1,7 +1,8 @@
 // One source's HTTP access: a keep-alive undici Pool behind the source's resilience policies, auth, JSON decoding and typed errors.
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import type { AuthConfig, SourceConfig } from '../config/schema.js';
+import { createLogger } from '../observability/logger.js';
 import { SourceBadResponseError, SourceError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
 import type { SourceCall } from './policies/call.js';
 import { Deadline } from './policies/deadline.js';
@@ -55,7 +56,7 @@ export interface SourceHttpClientOptions {
   logger?: Logger;
 }
 
-const DEFAULT_LOGGER = pino({ name: 'rosetta', level: process.env.LOG_LEVEL ?? 'info' });
+const DEFAULT_LOGGER = createLogger();
 
 function authHeaders(auth: AuthConfig): Record<string, string> {
   switch (auth.type) {

@@ -11,7 +11,7 @@ function rec(source: string, recordId: string, tokens: IdentifierToken[] = []): 
 }
 
 /** What LinkService does, minus the cache: load the neighbourhood, plan, write. */
-async function apply(store: LinkStore, changes: RecordChange[], now: string) {
+export async function apply(store: LinkStore, changes: RecordChange[], now: string) {
   const candidateIds = changes.flatMap((c) => ('upsert' in c ? [deriveCustomerId(`${c.upsert.source}:${c.upsert.entity}:${c.upsert.recordId}`)] : []));
   const plan = planLinks(await store.loadGraph({ tokens: tokensOf(changes), candidateIds }), changes, POLICY, now);
   await store.applyChanges(plan);
@@ -114,6 +114,40 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
       await apply(store, [{ remove: { source: 'crm', entity: 'e', recordId: '1' } }], '2026-01-05T00:00:00.000Z');
       await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }]) }], '2026-01-06T00:00:00.000Z');
       expect(await store.countCustomers()).toBe(1);
+    });
+
+    test('aliases merged again, even twice in one batch, all resolve to the final survivor', async () => {
+      // Phones: the contract's policy caps emails, and a refused merge is not what this is about.
+      const phone = (n: number) => ({ kind: 'phone' as const, value: `+1415555000${n}` });
+      await apply(store, [{ upsert: rec('crm', 'x', [phone(1)]) }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('crm', 'y', [phone(2)]) }], '2026-01-02T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('crm', 'z', [phone(3)]) }], '2026-01-03T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('crm', 'w', [phone(4)]) }], '2026-01-04T00:00:00.000Z');
+      const [x, y, z, w] = await Promise.all(['x', 'y', 'z', 'w'].map(async (id) => (await store.findCustomerIdByRecord({ source: 'crm', recordId: id }))!));
+      // w merges into z; then one batch merges z into y and y into x: w, z and y must all point at x.
+      await apply(store, [{ upsert: rec('shop', '1', [phone(3), phone(4)]) }], '2026-01-05T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('shop', '2', [phone(2), phone(3)]) }, { upsert: rec('shop', '3', [phone(1), phone(2)]) }], '2026-01-06T00:00:00.000Z');
+      const found = await store.getCustomers([w!, z!, y!, x!]);
+      expect([w, z, y, x].map((id) => found.get(id!)?.customerId)).toEqual([x, x, x, x]);
+      expect([...found.get(x!)!.mergedIds].sort()).toEqual([w!, y!, z!].sort());
+      expect(found.get(w!)!.links).toHaveLength(7);
+      expect(await store.countCustomers()).toBe(1);
+    });
+
+    test('the audit log reads back newest first, filtered and paged, and prunes by age', async () => {
+      const entry = (at: string, customerId: string | null, action: 'PII_READ' | 'FORGET') => ({
+        at, requestId: `req-${at}`, actor: 'api-key:support', roles: ['support'], action, customerId, fields: action === 'PII_READ' ? ['Profile.email'] : [], detail: null,
+      });
+      await store.appendAudit([entry('2026-01-01T00:00:00.000Z', 'cus_a', 'PII_READ'), entry('2026-01-02T00:00:00.000Z', 'cus_b', 'PII_READ')]);
+      await store.appendAudit([entry('2026-01-03T00:00:00.000Z', 'cus_a', 'FORGET')]);
+      const firstPage = await store.readAudit({ customerId: 'cus_a', first: 1 });
+      expect(firstPage.hasNextPage).toBe(true);
+      expect(firstPage.entries).toMatchObject([{ action: 'FORGET', customerId: 'cus_a', roles: ['support'], fields: [] }]);
+      const secondPage = await store.readAudit({ customerId: 'cus_a', first: 1, beforeSeq: firstPage.entries[0]!.seq });
+      expect(secondPage).toMatchObject({ hasNextPage: false, entries: [{ action: 'PII_READ', fields: ['Profile.email'], requestId: 'req-2026-01-01T00:00:00.000Z' }] });
+      expect((await store.readAudit({ action: 'PII_READ', since: '2026-01-02T00:00:00.000Z', first: 10 })).entries.map((e) => e.customerId)).toEqual(['cus_b']);
+      expect(await store.pruneAudit('2026-01-03T00:00:00.000Z')).toBe(2);
+      expect((await store.readAudit({ first: 10 })).entries.map((e) => e.action)).toEqual(['FORGET']);
     });
 
     test('ping answers while the store is open', async () => {

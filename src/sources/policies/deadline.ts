@@ -1,4 +1,5 @@
 // A query's time budget: the instant by which every upstream wait it causes must be over.
+import { setMaxListeners } from 'node:events';
 
 const NEVER = new AbortController().signal;
 
@@ -11,7 +12,10 @@ export class Deadline {
   ) {}
 
   static after(ms: number): Deadline {
-    return new Deadline(Date.now() + ms, AbortSignal.timeout(ms));
+    const signal = AbortSignal.timeout(ms);
+    // One deadline serves every upstream call of a query (a page can make hundreds), each listening for its abort.
+    setMaxListeners(0, signal);
+    return new Deadline(Date.now() + ms, signal);
   }
 
   /** No budget: only each request's own timeout bounds it. */

@@ -1,0 +1,30 @@
+// `rosetta serve --config FILE`: the hub over your own sources, reading the link table the config names.
+import { Command } from 'commander';
+import { configOption, loadConfigOption } from '../options.js';
+import { closeOnSignal } from '../signals.js';
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the hub over the sources in a config file, with the link table it names')
+    .addOption(configOption())
+    .addHelpText('after', '\nBuild the link table first with `rosetta sync --config FILE`.\n\nExample:\n  rosetta serve --config config/production.yaml')
+    .action(async (options: { config: string }) => {
+      const config = loadConfigOption(options);
+      // Loaded on use: `rosetta --help` should not wait for the hub to load.
+      const { openLinkStore, startHub } = await import('../../server/hub.js');
+      const store = await openLinkStore(config);
+      const customers = await store.countCustomers();
+      let hub;
+      try {
+        hub = await startHub(config, { store });
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      console.log(`Rosetta hub ready at ${hub.url}`);
+      console.log(`link table: ${customers} customers across ${Object.keys(config.sources).length} sources`);
+      if (customers === 0) console.warn(`the link table is empty: run \`rosetta sync --config ${options.config}\` to build it`);
+      if (!config.auth) console.warn('WARNING: no auth section: every caller can read every customer.');
+      closeOnSignal(hub);
+    });
+}
