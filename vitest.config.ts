@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
+const require = createRequire(import.meta.url);
+
 export default defineConfig({
+  resolve: {
+    // Vite prefers graphql's .mjs build while Node (and so Apollo, @graphql-tools, @apollo/subgraph) loads index.js:
+    // two copies of graphql-js in one process break its instanceof checks. Everyone gets the one Node loads.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

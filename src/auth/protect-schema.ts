@@ -8,8 +8,6 @@
 //   @audited(action, customerArg)  a successful call is written to the audit log at once (forget, link changes).
 //   @dataSubject(idField)    on a type: personal data beneath it belongs to the object with this ID (a customer).
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
-// From 'graphql/index.js', the build Apollo and @graphql-tools load: vitest would resolve a bare 'graphql' to the .mjs
-// build, and graphql-js refuses schema types made by another copy of itself.
 import {
   defaultFieldResolver,
   getNamedType,
@@ -23,7 +21,7 @@ import {
   type GraphQLObjectType,
   type GraphQLResolveInfo,
   type GraphQLSchema,
-} from 'graphql/index.js';
+} from 'graphql';
 import type { AuditAction } from '../identity/store.js';
 import type { Caller } from './caller.js';
 import { applyMask, maskNeedsValue, type MaskName } from './masks.js';

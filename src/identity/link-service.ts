@@ -8,6 +8,7 @@ import { deriveCustomerId, planLinks, tokensOf, type IncomingRecord, type MatchP
 import type { CustomerLinks, IdentifierToken } from './model.js';
 import { recordKeyString } from './model.js';
 import { emailMd5, normalizeEmail } from './normalize.js';
+import { linkAuditEntries, type LinkOrigin } from './link-audit.js';
 import type { ForgottenCustomer, SyncCursor } from './store.js';
 
 export interface ApplySummary {
@@ -51,7 +52,8 @@ export class LinkService {
     return recordId === null ? null : incomingRecord({ source, entity, recordId }, raw, extract);
   }
 
-  apply(changes: readonly RecordChange[], cursor?: SyncCursor): Promise<ApplySummary> {
+  /** Plans and writes record changes; every change is also written to the audit log under `origin`. */
+  apply(changes: readonly RecordChange[], cursor?: SyncCursor, origin: LinkOrigin = { actor: 'system', requestId: 'internal' }): Promise<ApplySummary> {
     return this.serial(() => this.exclusive(async () => {
       const store = this.directory.store;
       const candidateIds = changes.flatMap((c) => ('upsert' in c ? [deriveCustomerId(recordKeyString(c.upsert))] : []));
@@ -60,6 +62,8 @@ export class LinkService {
       if (plan.upserted.length > 0 || plan.removed.length > 0 || plan.conflicts.length > 0 || plan.released.length > 0 || cursor) {
         await store.applyChanges(plan, cursor);
       }
+      const audit = linkAuditEntries(plan, origin);
+      if (audit.length > 0) await store.appendAudit(audit);
       this.directory.invalidate([...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)]);
       return {
         customersChanged: plan.upserted.length,
@@ -74,18 +78,18 @@ export class LinkService {
    * A customer by email or phone. A miss probes every source that can search by it, links what they
    * return, and answers from the table again, in the same request.
    */
-  async lookup(kind: 'email' | 'phone', raw: string): Promise<LookupResult> {
+  async lookup(kind: 'email' | 'phone', raw: string, requestId = 'internal'): Promise<LookupResult> {
     const [token] = this.rules.lookupTokens(kind, raw);
     if (!token) return { customer: null, errors: [] };
     const found = await this.directory.customerByIdentifier(token.kind, token.value);
     if (found || !this.config.identity.onDemand.enabled || this.directory.isKnownMiss(token)) return { customer: found, errors: [] };
-    const errors = await this.probe(token, raw);
+    const errors = await this.probe(token, raw, requestId);
     const customer = await this.directory.customerByIdentifier(token.kind, token.value);
     if (!customer && errors.length === 0) this.directory.rememberMiss(token, this.config.identity.onDemand.missTtlMs);
     return { customer, errors };
   }
 
-  private async probe(token: IdentifierToken, raw: string): Promise<Error[]> {
+  private async probe(token: IdentifierToken, raw: string, requestId: string): Promise<Error[]> {
     // Sources search the address as people typed it, not our dot-and-plus canonical form.
     const typed = token.kind === 'email' ? normalizeEmail(raw) : token.value;
     const searches: { source: string; entity: string; kind: SearchKind; value: string }[] = [];
@@ -108,7 +112,7 @@ export class LinkService {
         if (record) changes.push({ upsert: record });
       }
     }
-    if (changes.length > 0) await this.apply(changes);
+    if (changes.length > 0) await this.apply(changes, undefined, { actor: 'lookup', requestId });
     return errors;
   }
 

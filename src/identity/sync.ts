@@ -51,7 +51,7 @@ export async function syncLinks({ registry, links, store }: { registry: SourceRe
           if (record) changes.push({ upsert: record });
         }
         const cursor: SyncCursor = { source, entity, cursor: page.next, passStartedAt, completedAt: page.next === null ? new Date().toISOString() : null };
-        const applied = await links.apply(changes, cursor);
+        const applied = await links.apply(changes, cursor, { actor: 'sync', requestId: `sync:${source}.${entity}:${passStartedAt}` });
         totals.customersChanged += applied.customersChanged;
         totals.merges += applied.merges;
         totals.conflicts += applied.conflicts;

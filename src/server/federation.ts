@@ -1,8 +1,6 @@
 // Apollo Federation subgraph mode: the hub's own schema and resolvers, with Customer an entity a supergraph can join on.
 import { buildSubgraphSchema } from '@apollo/subgraph';
-// From 'graphql/index.js', the build Apollo and @apollo/subgraph load: vitest would resolve a bare 'graphql' to the
-// .mjs build, and graphql-js refuses schema types made by another copy of itself.
-import { Kind, parse, type ConstDirectiveNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql/index.js';
+import { Kind, parse, type ConstDirectiveNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { CustomerRef } from '../customer/model.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { RequestContext } from './context.js';

@@ -1,8 +1,6 @@
 // Bounds on what one request may ask for (depth, cost, aliases, directives, repeats, tokens, JSON nesting) and what production hides.
 import type { ApolloServerOptions, ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-// From 'graphql/index.js', the build Apollo and @graphql-tools load: vitest would resolve a bare 'graphql' to the .mjs
-// build, and graphql-js refuses schema types made by another copy of itself.
 import {
   GraphQLError,
   GraphQLObjectType,
@@ -18,7 +16,7 @@ import {
   type DocumentNode,
   type OperationDefinitionNode,
   type ValidationRule,
-} from 'graphql/index.js';
+} from 'graphql';
 import type { HubConfig, LimitsSection } from '../config/schema.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;

@@ -1,5 +1,5 @@
 // `POST /webhooks/:source`: a source's signed change notification, applied to the link table at once.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { RecordChange } from '../identity/link-planner.js';
 import type { HubServices } from './context.js';
@@ -71,6 +71,7 @@ export async function receiveWebhook(services: HubServices, sourceName: string, 
     if (!record) return { status: 400, body: { error: 'bad_payload', message: 'an upsert needs the record with its id' } };
     changes.push({ upsert: record });
   }
-  const summary = await services.links.apply(changes);
+  const requestId = typeof headers['x-request-id'] === 'string' ? headers['x-request-id'].slice(0, 100) : randomUUID();
+  const summary = await services.links.apply(changes, undefined, { actor: `webhook:${sourceName}`, requestId });
   return { status: 200, body: { applied: changes.length, ...summary } };
 }

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeExecutableSchema } from '@graphql-tools/schema';
-import { execute, parse } from 'graphql/index.js';
+import { execute, parse } from 'graphql';
 import { pruneExpiredAudit } from '../../src/auth/audit.js';
 import { OPEN_CALLER, callerWithRoles } from '../../src/auth/caller.js';
 import { protectSchema } from '../../src/auth/protect-schema.js';

@@ -2,7 +2,7 @@
 // its SDL from `_service`, and composes it with other subgraphs; the access rules still apply to every entity.
 import { composeServices } from '@apollo/composition';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parse } from 'graphql/index.js';
+import { parse } from 'graphql';
 import { maskEmail } from '../../src/auth/masks.js';
 import { keyHeader, withAuth } from '../auth/auth-fixture.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';

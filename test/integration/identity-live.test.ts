@@ -123,6 +123,10 @@ describe('webhooks', () => {
     expect(response.data.b.id).toBe(survivor);
     expect(response.data.b.mergedIds).toContain(mergedAway);
     expect(response.data.b.identities.map((i: { source: string; recordId: string }) => `${i.source}:${i.recordId}`)).toEqual(expect.arrayContaining([`shop:${a!.id}`, `shop:${b!.id}`, 'crm:C-900003']));
+    // The merge is in the audit log, by ID only: the email and phone that caused it are not copied there.
+    const { entries } = await t.store.readAudit({ action: 'LINK_CHANGE', actor: 'webhook:crm', customerId: survivor, first: 10 });
+    expect(entries.map((e) => e.detail)).toContain(`merged ${mergedAway} into ${survivor}`);
+    expect(JSON.stringify(entries)).not.toContain(a!.contact_email!.trim().toLowerCase());
   });
 
   test('a delete in the CRM unlinks its contact', async () => {

@@ -2,6 +2,8 @@
 import { setMaxListeners } from 'node:events';
 
 const NEVER = new AbortController().signal;
+// Every call without a budget listens on this one signal (it never fires, so nothing leaks): no listener cap.
+setMaxListeners(0, NEVER);
 
 export class Deadline {
   private constructor(
