@@ -7,5 +7,13 @@ export function reportPartial(errors: readonly Error[], context: RequestContext,
   if (errors.length === 0) return;
   const path: (string | number)[] = [];
   for (let p: GraphQLResolveInfo['path'] | undefined = info.path; p; p = p.prev) path.unshift(p.key);
-  for (const error of errors) context.partialErrors.push(partialSourceError(error, path));
+  // Two records of one customer in the same failing source fail alike: report the source once per path.
+  const seen = new Set<string>();
+  for (const error of errors) {
+    const reported = partialSourceError(error, path);
+    const key = `${reported.message}\u0000${String(reported.extensions.code)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    context.partialErrors.push(reported);
+  }
 }

@@ -1,27 +1,22 @@
 // Root fields: find customers through the link directory; everything below resolves through loaders.
 import type { QueryResolvers } from '../src/generated/graphql.js';
-import type { CustomerLinks } from '../src/identity/model.js';
 import { normalizeEmail, normalizePhone } from '../src/identity/normalize.js';
-import type { CustomerRef } from '../src/customer/model.js';
+import { customerRef } from '../src/customer/model.js';
 import { badInput } from '../src/server/errors.js';
 import { reportPartial } from './partial.js';
 
 const MAX_PAGE = 100;
 
-function toRef(customer: CustomerLinks | null): CustomerRef | null {
-  return customer && { id: customer.customerId, links: customer.links, mergedIds: customer.mergedIds };
-}
-
 const encodeCursor = (customerId: string) => Buffer.from(customerId, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
 
 export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
-  customer: async (_parent, { id }, context) => toRef(await context.directory.customer(id)),
+  customer: async (_parent, { id }, context) => customerRef(await context.directory.customer(id)),
 
   customers: async (_parent, { first, after }, context) => {
     if (first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
     const page = await context.directory.page(first, after ? decodeCursor(after) : null);
-    const edges = page.customers.map((customer) => ({ cursor: encodeCursor(customer.customerId), node: toRef(customer)! }));
+    const edges = page.customers.map((customer) => ({ cursor: encodeCursor(customer.customerId), node: customerRef(customer)! }));
     return {
       edges,
       pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
@@ -41,14 +36,14 @@ export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
         // Found without some source: the answer stands. Not found while a source failed: say so, do not claim absence.
         if (!customer && errors.length > 0) throw errors[0];
         reportPartial(errors, context, info);
-        return toRef(customer);
+        return customerRef(customer);
       }
       case 'SOURCE_RECORD': {
         const separator = value.indexOf(':');
         if (separator <= 0 || separator === value.length - 1) throw badInput('SOURCE_RECORD values look like "source:recordId"', 'value');
         const source = value.slice(0, separator);
         if (!context.registry.connectors.has(source)) throw badInput(`no source "${source}"`, 'value');
-        return toRef(await context.directory.customerByRecord(source, value.slice(separator + 1)));
+        return customerRef(await context.directory.customerByRecord(source, value.slice(separator + 1)));
       }
     }
   },

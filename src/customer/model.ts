@@ -1,5 +1,5 @@
 // The internal models GraphQL resolvers receive as parents (codegen maps schema types onto these).
-import type { Link } from '../identity/model.js';
+import type { CustomerLinks, Link } from '../identity/model.js';
 import type { MappedRecord } from '../sources/connector.js';
 
 /** A unified customer as the link table knows it: the ID and every linked source record. */
@@ -8,6 +8,11 @@ export interface CustomerRef {
   links: readonly Link[];
   /** IDs of customers merged into this one. */
   mergedIds: string[];
+}
+
+/** The resolver parent for a customer the link table returned (or null when it has none). */
+export function customerRef(customer: CustomerLinks | null): CustomerRef | null {
+  return customer && { id: customer.customerId, links: customer.links, mergedIds: customer.mergedIds };
 }
 
 export type MarketingRecord = MappedRecord;

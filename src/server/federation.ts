@@ -1,7 +1,7 @@
 // Apollo Federation subgraph mode: the hub's own schema and resolvers, with Customer an entity a supergraph can join on.
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, parse, type ConstDirectiveNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
-import type { CustomerRef } from '../customer/model.js';
+import { customerRef, type CustomerRef } from '../customer/model.js';
 import type { Resolvers } from '../generated/graphql.js';
 import type { RequestContext } from './context.js';
 
@@ -43,7 +43,7 @@ export function subgraphTypeDefs(sdl: string): DocumentNode {
  */
 export async function resolveCustomerReference(reference: { id: string }, context: RequestContext): Promise<CustomerRef | null> {
   const customer = await context.directory.customer(reference.id);
-  return customer && { id: customer.customerId, links: customer.links, mergedIds: customer.mergedIds };
+  return customerRef(customer);
 }
 
 /** The executable subgraph schema: `_service`, `_entities` and the hub's own fields, resolved by the hub's resolvers. */

@@ -4,6 +4,7 @@ import type { BatchEndpoint, EntityConfig, ListEndpoint, SearchKind, SingleEndpo
 import { SourceBadResponseError, SourceTimeoutError } from './errors.js';
 import type { CallObserver, SourceHttpClient } from './http-client.js';
 import type { Deadline } from './policies/deadline.js';
+import { batchReadRequest, listPageRequest, singleReadRequest } from './endpoint-requests.js';
 import { compileEntity, compilePath, type CompiledEntity, type UnifiedValues } from './mapping.js';
 import { TransformError, type TransformContext } from './transforms.js';
 
@@ -18,10 +19,6 @@ export interface MappedRecord {
 
 /** Per key: the value, or the error that keeps only that key from resolving. */
 export type KeyResult<T> = T | Error;
-
-function fillId(path: string, id: string): string {
-  return path.replace('{id}', encodeURIComponent(id));
-}
 
 class EntityReader {
   private readonly compiled: CompiledEntity;
@@ -73,32 +70,12 @@ class EntityReader {
   }
 
   private batchRequest(batch: BatchEndpoint, ids: readonly string[], observe: CallObserver | undefined, operation: string, deadline: Deadline | undefined) {
-    const typedIds = batch.idType === 'integer' ? ids.map(Number) : ids;
-    return this.client.requestJson({
-      method: batch.method,
-      path: batch.path,
-      query: batch.method === 'GET' ? { ...batch.query, [batch.idsQueryParam!]: ids.join(',') } : batch.query,
-      ...(batch.method === 'POST' ? { body: { ...batch.body, [batch.idsBodyKey!]: typedIds } } : {}),
-      operation,
-      keys: ids.length,
-      idempotent: batch.idempotent,
-      ...(deadline ? { deadline } : {}),
-      ...(observe ? { observe } : {}),
-    });
+    return this.client.requestJson({ ...batchReadRequest(batch, ids), operation, ...(deadline ? { deadline } : {}), ...(observe ? { observe } : {}) });
   }
 
   private singleRequest(single: SingleEndpoint, id: string, observe: CallObserver | undefined, operation: string, deadline: Deadline | undefined) {
     const limited = this.perKeyLimit!(() =>
-      this.client.requestJson({
-        method: 'GET',
-        path: fillId(single.path, id),
-        query: single.query,
-        operation,
-        keys: 1,
-        notFoundIsNull: true,
-        ...(deadline ? { deadline } : {}),
-        ...(observe ? { observe } : {}),
-      }),
+      this.client.requestJson({ ...singleReadRequest(single, id), operation, ...(deadline ? { deadline } : {}), ...(observe ? { observe } : {}) }),
     );
     // Waiting for a per-key slot is an upstream wait too: it must not outlast the query's deadline.
     return deadline ? deadline.race(limited, () => new SourceTimeoutError(this.source, `${operation}: the query's deadline passed (queued for a per-key slot, or in flight)`)) : limited;
@@ -207,18 +184,9 @@ class EntityReader {
     let page = pagination.style === 'page' && resume !== null ? Number(resume) : 1;
     let offset = pagination.style === 'offset' && resume !== null ? Number(resume) : 0;
     for (;;) {
-      const query: Record<string, string> = { ...list.query };
-      if (pagination.style === 'cursor') {
-        query[pagination.limitParam] = String(list.pageSize);
-        if (cursor !== null) query[pagination.cursorParam] = cursor;
-      } else if (pagination.style === 'page') {
-        query[pagination.pageParam] = String(page);
-        query[pagination.perPageParam] = String(list.pageSize);
-      } else {
-        query[pagination.offsetParam] = String(offset);
-        query[pagination.limitParam] = String(list.pageSize);
-      }
-      const body = await this.client.requestJson({ method: 'GET', path: list.path, query, operation, keys: 0, ...(options.observe ? { observe: options.observe } : {}) });
+      const position = pagination.style === 'cursor' ? cursor : pagination.style === 'page' ? String(page) : String(offset);
+      const request = listPageRequest(list, list.pageSize, position);
+      const body = await this.client.requestJson({ ...request, operation, ...(options.observe ? { observe: options.observe } : {}) });
       const items = this.items(body, list.envelope, operation);
       let next: string | null;
       if (pagination.style === 'cursor') {

@@ -19,20 +19,28 @@ export function singleReadRequest(single: SingleEndpoint, id: string): RequestSh
   return { method: 'GET', path: single.path.replace('{id}', encodeURIComponent(id)), query: single.query, keys: 1, notFoundIsNull: true };
 }
 
-/** The first page of a list, `pageSize` records long, in the endpoint's own pagination style. */
-export function firstListPageRequest(list: ListEndpoint, pageSize: number): RequestShape {
+/**
+ * One page of a list, `pageSize` records long, in the endpoint's own pagination style. `position` is where
+ * the page starts (the cursor, page number or offset the previous page pointed to); null for the first.
+ */
+export function listPageRequest(list: ListEndpoint, pageSize: number, position: string | null): RequestShape {
   const { pagination } = list;
   const query: Record<string, string> = { ...list.query };
   if (pagination.style === 'cursor') {
     query[pagination.limitParam] = String(pageSize);
+    if (position !== null) query[pagination.cursorParam] = position;
   } else if (pagination.style === 'page') {
-    query[pagination.pageParam] = '1';
+    query[pagination.pageParam] = position ?? '1';
     query[pagination.perPageParam] = String(pageSize);
   } else {
-    query[pagination.offsetParam] = '0';
+    query[pagination.offsetParam] = position ?? '0';
     query[pagination.limitParam] = String(pageSize);
   }
   return { method: 'GET', path: list.path, query, keys: 0 };
+}
+
+export function firstListPageRequest(list: ListEndpoint, pageSize: number): RequestShape {
+  return listPageRequest(list, pageSize, null);
 }
 
 /** The item array at `envelope` (the body itself without one), or null when the response has none there. */

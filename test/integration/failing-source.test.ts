@@ -4,6 +4,7 @@ import { startTestHub, type TestHub } from '../support/hub-harness.js';
 
 let t: TestHub;
 let shopperId: string;
+let twoShopRecordsId: string;
 beforeAll(async () => {
   t = await startTestHub({ people: 200, seed: 3 });
   const data = t.systems.dataset;
@@ -12,6 +13,16 @@ beforeAll(async () => {
   const supportPeople = new Set(data.support.users.map((u) => u.personId));
   const shopper = data.shop.customers.find((c) => crmPeople.has(c.personId) && supportPeople.has(c.personId) && data.shop.orders.some((o) => o.customer_id === c.id))!;
   shopperId = (await t.store.findCustomerIdByRecord({ source: 'shop', recordId: String(shopper.id) }))!;
+  // A customer holding two shop records: a CRM contact sharing one shopper's email and another's phone joins them.
+  const [a, b] = data.shop.customers.filter((c) => c.contact_email && c.phone && !crmPeople.has(c.personId));
+  t.systems.webhooks.crm.target = { url: t.hub.url.replace('/graphql', '/webhooks/crm'), secret: 'demo-crm-webhook-secret' };
+  const written = await fetch(`${t.systems.urls.crm}/contacts/C-800001`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ primary_email: a!.contact_email, phone: b!.phone, first_name: 'Two', last_name: 'Shops' }),
+  });
+  expect(written.status).toBe(200);
+  twoShopRecordsId = (await t.store.findCustomerIdByRecord({ source: 'crm', recordId: 'C-800001' }))!;
   await t.systems.systems.shop.close();
 });
 afterAll(() => t.close());
@@ -34,6 +45,14 @@ describe('when the shop is down', () => {
       ]),
     );
     expect(errors).toHaveLength(2);
+  });
+
+  test('a customer with two records in the failing source gets one error per field, not one per record', async () => {
+    const links = (await t.store.getCustomers([twoShopRecordsId])).get(twoShopRecordsId)!.links;
+    expect(links.filter((l) => l.source === 'shop' && l.entity === 'customer')).toHaveLength(2);
+    const response = await t.graphql('query($id: ID!) { customer(id: $id) { profile { name } } }', { variables: { id: twoShopRecordsId } });
+    expect(response.errors).toHaveLength(1);
+    expect(response.errors![0]).toMatchObject({ path: ['customer', 'profile'], extensions: { source: 'shop' } });
   });
 
   test('errors carry no upstream URL, port or stack trace', async () => {
