@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { demoConfig } from '../src/cli/demo-config.js';
-import { startSimulatedSystems, SYSTEM_NAMES, type SimulatedSystems, type SystemName } from '../src/demo/systems.js';
+import { startSimulatedSystems, SYSTEM_NAMES, type SimulatedSystems } from '../src/demo/systems.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { syncLinks } from '../src/identity/sync.js';
 import { createServices } from '../src/server/hub.js';
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
       for (const server of servers) counted.set(`${query.name}/${server.kind}`, await countUpstream(server, query, sample, systems, services.registry));
     }
 
-    for (const name of SYSTEM_NAMES) systems.systems[name as SystemName].latencyMs = options.latency;
+    for (const name of SYSTEM_NAMES) systems.systems[name].latencyMs = options.latency;
     const phases: Phase[] = [];
     for (const query of queries) {
       const bodies = workloads[query.name].map((item) => body(query, item));

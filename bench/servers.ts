@@ -51,7 +51,8 @@ export interface StartServerOptions {
 export async function startServerProcess(kind: ServerKind, options: StartServerOptions): Promise<ServerHandle> {
   // --expose-gc only makes `gc()` callable, for the live-heap reading; it changes nothing else.
   const execArgv = ['--import', 'tsx', '--expose-gc', ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [])];
-  const child = fork(SERVER_PROCESS, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // stdout to /dev/null: the hub logs every operation there (paid for, as in a deployment) and would bury the table.
+  const child = fork(SERVER_PROCESS, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = nextMessage(child, 'ready');
   child.send({ type: 'start', server: kind, config: options.config } satisfies ParentMessage);

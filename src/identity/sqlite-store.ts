@@ -155,6 +155,13 @@ function groupRows<R extends LinkRow>(rows: readonly R[], keyOf: (row: R) => str
 
 const json = (values: readonly unknown[]) => JSON.stringify(values);
 
+/** `source:entity:recordId` → its three parts; source and entity names hold no colon, record IDs may. */
+function refParts(ref: string): [string, string, string] {
+  const first = ref.indexOf(':');
+  const second = ref.indexOf(':', first + 1);
+  return [ref.slice(0, first), ref.slice(first + 1, second), ref.slice(second + 1)];
+}
+
 export class SqliteLinkStore implements LinkStore {
   private readonly db: Database.Database;
   reads = 0;
@@ -166,6 +173,18 @@ export class SqliteLinkStore implements LinkStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+  }
+
+  /** Statements are prepared once per SQL text: preparing costs more than running most of these. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   private migrate(): void {
@@ -181,7 +200,7 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   get schemaVersion(): number {
-    return this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number;
+    return this.statement('SELECT MAX(version) FROM schema_migrations').pluck().get() as number;
   }
 
   private mergedIdsOf(customerIds: readonly string[]): Map<string, string[]> {
@@ -213,8 +232,9 @@ export class SqliteLinkStore implements LinkStore {
     // One statement: the page of customer IDs (plus one to know if there is a next page) and their links.
     const rows = this.db
       .prepare(
-        `WITH page AS (SELECT id FROM customers WHERE id > ? ORDER BY id LIMIT ?)
-         SELECT l.* FROM page p JOIN links l ON l.customer_id = p.id ORDER BY l.customer_id, l.source, l.entity, l.record_id`,
+        // IN (subquery) rather than a join from a CTE: SQLite planned the join as a scan of every link.
+        `SELECT l.* FROM links l WHERE l.customer_id IN (SELECT id FROM customers WHERE id > ? ORDER BY id LIMIT ?)
+         ORDER BY l.customer_id, l.source, l.entity, l.record_id`,
       )
       .all(afterId ?? '', first + 1) as LinkRow[];
     const ids = [...new Set(rows.map((r) => r.customer_id))];
@@ -224,19 +244,19 @@ export class SqliteLinkStore implements LinkStore {
 
   async countCustomers(): Promise<number> {
     this.reads += 1;
-    return this.db.prepare('SELECT COUNT(*) FROM customers').pluck().get() as number;
+    return this.statement('SELECT COUNT(*) FROM customers').pluck().get() as number;
   }
 
   async findCustomerIdsByIdentifier(kind: IdentifierKind, value: string): Promise<string[]> {
     this.reads += 1;
-    return this.db.prepare('SELECT DISTINCT customer_id FROM identifiers WHERE kind = ? AND value = ? ORDER BY customer_id').pluck().all(kind, value) as string[];
+    return this.statement('SELECT DISTINCT customer_id FROM identifiers WHERE kind = ? AND value = ? ORDER BY customer_id').pluck().all(kind, value) as string[];
   }
 
   async findCustomerIdByRecord(key: Omit<RecordKey, 'entity'> & { entity?: string }): Promise<string | null> {
     this.reads += 1;
     const row = key.entity
-      ? this.db.prepare('SELECT customer_id FROM links WHERE source = ? AND entity = ? AND record_id = ?').pluck().get(key.source, key.entity, key.recordId)
-      : this.db.prepare('SELECT customer_id FROM links WHERE source = ? AND record_id = ? ORDER BY entity LIMIT 1').pluck().get(key.source, key.recordId);
+      ? this.statement('SELECT customer_id FROM links WHERE source = ? AND entity = ? AND record_id = ?').pluck().get(key.source, key.entity, key.recordId)
+      : this.statement('SELECT customer_id FROM links WHERE source = ? AND record_id = ? ORDER BY entity LIMIT 1').pluck().get(key.source, key.recordId);
     return (row as string | undefined) ?? null;
   }
 
@@ -252,10 +272,10 @@ export class SqliteLinkStore implements LinkStore {
     const customers = new Map<string, GraphCustomer>();
     if (customerIds.length > 0) {
       const ids = json(customerIds);
-      for (const row of this.db.prepare('SELECT id, created_at FROM customers WHERE id IN (SELECT value FROM json_each(?))').all(ids) as { id: string; created_at: string }[]) {
+      for (const row of this.statement('SELECT id, created_at FROM customers WHERE id IN (SELECT value FROM json_each(?))').all(ids) as { id: string; created_at: string }[]) {
         customers.set(row.id, { id: row.id, createdAt: row.created_at, records: new Map() });
       }
-      for (const row of this.db.prepare('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(ids) as LinkRow[]) {
+      for (const row of this.statement('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(ids) as LinkRow[]) {
         const link = toLink(row);
         customers.get(row.customer_id)!.records.set(recordKeyString(link), { link, tokens: [] });
       }
@@ -280,10 +300,10 @@ export class SqliteLinkStore implements LinkStore {
       this.db
         .prepare(
           `SELECT f.source || ':' || f.entity || ':' || f.record_id FROM json_each(?) w
-           JOIN forgotten_records f ON json_extract(w.value, '$[0]') = 'ref' AND f.source || ':' || f.entity || ':' || f.record_id = json_extract(w.value, '$[1]')`,
+           JOIN forgotten_records f ON f.source = json_extract(w.value, '$[0]') AND f.entity = json_extract(w.value, '$[1]') AND f.record_id = json_extract(w.value, '$[2]')`,
         )
         .pluck()
-        .all(json(query.tokens.map((t) => [t.kind, t.value]))) as string[],
+        .all(json(query.tokens.flatMap((t) => (t.kind === 'ref' ? [refParts(t.value)] : [])))) as string[],
     );
     return { customers, takenIds, suppressed };
   }
@@ -292,11 +312,11 @@ export class SqliteLinkStore implements LinkStore {
     const touched = json([...changes.upserted.map((c) => c.id), ...changes.removed.map((r) => r.customerId)]);
     const now = new Date().toISOString();
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))').run(touched);
-      this.db.prepare('DELETE FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').run(touched);
-      const insertCustomer = this.db.prepare('INSERT OR IGNORE INTO customers (id, created_at) VALUES (?, ?)');
-      const insertLink = this.db.prepare('INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-      const insertIdentifier = this.db.prepare('INSERT OR IGNORE INTO identifiers (kind, value, source, entity, record_id, position, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      this.statement('DELETE FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))').run(touched);
+      this.statement('DELETE FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').run(touched);
+      const insertCustomer = this.statement('INSERT OR IGNORE INTO customers (id, created_at) VALUES (?, ?)');
+      const insertLink = this.statement('INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      const insertIdentifier = this.statement('INSERT OR IGNORE INTO identifiers (kind, value, source, entity, record_id, position, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
       for (const customer of changes.upserted) {
         insertCustomer.run(customer.id, customer.createdAt);
         for (const { link, tokens } of customer.records.values()) {
@@ -305,24 +325,24 @@ export class SqliteLinkStore implements LinkStore {
         }
       }
       for (const { customerId, mergedInto } of changes.removed) {
-        this.db.prepare('DELETE FROM customers WHERE id = ?').run(customerId);
+        this.statement('DELETE FROM customers WHERE id = ?').run(customerId);
         if (mergedInto) {
           // Flatten: whatever pointed at the merged customer now points at its survivor.
-          this.db.prepare('UPDATE customer_aliases SET customer_id = ? WHERE customer_id = ?').run(mergedInto, customerId);
-          this.db.prepare('INSERT OR REPLACE INTO customer_aliases (alias_id, customer_id, merged_at) VALUES (?, ?, ?)').run(customerId, mergedInto, now);
+          this.statement('UPDATE customer_aliases SET customer_id = ? WHERE customer_id = ?').run(mergedInto, customerId);
+          this.statement('INSERT OR REPLACE INTO customer_aliases (alias_id, customer_id, merged_at) VALUES (?, ?, ?)').run(customerId, mergedInto, now);
         } else {
-          this.db.prepare('DELETE FROM customer_aliases WHERE customer_id = ?').run(customerId);
+          this.statement('DELETE FROM customer_aliases WHERE customer_id = ?').run(customerId);
         }
       }
       this.insertConflicts(changes.conflicts);
-      const release = this.db.prepare('DELETE FROM forgotten_records WHERE source = ? AND entity = ? AND record_id = ?');
+      const release = this.statement('DELETE FROM forgotten_records WHERE source = ? AND entity = ? AND record_id = ?');
       for (const key of changes.released) release.run(key.source, key.entity, key.recordId);
       if (cursor) this.writeCursor(cursor);
     })();
   }
 
   private insertConflicts(conflicts: readonly Conflict[]): void {
-    const insert = this.db.prepare(
+    const insert = this.statement(
       `INSERT INTO link_conflicts (detected_at, reason, detail, token_kind, token_value, source, entity, record_id, customer_id, other_customer_id)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -340,7 +360,7 @@ export class SqliteLinkStore implements LinkStore {
 
   async getSyncCursor(source: string, entity: string): Promise<SyncCursor | null> {
     this.reads += 1;
-    const row = this.db.prepare('SELECT * FROM sync_cursors WHERE source = ? AND entity = ?').get(source, entity) as
+    const row = this.statement('SELECT * FROM sync_cursors WHERE source = ? AND entity = ?').get(source, entity) as
       | { source: string; entity: string; cursor: string | null; pass_started_at: string; completed_at: string | null }
       | undefined;
     return row ? { source: row.source, entity: row.entity, cursor: row.cursor, passStartedAt: row.pass_started_at, completedAt: row.completed_at } : null;
@@ -352,7 +372,7 @@ export class SqliteLinkStore implements LinkStore {
 
   async listConflicts(limit: number): Promise<StoredConflict[]> {
     this.reads += 1;
-    const rows = this.db.prepare('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT ?').all(limit) as {
+    const rows = this.statement('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT ?').all(limit) as {
       id: number;
       detected_at: string;
       reason: Conflict['reason'];
@@ -379,22 +399,22 @@ export class SqliteLinkStore implements LinkStore {
 
   async forgetCustomer(customerId: string): Promise<ForgottenCustomer | null> {
     return this.db.transaction((): ForgottenCustomer | null => {
-      const id = (this.db.prepare('SELECT customer_id FROM customer_aliases WHERE alias_id = ?').pluck().get(customerId) as string | undefined) ?? customerId;
-      const links = this.db.prepare('SELECT * FROM links WHERE customer_id = ? ORDER BY source, entity, record_id').all(id) as LinkRow[];
+      const id = (this.statement('SELECT customer_id FROM customer_aliases WHERE alias_id = ?').pluck().get(customerId) as string | undefined) ?? customerId;
+      const links = this.statement('SELECT * FROM links WHERE customer_id = ? ORDER BY source, entity, record_id').all(id) as LinkRow[];
       if (links.length === 0) return null;
-      this.db.prepare('DELETE FROM identifiers WHERE customer_id = ?').run(id);
-      this.db.prepare('DELETE FROM links WHERE customer_id = ?').run(id);
-      this.db.prepare('DELETE FROM customer_aliases WHERE customer_id = ?').run(id);
-      this.db.prepare('DELETE FROM customers WHERE id = ?').run(id);
+      this.statement('DELETE FROM identifiers WHERE customer_id = ?').run(id);
+      this.statement('DELETE FROM links WHERE customer_id = ?').run(id);
+      this.statement('DELETE FROM customer_aliases WHERE customer_id = ?').run(id);
+      this.statement('DELETE FROM customers WHERE id = ?').run(id);
       const forgottenAt = new Date().toISOString();
-      const remember = this.db.prepare('INSERT OR REPLACE INTO forgotten_records (source, entity, record_id, forgotten_at) VALUES (?, ?, ?, ?)');
+      const remember = this.statement('INSERT OR REPLACE INTO forgotten_records (source, entity, record_id, forgotten_at) VALUES (?, ?, ?, ?)');
       for (const row of links) remember.run(row.source, row.entity, row.record_id, forgottenAt);
       return { customerId: id, records: links.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id })) };
     })();
   }
 
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
-    const insert = this.db.prepare('INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    const insert = this.statement('INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const e of entries) insert.run(e.at, e.requestId, e.actor, json(e.roles), e.action, e.customerId, json(e.fields), e.detail);
     })();
@@ -431,7 +451,7 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   async pruneAudit(before: string): Promise<number> {
-    return this.db.prepare('DELETE FROM audit_log WHERE at < ?').run(before).changes;
+    return this.statement('DELETE FROM audit_log WHERE at < ?').run(before).changes;
   }
 
   /** One process owns the file and LinkService already serialises its plans: there is nobody else to lock out. */
@@ -440,7 +460,7 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   async ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
+    this.statement('SELECT 1').get();
   }
 
   async close(): Promise<void> {

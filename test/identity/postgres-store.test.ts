@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -105,6 +106,24 @@ describe('PostgreSQL between replicas', () => {
     b.onInvalidate((ids) => heardByB.push(ids));
     const forgotten = (await a.forgetCustomer(alias))!;
     expect(await eventually(() => heardByB[0])).toEqual([forgotten.customerId, alias]);
+  });
+
+  test('a replica whose LISTEN connection drops reconnects, drops everything it cached, and hears later changes', async () => {
+    const schema = schemas.next();
+    const a = await openStore(schema);
+    const applicationName = `${schema}_b`;
+    // Silent: the dropped connection is logged as a warning, which is the point here, not news.
+    const b = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema, applicationName, logger: pino({ level: 'silent' }) });
+    opened.push(b);
+    const heardByB: (string[] | 'all')[] = [];
+    b.onInvalidate((ids) => heardByB.push(ids));
+    const [listener] = await schemas.query<{ pid: number }>(schema, "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [applicationName]);
+    await schemas.query(schema, 'SELECT pg_terminate_backend($1)', [listener!.pid]);
+    // Whatever was sent while it was down is lost, so the first thing it hears from itself is "everything".
+    expect(await eventually(() => heardByB[0])).toBe('all');
+    await apply(a, [{ upsert: rec('crm', '1', [phone(1)]) }], '2026-01-01T00:00:00.000Z');
+    const id = (await a.findCustomerIdByRecord({ source: 'crm', recordId: '1' }))!;
+    expect(await eventually(() => heardByB[1])).toEqual([id]);
   });
 
   test('a change too large to list tells the other replicas to drop everything', async () => {
