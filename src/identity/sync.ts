@@ -29,22 +29,37 @@ export interface SyncOptions {
 }
 
 /**
- * One pass over every linked entity (entities in parallel, pages in order). Each page's links and the
- * cursor after it are written in one transaction, so a crash loses nothing and the next run resumes
- * after the last written page. A completed pass leaves the cursor empty: the next run starts over,
- * and records that did not change change nothing.
+ * One pass over every linked entity, in config order, each page applied in order while the next is fetched.
+ * Applying in a fixed order makes a fresh build deterministic: the same data gives the same customer IDs,
+ * evidence and merges on every machine (in parallel, whichever source answered first would seed customers).
+ * Each page's links and the cursor after it are written in one transaction, so a crash loses nothing and the
+ * next run resumes after the last written page. A completed pass leaves the cursor empty: the next run starts
+ * over, and records that did not change change nothing.
  */
 export async function syncLinks({ registry, links, store }: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions = {}): Promise<SyncSummary> {
   const started = performance.now();
   const totals = { customersChanged: 0, merges: 0, conflicts: 0 };
-  const entities = await Promise.all(
-    registry.linkedEntities().map(async ({ source, entity, reader }): Promise<EntitySyncSummary> => {
-      const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false };
-      if (!reader.config.list) return summary;
-      const saved = await store.getSyncCursor(source, entity);
-      summary.resumed = saved !== null && saved.completedAt === null && saved.cursor !== null;
-      const passStartedAt = summary.resumed ? saved!.passStartedAt : new Date().toISOString();
-      for await (const page of reader.listPages({ resumeFrom: summary.resumed ? saved!.cursor : null })) {
+  const entities: EntitySyncSummary[] = [];
+  for (const { source, entity, reader } of registry.linkedEntities()) {
+    const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false };
+    entities.push(summary);
+    if (!reader.config.list) continue;
+    const saved = await store.getSyncCursor(source, entity);
+    summary.resumed = saved !== null && saved.completedAt === null && saved.cursor !== null;
+    const passStartedAt = summary.resumed ? saved!.passStartedAt : new Date().toISOString();
+    const pages = reader.listPages({ resumeFrom: summary.resumed ? saved!.cursor : null });
+    let next = pages.next();
+    try {
+      for (;;) {
+        const result = await next;
+        if (result.done) break;
+        const page = result.value;
+        // Fetch the following page while this one is linked: the source's latency hides behind our CPU.
+        if (page.next !== null) {
+          next = pages.next();
+          // Marked handled so a crash before it is awaited leaves no unhandled rejection; awaiting it still throws.
+          next.catch(() => undefined);
+        }
         const changes: RecordChange[] = [];
         for (const raw of page.items) {
           const record = links.toIncoming(source, entity, raw);
@@ -58,10 +73,16 @@ export async function syncLinks({ registry, links, store }: { registry: SourceRe
         summary.records += changes.length;
         summary.pages += 1;
         options.onPage?.({ source, entity, records: summary.records, pages: summary.pages });
+        if (page.next === null) break;
       }
-      return summary;
-    }),
-  );
+    } catch (error) {
+      // Nothing of this sync may still be running once it has failed: wait for the page fetched ahead.
+      await next.catch(() => undefined);
+      throw error;
+    }
+    // Lets the generator finish (and release its request state) when the loop left it at its last page.
+    await pages.return(undefined);
+  }
   return {
     entities,
     records: entities.reduce((n, e) => n + e.records, 0),
