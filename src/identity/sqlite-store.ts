@@ -204,8 +204,7 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   private mergedIdsOf(customerIds: readonly string[]): Map<string, string[]> {
-    const rows = this.db
-      .prepare('SELECT alias_id, customer_id FROM customer_aliases WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY merged_at, alias_id')
+    const rows = this.statement('SELECT alias_id, customer_id FROM customer_aliases WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY merged_at, alias_id')
       .all(json(customerIds)) as { alias_id: string; customer_id: string }[];
     const merged = new Map<string, string[]>();
     for (const row of rows) merged.set(row.customer_id, [...(merged.get(row.customer_id) ?? []), row.alias_id]);
@@ -215,8 +214,7 @@ export class SqliteLinkStore implements LinkStore {
   async getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>> {
     this.reads += 1;
     if (ids.length === 0) return new Map();
-    const rows = this.db
-      .prepare(
+    const rows = this.statement(
         `WITH wanted(id) AS (SELECT value FROM json_each(?)),
          resolved AS (SELECT w.id AS requested, COALESCE(a.customer_id, w.id) AS customer_id FROM wanted w LEFT JOIN customer_aliases a ON a.alias_id = w.id)
          SELECT r.requested, l.* FROM resolved r JOIN links l ON l.customer_id = r.customer_id
@@ -230,8 +228,7 @@ export class SqliteLinkStore implements LinkStore {
   async pageCustomers(first: number, afterId: string | null): Promise<CustomerPage> {
     this.reads += 1;
     // One statement: the page of customer IDs (plus one to know if there is a next page) and their links.
-    const rows = this.db
-      .prepare(
+    const rows = this.statement(
         // IN (subquery) rather than a join from a CTE: SQLite planned the join as a scan of every link.
         `SELECT l.* FROM links l WHERE l.customer_id IN (SELECT id FROM customers WHERE id > ? ORDER BY id LIMIT ?)
          ORDER BY l.customer_id, l.source, l.entity, l.record_id`,
@@ -262,8 +259,7 @@ export class SqliteLinkStore implements LinkStore {
 
   async loadGraph(query: { tokens: readonly IdentifierToken[]; candidateIds: readonly string[] }): Promise<LinkGraph> {
     this.reads += 1;
-    const customerIds = this.db
-      .prepare(
+    const customerIds = this.statement(
         `SELECT DISTINCT i.customer_id FROM json_each(?) w
          JOIN identifiers i ON i.kind = json_extract(w.value, '$[0]') AND i.value = json_extract(w.value, '$[1]')`,
       )
@@ -279,16 +275,14 @@ export class SqliteLinkStore implements LinkStore {
         const link = toLink(row);
         customers.get(row.customer_id)!.records.set(recordKeyString(link), { link, tokens: [] });
       }
-      const identifierRows = this.db
-        .prepare('SELECT kind, value, source, entity, record_id, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY position')
+      const identifierRows = this.statement('SELECT kind, value, source, entity, record_id, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY position')
         .all(ids) as { kind: IdentifierKind; value: string; source: string; entity: string; record_id: string; customer_id: string }[];
       for (const row of identifierRows) {
         customers.get(row.customer_id)!.records.get(recordKeyString({ source: row.source, entity: row.entity, recordId: row.record_id }))?.tokens.push({ kind: row.kind, value: row.value });
       }
     }
     const takenIds = new Set(
-      this.db
-        .prepare(
+      this.statement(
           `SELECT id FROM customers WHERE id IN (SELECT value FROM json_each(@ids))
            UNION SELECT alias_id FROM customer_aliases WHERE alias_id IN (SELECT value FROM json_each(@ids))`,
         )
@@ -297,8 +291,7 @@ export class SqliteLinkStore implements LinkStore {
     );
     // Every upserted record brings its own `ref` token, so the forgotten ones among them are found by key.
     const suppressed = new Set(
-      this.db
-        .prepare(
+      this.statement(
           `SELECT f.source || ':' || f.entity || ':' || f.record_id FROM json_each(?) w
            JOIN forgotten_records f ON f.source = json_extract(w.value, '$[0]') AND f.entity = json_extract(w.value, '$[1]') AND f.record_id = json_extract(w.value, '$[2]')`,
         )
@@ -350,8 +343,7 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   private writeCursor(cursor: SyncCursor): void {
-    this.db
-      .prepare(
+    this.statement(
         `INSERT INTO sync_cursors (source, entity, cursor, pass_started_at, completed_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (source, entity) DO UPDATE SET cursor = excluded.cursor, pass_started_at = excluded.pass_started_at, completed_at = excluded.completed_at`,
       )
@@ -421,8 +413,7 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   async readAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; hasNextPage: boolean }> {
-    const rows = this.db
-      .prepare(
+    const rows = this.statement(
         `SELECT * FROM audit_log
          WHERE (@customerId IS NULL OR customer_id = @customerId) AND (@actor IS NULL OR actor = @actor)
            AND (@action IS NULL OR action = @action) AND (@since IS NULL OR at >= @since) AND (@beforeSeq IS NULL OR seq < @beforeSeq)

@@ -4,6 +4,8 @@ import type { UpstreamCall } from '../sources/http-client.js';
 
 type Environment = Readonly<Record<string, string | undefined>>;
 
+const TRACER_NAME = 'rosetta';
+
 /** Whether the environment configures an exporter; OTEL_SDK_DISABLED=true wins, as the spec says. */
 export function tracingRequested(env: Environment): boolean {
   if (env.OTEL_SDK_DISABLED === 'true') return false;
@@ -29,7 +31,7 @@ export class OperationTrace {
   private readonly span: Span;
   private readonly tracer: Tracer;
 
-  constructor(requestId: string, tracer: Tracer = trace.getTracer('rosetta')) {
+  constructor(requestId: string, tracer: Tracer = trace.getTracer(TRACER_NAME)) {
     this.tracer = tracer;
     this.span = tracer.startSpan('graphql.operation', { kind: SpanKind.SERVER, attributes: { 'rosetta.request_id': requestId } });
   }
