@@ -5,7 +5,7 @@
 //   @restricted(permission)  the field fails with FORBIDDEN without the permission.
 //   @consented(via)          for callers whose roles require consent, the field is withheld (null) unless the
 //                            Boolean at `via` is true; a non-null field is returned with its @pii fields masked.
-//   @audited(action, customerArg)  a successful call is written to the audit log at once (forget, link changes).
+//   @audited(action, customerArg, detailFrom)  a successful call is written to the audit log at once (forget, link changes).
 //   @dataSubject(idField)    on a type: personal data beneath it belongs to the object with this ID (a customer).
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import {
@@ -87,12 +87,14 @@ const personalData =
   };
 
 const audited =
-  (action: AuditAction, customerArg: string | undefined): Wrapper =>
+  (action: AuditAction, customerArg: string | undefined, detailFrom: string | undefined): Wrapper =>
   (next) =>
   (parent, args, context, info) =>
     andThen(next(parent, args, context, info), async (value) => {
       const customerId = customerArg !== undefined && args[customerArg] != null ? String(args[customerArg]) : null;
-      await context.access.recordAction(action, customerId, info.fieldName);
+      // e.g. which source records a forget removed: IDs only, as the result holds them.
+      const detail = detailFrom !== undefined && value !== null && typeof value === 'object' ? `${info.fieldName} ${JSON.stringify((value as Record<string, unknown>)[detailFrom] ?? null)}` : info.fieldName;
+      await context.access.recordAction(action, customerId, detail);
       return value;
     });
 
@@ -242,7 +244,7 @@ function accessPlan(schema: GraphQLSchema): Map<string, Wrapper[]> {
         wrappers.push(personalData(coordinate, String(pii.permission), mask));
       }
       const audit = getDirective(schema, field, 'audited')?.[0];
-      if (audit) wrappers.push(audited(audit.action as AuditAction, audit.customerArg as string | undefined));
+      if (audit) wrappers.push(audited(audit.action as AuditAction, audit.customerArg as string | undefined, audit.detailFrom as string | undefined));
       const named = getNamedType(field.type);
       if (beneathSubject.has(type.name) && isObjectType(named) && leadsToPii.has(named.name)) wrappers.push(carrySubject(subjects.get(type.name) ?? null));
       const consented = getDirective(schema, field, 'consented')?.[0];

@@ -541,6 +541,7 @@ export type ResolversParentTypes = {
 export type AuditedDirectiveArgs = {
   action: AuditAction;
   customerArg?: Maybe<Scalars['String']['input']>;
+  detailFrom?: Maybe<Scalars['String']['input']>;
 };
 
 export type AuditedDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = AuditedDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
