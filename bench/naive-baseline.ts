@@ -6,7 +6,7 @@
 // linked record it needs), no link cache (each root field reads the link store), no concurrency cap, global fetch.
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import type { AuthConfig, HubConfig, UnifiedTarget } from '../src/config/schema.js';
+import type { HubConfig, UnifiedTarget } from '../src/config/schema.js';
 import type { CustomerRef } from '../src/customer/model.js';
 import { SurvivorshipRule } from '../src/customer/survivorship.js';
 import type { QueryResolvers, CustomerResolvers, CustomerConnectionResolvers } from '../src/generated/graphql.js';
@@ -15,6 +15,7 @@ import { normalizeEmail, normalizePhone } from '../src/identity/normalize.js';
 import type { LinkStore } from '../src/identity/store.js';
 import type { MappedRecord } from '../src/sources/connector.js';
 import { SourceRegistry } from '../src/sources/registry.js';
+import { authHeaders } from '../src/sources/http-client.js';
 import { loadTypeDefs } from '../src/server/schema.js';
 import { AnalyticsEvent, Marketing, Order, Ticket } from '../resolvers/records.js';
 import { customerCursor } from './queries.js';
@@ -44,19 +45,6 @@ const CHILD_CALLS: Record<string, (parentId: string) => RestCall> = {
   // The analytics tool has no per-device endpoint: its batch query with a single device is the per-record call.
   'analytics.event': (id) => ({ method: 'POST', path: '/events/query', body: { device_ids: [id], limit_per_device: 50 }, pick: (b) => b.results?.[0]?.events ?? [] }),
 };
-
-function authHeaders(auth: AuthConfig): Record<string, string> {
-  switch (auth.type) {
-    case 'none':
-      return {};
-    case 'bearer':
-      return { authorization: `Bearer ${auth.token}` };
-    case 'header':
-      return { [auth.name.toLowerCase()]: auth.value };
-    case 'basic':
-      return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
-  }
-}
 
 export class BaselineUpstreamError extends Error {
   readonly code = 'BASELINE_UPSTREAM_ERROR';

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { Client, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { pino, type Logger } from 'pino';
+import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import type { GraphCustomer, LinkChanges, LinkGraph } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
@@ -547,29 +548,8 @@ export class PostgresLinkStore implements LinkStore {
 
   async listConflicts(limit: number): Promise<StoredConflict[]> {
     this.reads += 1;
-    const { rows } = await this.pool.query<{
-      id: string;
-      detected_at: string;
-      reason: StoredConflict['reason'];
-      detail: string;
-      token_kind: IdentifierKind;
-      token_value: string;
-      source: string;
-      entity: string;
-      record_id: string;
-      customer_id: string | null;
-      other_customer_id: string;
-    }>('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT $1', [limit]);
-    return rows.map((r) => ({
-      id: Number(r.id),
-      detectedAt: r.detected_at,
-      reason: r.reason,
-      detail: r.detail,
-      token: { kind: r.token_kind, value: r.token_value },
-      record: { source: r.source, entity: r.entity, recordId: r.record_id },
-      customerId: r.customer_id,
-      otherCustomerId: r.other_customer_id,
-    }));
+    const { rows } = await this.pool.query<ConflictRow>('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT $1', [limit]);
+    return rows.map(conflictFromRow);
   }
 
   async forgetCustomer(customerId: string): Promise<ForgottenCustomer | null> {

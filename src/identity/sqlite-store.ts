@@ -6,6 +6,7 @@ import type { Conflict, GraphCustomer, LinkChanges, LinkGraph } from './link-pla
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString } from './model.js';
 import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, SyncCursor } from './store.js';
+import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
 export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -364,29 +365,7 @@ export class SqliteLinkStore implements LinkStore {
 
   async listConflicts(limit: number): Promise<StoredConflict[]> {
     this.reads += 1;
-    const rows = this.statement('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT ?').all(limit) as {
-      id: number;
-      detected_at: string;
-      reason: Conflict['reason'];
-      detail: string;
-      token_kind: IdentifierKind;
-      token_value: string;
-      source: string;
-      entity: string;
-      record_id: string;
-      customer_id: string | null;
-      other_customer_id: string;
-    }[];
-    return rows.map((r) => ({
-      id: r.id,
-      detectedAt: r.detected_at,
-      reason: r.reason,
-      detail: r.detail,
-      token: { kind: r.token_kind, value: r.token_value },
-      record: { source: r.source, entity: r.entity, recordId: r.record_id },
-      customerId: r.customer_id,
-      otherCustomerId: r.other_customer_id,
-    }));
+    return (this.statement('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT ?').all(limit) as ConflictRow[]).map(conflictFromRow);
   }
 
   async forgetCustomer(customerId: string): Promise<ForgottenCustomer | null> {

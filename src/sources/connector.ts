@@ -22,7 +22,8 @@ export type KeyResult<T> = T | Error;
 
 class EntityReader {
   private readonly compiled: CompiledEntity;
-  private readonly readEnvelope: (raw: unknown) => unknown;
+  /** Response paths (envelopes, group keys, cursors) compiled once each, not on every response. */
+  private readonly paths = new Map<string, (raw: unknown) => unknown>();
   private readonly perKeyLimit: LimitFunction | undefined;
 
   constructor(
@@ -32,7 +33,6 @@ class EntityReader {
     context: TransformContext,
   ) {
     this.compiled = compileEntity(config, context);
-    this.readEnvelope = compilePath(config.batch?.envelope ?? config.single?.envelope ?? 'data');
     // Shared across requests: the cap protects the source, not one query.
     this.perKeyLimit = config.single ? pLimit(config.single.concurrency) : undefined;
   }
@@ -63,8 +63,14 @@ class EntityReader {
     }
   }
 
+  private read(path: string, body: unknown): unknown {
+    let reader = this.paths.get(path);
+    if (!reader) this.paths.set(path, (reader = compilePath(path)));
+    return reader(body);
+  }
+
   private items(body: unknown, envelope: string | undefined, operation: string): unknown[] {
-    const items = envelope ? compilePath(envelope)(body) : body;
+    const items = envelope ? this.read(envelope, body) : body;
     if (!Array.isArray(items)) throw new SourceBadResponseError(this.source, `${operation}: no array at "${envelope ?? '(body)'}"`);
     return items;
   }
@@ -106,7 +112,7 @@ class EntityReader {
         try {
           const body = await this.singleRequest(single!, id, observe, operation, deadline);
           if (body === null) return null;
-          const raw = single!.envelope ? compilePath(single!.envelope)(body) : body;
+          const raw = single!.envelope ? this.read(single!.envelope, body) : body;
           return raw === undefined || raw === null ? null : this.toRecord(raw, new Date().toISOString());
         } catch (error) {
           return error as Error;
@@ -133,7 +139,8 @@ class EntityReader {
       };
       try {
         if (batch.group) {
-          const groupKey = compilePath(batch.group.key);
+          const group = batch.group;
+          const groupKey = (raw: unknown) => this.read(group.key, raw);
           for (const group of this.items(body, batch.envelope, operation)) {
             const key = groupKey(group);
             const parentId = typeof key === 'string' || typeof key === 'number' ? String(key) : null;
@@ -190,13 +197,13 @@ class EntityReader {
       const items = this.items(body, list.envelope, operation);
       let next: string | null;
       if (pagination.style === 'cursor') {
-        const value = compilePath(pagination.nextCursorPath)(body);
+        const value = this.read(pagination.nextCursorPath, body);
         next = typeof value === 'string' && value !== '' ? value : null;
       } else if (pagination.style === 'page') {
-        const totalPages = Number(compilePath(pagination.totalPagesPath)(body));
+        const totalPages = Number(this.read(pagination.totalPagesPath, body));
         next = page < totalPages && items.length > 0 ? String(page + 1) : null;
       } else {
-        const total = Number(compilePath(pagination.totalPath)(body));
+        const total = Number(this.read(pagination.totalPath, body));
         next = offset + items.length < total && items.length > 0 ? String(offset + items.length) : null;
       }
       yield { items, next };

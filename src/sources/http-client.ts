@@ -58,7 +58,8 @@ export interface SourceHttpClientOptions {
 
 const DEFAULT_LOGGER = createLogger();
 
-function authHeaders(auth: AuthConfig): Record<string, string> {
+/** The headers a source's declared auth adds to every request. */
+export function authHeaders(auth: AuthConfig): Record<string, string> {
   switch (auth.type) {
     case 'none':
       return {};
