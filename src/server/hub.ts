@@ -1,6 +1,6 @@
 // Assembles a running hub from config: sources, link store and cache, Apollo Server and the HTTP surface.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Logger } from 'pino';
 import { ExplainPlan } from '../observability/explain-plan.js';
 import { createLogger } from '../observability/logger.js';
@@ -73,7 +73,8 @@ export function createApollo(config: HubConfig): ApolloServer<RequestContext> {
     ...limits,
     // Telemetry last: it counts the errors the plugins before it added.
     // Apollo's own landing page loads from a CDN: browsers get the hub's offline playground instead (playground.ts).
-    plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, ApolloServerPluginLandingPageDisabled(), telemetryPlugin as ApolloServerPlugin<RequestContext>],
+    // Cache control is off: the hub sets no cache hints, and the plugin would still wrap every field's resolution.
+    plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), telemetryPlugin as ApolloServerPlugin<RequestContext>],
   });
 }
 
