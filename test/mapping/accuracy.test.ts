@@ -39,7 +39,10 @@ describe('mapping suggestions on the demo sources', () => {
 
   test('a child entity without a batch endpoint is sampled per parent, only until the sample is full', async () => {
     systems.resetStats();
-    const sample = await sampleRecords(config, 'support', 'ticket', 10);
+    // Rounds of 8, whatever the demo's own cap is, so the rounds are what this test is about.
+    const ticket = config.sources.support!.entities.ticket!;
+    const capped: HubConfig = { ...config, sources: { ...config.sources, support: { ...config.sources.support!, entities: { ...config.sources.support!.entities, ticket: { ...ticket, single: { ...ticket.single!, concurrency: 8 } } } } } };
+    const sample = await sampleRecords(capped, 'support', 'ticket', 10);
     expect(sample.records).toHaveLength(10);
     // Users are read in rounds of 8 (the entity's concurrency); the first round's users already hold 10 tickets,
     // so the other 2 users listed are never asked.
