@@ -7,7 +7,7 @@
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import type { HubConfig, UnifiedTarget } from '../src/config/schema.js';
-import type { CustomerRef } from '../src/customer/model.js';
+import { identitiesOf, type CustomerRef } from '../src/customer/model.js';
 import { SurvivorshipRule } from '../src/customer/survivorship.js';
 import type { QueryResolvers, CustomerResolvers, CustomerConnectionResolvers } from '../src/generated/graphql.js';
 import type { CustomerLinks, Link } from '../src/identity/model.js';
@@ -160,13 +160,7 @@ const Query: QueryResolvers<BaselineContext> = {
 
 const Customer: CustomerResolvers<BaselineContext> = {
   id: (customer) => customer.id,
-  identities: (customer) =>
-    customer.links.map((link) => ({
-      source: link.source,
-      entity: link.entity,
-      recordId: link.recordId,
-      linkedBy: { rule: link.rule, value: link.evidence, linkedAt: link.linkedAt },
-    })),
+  identities: identitiesOf,
   profile: async (customer, _args, ctx) => ctx.survivorship.merge(await linkedRecords(ctx, customer, 'profile')),
   marketing: async (customer, _args, ctx) => {
     const members = await linkedRecords(ctx, customer, 'marketing');

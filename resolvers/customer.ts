@@ -1,6 +1,7 @@
 // Customer fields: each asks the loaders for the records its linked sources hold; nothing is fetched unless selected.
 import type { CustomerConnectionResolvers, CustomerResolvers } from '../src/generated/graphql.js';
 import { loadMarketing, loadNewestChildren, loadProfile } from '../src/customer/facets.js';
+import { identitiesOf } from '../src/customer/model.js';
 import { badInput } from '../src/server/errors.js';
 import { reportPartial } from './partial.js';
 
@@ -16,13 +17,7 @@ export const Customer: CustomerResolvers = {
 
   mergedIds: (customer) => customer.mergedIds,
 
-  identities: (customer) =>
-    customer.links.map((link) => ({
-      source: link.source,
-      entity: link.entity,
-      recordId: link.recordId,
-      linkedBy: { rule: link.rule, value: link.evidence, linkedAt: link.linkedAt },
-    })),
+  identities: identitiesOf,
 
   profile: async (customer, _args, context, info) => {
     const { values, errors } = await loadProfile(context, customer);

@@ -15,6 +15,16 @@ export function customerRef(customer: CustomerLinks | null): CustomerRef | null 
   return customer && { id: customer.customerId, links: customer.links, mergedIds: customer.mergedIds };
 }
 
+/** `Customer.identities`: each linked record with the evidence that linked it. */
+export function identitiesOf(customer: CustomerRef) {
+  return customer.links.map((link) => ({
+    source: link.source,
+    entity: link.entity,
+    recordId: link.recordId,
+    linkedBy: { rule: link.rule, value: link.evidence, linkedAt: link.linkedAt },
+  }));
+}
+
 export type MarketingRecord = MappedRecord;
 export type OrderRecord = MappedRecord;
 export type TicketRecord = MappedRecord;
