@@ -17,6 +17,11 @@ export class LinkDirectory {
   private readonly misses = new LRUCache<string, true>({ max: 10_000, ttlAutopurge: false });
   hits = 0;
   lookups = 0;
+  /**
+   * Bumped by every invalidation. A store read that began before one may have seen the old links, so its
+   * result is returned but not cached: otherwise it would put back what the invalidation just removed.
+   */
+  private generation = 0;
 
   constructor(
     readonly store: LinkStore,
@@ -33,15 +38,17 @@ export class LinkDirectory {
       this.hits += 1;
       return cached;
     }
+    const readAt = this.generation;
     const found = (await this.store.getCustomers([id])).get(id) ?? null;
-    if (found) this.byCustomer.set(id, found);
+    if (found && readAt === this.generation) this.byCustomer.set(id, found);
     return found;
   }
 
   /** A page always reads the store (the order and the next page come from there) and warms the cache. */
   async page(first: number, afterId: string | null): Promise<CustomerPage> {
+    const readAt = this.generation;
     const page = await this.store.pageCustomers(first, afterId);
-    for (const customer of page.customers) this.byCustomer.set(customer.customerId, customer);
+    if (readAt === this.generation) for (const customer of page.customers) this.byCustomer.set(customer.customerId, customer);
     return page;
   }
 
@@ -51,9 +58,10 @@ export class LinkDirectory {
       const customer = await this.customer(cachedId);
       if (customer) return customer;
     }
+    const readAt = this.generation;
     const customerId = await find();
     if (customerId === null) return null;
-    this.byToken.set(key, customerId);
+    if (readAt === this.generation) this.byToken.set(key, customerId);
     return this.customer(customerId);
   }
 
@@ -68,6 +76,7 @@ export class LinkDirectory {
   /** Drops what the cache knows of these customers, however they were looked up: after a merge, forget or change. */
   invalidate(customerIds: readonly string[]): void {
     if (customerIds.length === 0) return;
+    this.generation += 1;
     const gone = new Set(customerIds);
     for (const [key, customer] of this.byCustomer.entries()) {
       if (gone.has(key) || gone.has(customer.customerId)) this.byCustomer.delete(key);
@@ -88,6 +97,7 @@ export class LinkDirectory {
   }
 
   clear(): void {
+    this.generation += 1;
     this.byCustomer.clear();
     this.byToken.clear();
     this.misses.clear();
