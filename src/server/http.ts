@@ -16,17 +16,10 @@ class BodyTooLargeError extends Error {}
 class BodyTooDeepError extends Error {}
 
 async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
-  // A declared length over the limit is refused before a byte of it is read.
-  if (Number(request.headers['content-length'] ?? 0) > maxBytes) throw new BodyTooLargeError();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw new BodyTooLargeError();
-    chunks.push(chunk);
-  }
-  if (size === 0) return undefined;
-  const text = Buffer.concat(chunks).toString('utf8');
+  const raw = await readRawBody(request, maxBytes);
+  if (raw === null) throw new BodyTooLargeError();
+  if (raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
   // Apollo answers a body that is not an object with a clear 400; only JSON bodies are parsed here.
   if (!String(request.headers['content-type'] ?? '').includes('json')) return text;
   if (jsonNestsDeeperThan(text, MAX_JSON_NESTING)) throw new BodyTooDeepError();
@@ -115,8 +108,10 @@ export interface ExtraRoute {
   handle(request: IncomingMessage, response: ServerResponse, params: Record<string, string>): Promise<void>;
 }
 
-/** The raw request body, capped, for endpoints that must see the exact bytes (webhook signatures). */
+/** The raw request body, or null when it is larger than `maxBytes` (webhook signatures need the exact bytes). */
 export async function readRawBody(request: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer | null> {
+  // A declared length over the limit is refused before a byte of it is read.
+  if (Number(request.headers['content-length'] ?? 0) > maxBytes) return null;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request as AsyncIterable<Buffer>) {
