@@ -111,6 +111,18 @@ const searchEndpoint = z.strictObject({
   params: z.partialRecord(z.enum(SEARCH_KINDS), z.string().min(1)),
 });
 
+/**
+ * Keeps an entity's records (or, for child entities, each parent's list) across requests: within `ttlMs` they
+ * answer without an upstream call; for `staleWhileRevalidateMs` after that they are served at once while one
+ * background read refreshes them. Absent (the default): every query reads the source live.
+ */
+const recordCache = z.strictObject({
+  ttlMs: z.number().int().positive(),
+  staleWhileRevalidateMs: z.number().int().nonnegative().default(0),
+  maxEntries: z.number().int().positive().default(10_000),
+});
+export type RecordCacheConfig = z.infer<typeof recordCache>;
+
 export const IDENTIFIER_KINDS = ['email', 'phone', 'email_md5', 'reference'] as const;
 export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
@@ -138,10 +150,14 @@ const entity = z
     search: searchEndpoint.optional(),
     identifiers: z.array(identifier).default([]),
     mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}),
+    cache: recordCache.optional(),
   })
   .superRefine((e, ctx) => {
     if (!e.batch && !e.single && e.provides) {
       ctx.addIssue({ code: 'custom', message: 'an entity that provides data needs a batch or single endpoint' });
+    }
+    if (e.cache && !e.provides) {
+      ctx.addIssue({ code: 'custom', path: ['cache'], message: 'only entities that provide data are read at query time: there is nothing to cache' });
     }
     const isChild = e.provides !== undefined && (CHILD_TARGETS as readonly string[]).includes(e.provides);
     if (isChild && !e.parent) {

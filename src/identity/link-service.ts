@@ -1,6 +1,7 @@
 // The one code path that changes the link table (sync, on-demand lookups, webhooks, forget), serialised and cache-aware.
 import pLimit from 'p-limit';
 import type { HubConfig, SearchKind } from '../config/schema.js';
+import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { LinkDirectory } from './directory.js';
 import { compileIdentifierExtractor, incomingRecord, IdentityRules } from './identifiers.js';
@@ -36,6 +37,8 @@ export class LinkService {
     private readonly config: HubConfig,
     private readonly registry: SourceRegistry,
     private readonly directory: LinkDirectory,
+    /** Holds what was read of records; a forget drops it with the links. */
+    private readonly recordCache?: Pick<RecordCache, 'invalidate'>,
   ) {
     this.rules = new IdentityRules(config.identity);
     this.policy = { caps: config.identity.caps, uniqueEntities: new Set(config.identity.uniquePerCustomer) };
@@ -120,7 +123,10 @@ export class LinkService {
   forget(customerId: string): Promise<ForgottenCustomer | null> {
     return this.serial(() => this.exclusive(async () => {
       const forgotten = await this.directory.store.forgetCustomer(customerId);
-      if (forgotten) this.directory.invalidate([forgotten.customerId, customerId]);
+      if (forgotten) {
+        this.directory.invalidate([forgotten.customerId, customerId]);
+        this.recordCache?.invalidate(forgotten.records);
+      }
       return forgotten;
     }));
   }

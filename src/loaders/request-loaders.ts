@@ -3,7 +3,15 @@ import DataLoader from 'dataloader';
 import type { MappedRecord } from '../sources/connector.js';
 import type { CallObserver } from '../sources/http-client.js';
 import { Deadline } from '../sources/policies/deadline.js';
+import type { CacheLookupObserver, RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
+
+export interface LoaderCacheOptions {
+  /** The hub's cross-request record cache; entities it does not cache are read live. */
+  cache?: RecordCache;
+  /** Told what each batch found in the cache (explain). */
+  onCacheLookup?: CacheLookupObserver;
+}
 
 export class RequestLoaders {
   private readonly recordLoaders = new Map<string, DataLoader<string, MappedRecord | null>>();
@@ -14,6 +22,7 @@ export class RequestLoaders {
     private readonly observe?: CallObserver,
     /** The request's time budget: every upstream call its loaders make ends by then. */
     readonly deadline: Deadline = Deadline.none(),
+    private readonly caching: LoaderCacheOptions = {},
   ) {}
 
   /** Records of a linked entity by record ID (profile, marketing). */
@@ -22,9 +31,13 @@ export class RequestLoaders {
     let loader = this.recordLoaders.get(key);
     if (!loader) {
       const reader = this.registry.reader(source, entity);
+      const cached = this.caching.cache?.records(source, entity);
       // DataLoader splits a tick's keys into maxBatchSize chunks: ceil(keys / max) upstream calls, sent in parallel.
       // Without a batch endpoint the reader makes one call per distinct key under its concurrency cap.
-      loader = new DataLoader((ids) => reader.fetchRecords(ids, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
+      // A cached entity's loader hands the cache the whole tick, which splits only its misses: ceil(misses / max)
+      // calls (split before the lookup, a call would go out for every chunk holding a single miss).
+      if (cached) loader = new DataLoader((ids) => cached.load(ids, this.observe, this.deadline, this.caching.onCacheLookup), { maxBatchSize: Infinity });
+      else loader = new DataLoader((ids) => reader.fetchRecords(ids, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
       this.recordLoaders.set(key, loader);
     }
     return loader;
@@ -36,7 +49,9 @@ export class RequestLoaders {
     let loader = this.childLoaders.get(key);
     if (!loader) {
       const reader = this.registry.reader(source, entity);
-      loader = new DataLoader((parentIds) => reader.fetchChildren(parentIds, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
+      const cached = this.caching.cache?.children(source, entity);
+      if (cached) loader = new DataLoader((parentIds) => cached.load(parentIds, this.observe, this.deadline, this.caching.onCacheLookup), { maxBatchSize: Infinity });
+      else loader = new DataLoader((parentIds) => reader.fetchChildren(parentIds, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
       this.childLoaders.set(key, loader);
     }
     return loader;

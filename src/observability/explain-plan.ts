@@ -2,6 +2,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { UpstreamCall } from '../sources/http-client.js';
+import type { CacheLookup } from '../sources/record-cache.js';
 
 /**
  * The field whose resolver is running. DataLoader runs a batch in a job queued by the first `load()` of a
@@ -11,6 +12,11 @@ const currentField = new AsyncLocalStorage<string>();
 
 export interface ExplainedCall extends UpstreamCall {
   /** The field path (list indexes dropped) that caused the call, e.g. `customers.edges.node.orders`. */
+  field: string | null;
+}
+
+/** What one loader batch found in the record cache, and the field that asked. */
+export interface ExplainedCacheLookup extends CacheLookup {
   field: string | null;
 }
 
@@ -27,6 +33,8 @@ export interface PlanNode {
   totalMs: number;
   maxMs: number;
   upstream: { source: string; operation: string; calls: number; keys: number; ms: number }[];
+  /** Keys the record cache answered (or missed) for this field: why a field made fewer upstream calls, or none. */
+  recordCache?: CacheLookup[];
   children: PlanNode[];
 }
 
@@ -41,6 +49,7 @@ export function fieldPathOf(info: Pick<GraphQLResolveInfo, 'path'>): string {
 
 export class ExplainPlan {
   readonly upstream: ExplainedCall[] = [];
+  readonly cacheLookups: ExplainedCacheLookup[] = [];
   private readonly fields = new Map<string, FieldStats>();
   private readonly started = performance.now();
 
@@ -64,6 +73,11 @@ export class ExplainPlan {
     this.upstream.push({ ...call, field: currentField.getStore() ?? null });
   }
 
+  /** Attributed like an upstream call: a loader batch runs in the context of the field that first asked. */
+  recordCacheLookup(lookup: CacheLookup): void {
+    this.cacheLookups.push({ ...lookup, field: currentField.getStore() ?? null });
+  }
+
   /** Fields that took no time and caused no call are left out, so the tree shows where the work was. */
   tree(): PlanNode[] {
     const roots: PlanNode[] = [];
@@ -81,6 +95,7 @@ export class ExplainPlan {
     };
     const interesting = new Set<string>();
     for (const call of this.upstream) if (call.field) interesting.add(call.field);
+    for (const lookup of this.cacheLookups) if (lookup.field) interesting.add(lookup.field);
     for (const [path, stats] of this.fields) if (stats.maxMs >= 1 || !path.includes('.')) interesting.add(path);
     for (const path of [...interesting].sort()) nodeFor(path);
     for (const call of this.upstream) {
@@ -92,6 +107,18 @@ export class ExplainPlan {
       entry.keys += call.keys;
       entry.ms = round(Math.max(entry.ms, call.ms));
     }
+    for (const { field, ...lookup } of this.cacheLookups) {
+      if (!field) continue;
+      const node = nodeFor(field);
+      const entries = (node.recordCache ??= []);
+      const entry = entries.find((e) => e.source === lookup.source && e.entity === lookup.entity);
+      if (!entry) entries.push(lookup);
+      else {
+        entry.fresh += lookup.fresh;
+        entry.stale += lookup.stale;
+        entry.misses += lookup.misses;
+      }
+    }
     return roots;
   }
 
@@ -100,7 +127,19 @@ export class ExplainPlan {
       totalMs: round(performance.now() - this.started),
       upstream: this.upstream,
       linkCache: { hits: linkCache.hits, misses: linkCache.lookups - linkCache.hits },
+      // Only on hubs that cache records: keys answered fresh, stale (refreshed in the background) or missed.
+      ...(this.cacheLookups.length > 0 ? { recordCache: this.recordCacheTotals() } : {}),
       plan: this.tree(),
     };
+  }
+
+  private recordCacheTotals(): { fresh: number; stale: number; misses: number } {
+    const totals = { fresh: 0, stale: 0, misses: 0 };
+    for (const lookup of this.cacheLookups) {
+      totals.fresh += lookup.fresh;
+      totals.stale += lookup.stale;
+      totals.misses += lookup.misses;
+    }
+    return totals;
   }
 }

@@ -48,6 +48,19 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  private readonly recordCacheLookupCount = new Counter({
+    name: 'rosetta_record_cache_lookups_total',
+    help: 'Record-cache lookups (one per key) by source, entity and result: fresh, stale (served and refreshed in the background) or miss.',
+    labelNames: ['source', 'entity', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly recordCacheRefreshCount = new Counter({
+    name: 'rosetta_record_cache_refreshes_total',
+    help: 'Background refreshes of stale cached records (one per key) by source, entity and outcome (ok, failed).',
+    labelNames: ['source', 'entity', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { directory: LinkDirectory; sources: SourceRegistry; processMetrics?: boolean }) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'rosetta_' });
     const { directory, sources } = options;
@@ -91,6 +104,14 @@ export class HubMetrics {
     if (call.errorCode) this.upstreamErrors.inc({ source: call.source, code: call.errorCode });
     this.upstreamSeconds.observe({ source: call.source, operation: call.operation }, call.ms / 1000);
     if (call.keys > 0) this.batchSize.observe({ source: call.source, operation: call.operation }, call.keys);
+  }
+
+  recordCacheLookups(source: string, entity: string, result: 'fresh' | 'stale' | 'miss', keys: number): void {
+    this.recordCacheLookupCount.inc({ source, entity, result }, keys);
+  }
+
+  recordCacheRefreshes(source: string, entity: string, outcome: 'ok' | 'failed', keys: number): void {
+    this.recordCacheRefreshCount.inc({ source, entity, outcome }, keys);
   }
 
   recordOperation(operation: string, outcome: 'success' | 'partial' | 'error', seconds: number): void {

@@ -10,6 +10,7 @@ import type { SurvivorshipRule } from '../customer/survivorship.js';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { LinkService } from '../identity/link-service.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
+import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 
 /** Long-lived parts shared by every request of one hub process. */
@@ -17,6 +18,8 @@ export interface HubServices {
   config: HubConfig;
   registry: SourceRegistry;
   directory: LinkDirectory;
+  /** Source records kept across requests, for the entities whose config asks for it. */
+  recordCache: RecordCache;
   links: LinkService;
   survivorship: SurvivorshipRule;
   telemetry: Telemetry;

@@ -22,6 +22,7 @@ import { SqliteLinkStore } from '../identity/sqlite-store.js';
 import type { LinkStore } from '../identity/store.js';
 import { RequestLoaders } from '../loaders/request-loaders.js';
 import { Deadline } from '../sources/policies/deadline.js';
+import { RecordCache } from '../sources/record-cache.js';
 import { SourceRegistry } from '../sources/registry.js';
 import { resolvers } from '../../resolvers/index.js';
 import type { HubServices, RequestContext } from './context.js';
@@ -50,13 +51,17 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
   const directory = new LinkDirectory(store, config.linkCache);
   // Another replica merged or forgot customers: what this one cached of them is stale.
   store.onInvalidate?.((customerIds) => (customerIds === 'all' ? directory.clear() : directory.invalidate(customerIds)));
+  const telemetry = createTelemetry({ directory, sources: registry, logger });
+  // Empty unless an entity's config asks for a cache; a background refresh gets the same budget as a query.
+  const recordCache = new RecordCache(registry, { metrics: telemetry.metrics, logger, refreshDeadlineMs: config.server.queryDeadlineMs });
   return {
     config,
     registry,
     directory,
-    links: new LinkService(config, registry, directory),
+    recordCache,
+    links: new LinkService(config, registry, directory, recordCache),
     survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
-    telemetry: createTelemetry({ directory, sources: registry, logger }),
+    telemetry,
   };
 }
 
@@ -90,7 +95,10 @@ export function requestContext(services: HubServices, requestId: string, explain
     caller,
     // An open hub cannot say who read what, so only authenticated reads are audited.
     access: new RequestAccess(caller, requestId, services.directory.store, caller.via !== 'open'),
-    loaders: new RequestLoaders(services.registry, upstreamObserver({ telemetry: services.telemetry, explain: plan, trace }), Deadline.after(services.config.server.queryDeadlineMs)),
+    loaders: new RequestLoaders(services.registry, upstreamObserver({ telemetry: services.telemetry, explain: plan, trace }), Deadline.after(services.config.server.queryDeadlineMs), {
+      cache: services.recordCache,
+      ...(plan ? { onCacheLookup: (lookup) => plan.recordCacheLookup(lookup) } : {}),
+    }),
   };
 }
 

@@ -71,6 +71,8 @@ export async function receiveWebhook(services: HubServices, sourceName: string, 
     if (!record) return { status: 400, body: { error: 'bad_payload', message: 'an upsert needs the record with its id' } };
     changes.push({ upsert: record });
   }
+  // The source says these records changed: what was read of them before is out of date, whatever the link table makes of it.
+  services.recordCache.invalidate(changes.map((change) => ('upsert' in change ? change.upsert : change.remove)));
   const requestId = typeof headers['x-request-id'] === 'string' ? headers['x-request-id'].slice(0, 100) : randomUUID();
   const summary = await services.links.apply(changes, undefined, { actor: `webhook:${sourceName}`, requestId });
   return { status: 200, body: { applied: changes.length, ...summary } };

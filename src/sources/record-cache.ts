@@ -1,0 +1,310 @@
+// A cross-request cache of source records, opt-in per entity: fresh hits cost no upstream call, stale ones are served at
+// once and refreshed in the background, and only the misses go to the source, in as few calls as its batch size allows.
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { RecordCacheConfig } from '../config/schema.js';
+import type { KeyResult, MappedRecord } from './connector.js';
+import { SourceError } from './errors.js';
+import type { CallObserver, UpstreamCall } from './http-client.js';
+import { Deadline } from './policies/deadline.js';
+import type { SourceRegistry } from './registry.js';
+
+export type CacheResult = 'fresh' | 'stale' | 'miss';
+
+/** What one loader batch found in the cache: explain shows it beside the upstream calls the batch made. */
+export interface CacheLookup {
+  source: string;
+  entity: string;
+  fresh: number;
+  stale: number;
+  misses: number;
+}
+
+export type CacheLookupObserver = (lookup: CacheLookup) => void;
+
+/** Where the cache reports itself (the hub's HubMetrics). */
+export interface RecordCacheMetrics {
+  recordCacheLookups(source: string, entity: string, result: CacheResult, keys: number): void;
+  recordCacheRefreshes(source: string, entity: string, outcome: 'ok' | 'failed', keys: number): void;
+  /** The upstream calls of background refreshes, which belong to no request. */
+  recordUpstream(call: UpstreamCall): void;
+}
+
+/** Reads keys from the source: one result per key, in order. */
+export type FetchKeys<V> = (keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline) => Promise<KeyResult<V>[]>;
+
+export interface CachedOperationOptions<V> {
+  source: string;
+  entity: string;
+  policy: RecordCacheConfig;
+  /** Keys one upstream call may carry; Infinity where `fetch` already makes one call per key. */
+  chunkSize: number;
+  fetch: FetchKeys<V>;
+  /** A background refresh belongs to no query, so it gets a budget of its own. */
+  refreshDeadlineMs: number;
+  metrics?: RecordCacheMetrics | undefined;
+  logger?: Logger | undefined;
+  /** Monotonic milliseconds; injectable so tests need not wait. */
+  now?: (() => number) | undefined;
+}
+
+interface Entry<V> {
+  value: V;
+  /** When the read that produced the value began: the value is at least this old. */
+  readAt: number;
+}
+
+/** A failing source fails every refresh: one warning per interval is enough to see it, the counter has the rest. */
+const WARNING_INTERVAL_MS = 10_000;
+
+/** One cached read operation: the records of one entity, or the child lists of one child entity by parent ID. */
+export class CachedOperation<V> {
+  readonly source: string;
+  readonly entity: string;
+  private readonly entries: LRUCache<string, Entry<V>>;
+  private readonly now: () => number;
+  /** Stale keys found during this turn of the event loop, refreshed together in one read. */
+  private readonly pendingRefresh = new Set<string>();
+  private refreshScheduled = false;
+  /** Keys whose refresh is pending or in flight: at most one each. */
+  private readonly refreshing = new Set<string>();
+  private readonly refreshes = new Set<Promise<void>>();
+  /**
+   * A read that began before its key was invalidated may carry the old value: it is returned, never stored.
+   * `invalidatedAt` holds each key's last invalidation while reads are in flight (nothing else needs it, so it is
+   * emptied whenever none is); reads older than `floor` are all treated as invalidated when it had to be dropped.
+   */
+  private generation = 0;
+  private floor = 0;
+  private readonly invalidatedAt = new Map<string, number>();
+  private readsInFlight = 0;
+  private failedSinceWarning = 0;
+  private lastWarningAt = -Infinity;
+
+  constructor(private readonly options: CachedOperationOptions<V>) {
+    this.source = options.source;
+    this.entity = options.entity;
+    this.now = options.now ?? (() => performance.now());
+    // Age is judged here against ttl + stale window; the LRU only bounds how many entries are kept.
+    this.entries = new LRUCache({ max: options.policy.maxEntries });
+  }
+
+  /** Values for `keys` in order: fresh and stale ones from the cache, the misses read from the source with `observe` and `deadline`. */
+  async load(keys: readonly string[], observe?: CallObserver, deadline: Deadline = Deadline.none(), onLookup?: CacheLookupObserver): Promise<KeyResult<V>[]> {
+    const { ttlMs, staleWhileRevalidateMs } = this.options.policy;
+    const now = this.now();
+    const results = new Array<KeyResult<V>>(keys.length);
+    const missed: number[] = [];
+    let stale = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const entry = this.entries.get(key);
+      const age = entry ? now - entry.readAt : Infinity;
+      if (age < ttlMs) {
+        results[i] = entry!.value;
+      } else if (age < ttlMs + staleWhileRevalidateMs) {
+        results[i] = entry!.value;
+        stale += 1;
+        this.refreshLater(key);
+      } else {
+        if (entry) this.entries.delete(key);
+        missed.push(i);
+      }
+    }
+    this.reportLookups(keys.length - stale - missed.length, stale, missed.length, onLookup);
+    if (missed.length === 0) return results;
+    const read = await this.read(
+      missed.map((i) => keys[i]!),
+      observe,
+      deadline,
+    );
+    missed.forEach((index, j) => (results[index] = read[j]!));
+    return results;
+  }
+
+  /** Whether a value for `key` is held, fresh or stale (without touching its recency). */
+  has(key: string): boolean {
+    const entry = this.entries.peek(key);
+    return entry !== undefined && this.now() - entry.readAt < this.options.policy.ttlMs + this.options.policy.staleWhileRevalidateMs;
+  }
+
+  /** Drops `key`, and keeps any read already in flight from putting back what it read before. */
+  invalidate(key: string): void {
+    this.entries.delete(key);
+    if (this.pendingRefresh.delete(key)) this.refreshing.delete(key);
+    if (this.readsInFlight === 0) return;
+    this.generation += 1;
+    if (this.invalidatedAt.size >= this.options.policy.maxEntries) {
+      this.invalidatedAt.clear();
+      this.floor = this.generation;
+    } else {
+      this.invalidatedAt.set(key, this.generation);
+    }
+  }
+
+  /** Settles once no background refresh is pending or in flight. */
+  async idle(): Promise<void> {
+    while (this.refreshScheduled || this.refreshes.size > 0) {
+      if (this.refreshes.size > 0) await Promise.allSettled([...this.refreshes]);
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Reads keys in calls of at most `chunkSize` keys, sent together, and keeps every value (never an error) that came back. */
+  private async read(keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>[]> {
+    const readAt = this.now();
+    const generation = this.generation;
+    this.readsInFlight += 1;
+    try {
+      const chunks: (readonly string[])[] = [];
+      for (let i = 0; i < keys.length; i += this.options.chunkSize) chunks.push(keys.slice(i, i + this.options.chunkSize));
+      const settled = await Promise.all(chunks.map((chunk) => this.options.fetch(chunk, observe, deadline).catch((error: unknown) => chunk.map(() => error as Error))));
+      const results: KeyResult<V>[] = [];
+      for (const chunkResults of settled) results.push(...chunkResults);
+      keys.forEach((key, i) => {
+        const result = results[i];
+        // An error is never kept: the next query asks the source again.
+        if (result !== undefined && !(result instanceof Error) && !this.invalidatedSince(key, generation)) this.entries.set(key, { value: result, readAt });
+      });
+      return results;
+    } finally {
+      this.readsInFlight -= 1;
+      if (this.readsInFlight === 0) this.invalidatedAt.clear();
+    }
+  }
+
+  private invalidatedSince(key: string, generation: number): boolean {
+    return generation < this.floor || (this.invalidatedAt.get(key) ?? -1) > generation;
+  }
+
+  private refreshLater(key: string): void {
+    if (this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    this.pendingRefresh.add(key);
+    if (this.refreshScheduled) return;
+    this.refreshScheduled = true;
+    // After this turn of the event loop, so the stale keys every request of the tick found go out in one read.
+    setImmediate(() => this.refreshPending());
+  }
+
+  private refreshPending(): void {
+    this.refreshScheduled = false;
+    const keys = [...this.pendingRefresh];
+    this.pendingRefresh.clear();
+    if (keys.length === 0) return;
+    const refresh = this.refresh(keys)
+      .catch((error: unknown) => this.options.logger?.error({ source: this.source, entity: this.entity, err: error }, 'record cache: background refresh crashed'))
+      .finally(() => this.refreshes.delete(refresh));
+    this.refreshes.add(refresh);
+  }
+
+  /** Reads stale keys again under the source's own policies; a failure leaves the stale value in place until it expires. */
+  private async refresh(keys: readonly string[]): Promise<void> {
+    const { metrics } = this.options;
+    try {
+      const results = await this.read(keys, metrics ? (call) => metrics.recordUpstream(call) : undefined, Deadline.after(this.options.refreshDeadlineMs));
+      const failures = results.filter((r): r is Error => r instanceof Error);
+      if (keys.length > failures.length) metrics?.recordCacheRefreshes(this.source, this.entity, 'ok', keys.length - failures.length);
+      if (failures.length > 0) {
+        metrics?.recordCacheRefreshes(this.source, this.entity, 'failed', failures.length);
+        this.warnRefreshFailed(failures);
+      }
+    } finally {
+      for (const key of keys) this.refreshing.delete(key);
+    }
+  }
+
+  private warnRefreshFailed(failures: readonly Error[]): void {
+    this.failedSinceWarning += failures.length;
+    const now = this.now();
+    if (now - this.lastWarningAt < WARNING_INTERVAL_MS) return;
+    this.lastWarningAt = now;
+    const first = failures[0]!;
+    this.options.logger?.warn(
+      {
+        source: this.source,
+        entity: this.entity,
+        failedKeys: this.failedSinceWarning,
+        code: first instanceof SourceError ? first.code : first.name,
+        detail: first instanceof SourceError ? first.detail : first.message,
+      },
+      'record cache: background refresh failed; the stale values are served until they expire',
+    );
+    this.failedSinceWarning = 0;
+  }
+
+  private reportLookups(fresh: number, stale: number, misses: number, onLookup: CacheLookupObserver | undefined): void {
+    const { metrics } = this.options;
+    if (metrics) {
+      if (fresh > 0) metrics.recordCacheLookups(this.source, this.entity, 'fresh', fresh);
+      if (stale > 0) metrics.recordCacheLookups(this.source, this.entity, 'stale', stale);
+      if (misses > 0) metrics.recordCacheLookups(this.source, this.entity, 'miss', misses);
+    }
+    onLookup?.({ source: this.source, entity: this.entity, fresh, stale, misses });
+  }
+}
+
+/** A source record by its key, as webhooks and forgets name it. */
+export interface RecordRef {
+  source: string;
+  entity: string;
+  recordId: string;
+}
+
+export interface RecordCacheOptions {
+  refreshDeadlineMs: number;
+  metrics?: RecordCacheMetrics;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** The hub's record cache: one cached operation per entity whose config has a `cache` section, none otherwise. */
+export class RecordCache {
+  private readonly recordOperations = new Map<string, CachedOperation<MappedRecord | null>>();
+  private readonly childOperations = new Map<string, CachedOperation<MappedRecord[]>>();
+  /** `source.entity` of a parent → the cached child lists keyed by its record IDs. */
+  private readonly childrenByParent = new Map<string, CachedOperation<MappedRecord[]>[]>();
+
+  constructor(registry: SourceRegistry, options: RecordCacheOptions) {
+    for (const [source, connector] of registry.connectors) {
+      for (const [entity, reader] of connector.entities) {
+        const policy = reader.config.cache;
+        if (!policy) continue;
+        // Without a batch endpoint the reader already makes one call per key.
+        const common = { ...options, source, entity, policy, chunkSize: reader.config.batch ? reader.maxBatchSize : Infinity };
+        const parent = reader.config.parent;
+        if (parent) {
+          const operation = new CachedOperation<MappedRecord[]>({ ...common, fetch: (keys, observe, deadline) => reader.fetchChildren(keys, observe, deadline) });
+          this.childOperations.set(`${source}.${entity}`, operation);
+          const parentKey = `${source}.${parent}`;
+          this.childrenByParent.set(parentKey, [...(this.childrenByParent.get(parentKey) ?? []), operation]);
+        } else {
+          this.recordOperations.set(`${source}.${entity}`, new CachedOperation<MappedRecord | null>({ ...common, fetch: (keys, observe, deadline) => reader.fetchRecords(keys, observe, deadline) }));
+        }
+      }
+    }
+  }
+
+  /** The cached record reads of an entity; undefined when its records are not cached. */
+  records(source: string, entity: string): CachedOperation<MappedRecord | null> | undefined {
+    return this.recordOperations.get(`${source}.${entity}`);
+  }
+
+  /** The cached child-list reads of a child entity; undefined when they are not cached. */
+  children(source: string, entity: string): CachedOperation<MappedRecord[]> | undefined {
+    return this.childOperations.get(`${source}.${entity}`);
+  }
+
+  /** Drops what was read of these records: each record and the child lists keyed by it. */
+  invalidate(records: readonly RecordRef[]): void {
+    for (const { source, entity, recordId } of records) {
+      this.recordOperations.get(`${source}.${entity}`)?.invalidate(recordId);
+      for (const children of this.childrenByParent.get(`${source}.${entity}`) ?? []) children.invalidate(recordId);
+    }
+  }
+
+  /** Settles once no background refresh is pending or in flight. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.recordOperations.values(), ...this.childOperations.values()].map((operation) => operation.idle()));
+  }
+}
