@@ -45,3 +45,26 @@ export function idealRequests(registry: SourceRegistry, customers: readonly Cust
  * facet is keyed by linked record IDs, so all of this benchmark's queries are one level deep.
  */
 export const DEPENDENCY_DEPTH = 1;
+
+/**
+ * The p50 a closed loop of `concurrency` callers cannot beat when each upstream request holds one of the source's
+ * slots for `latencyMs`: a source serving at most `cap` requests at once completes cap ÷ L of them per ms, so a
+ * query needing n of them waits at least concurrency × n × L ÷ cap. The caps are the config's promises to each
+ * source (per-key concurrency for sources without a batch endpoint, the source's bulkhead for all its requests).
+ */
+export function sourceCapFloorMs(registry: SourceRegistry, operationsPerQuery: OperationCounts, concurrency: number, latencyMs: number): number {
+  let floor = 0;
+  const perSource = new Map<string, number>();
+  for (const [operation, count] of Object.entries(operationsPerQuery)) {
+    const [source = '', entity = ''] = operation.split('.');
+    const single = registry.reader(source, entity).config.single;
+    if (!registry.reader(source, entity).config.batch && single) floor = Math.max(floor, (concurrency * count * latencyMs) / single.concurrency);
+    perSource.set(source, (perSource.get(source) ?? 0) + count);
+  }
+  for (const [source, count] of perSource) {
+    const config = registry.connectors.get(source)!.config;
+    const cap = config.resilience.bulkhead.maxConcurrent ?? config.connections;
+    floor = Math.max(floor, (concurrency * count * latencyMs) / cap);
+  }
+  return Math.round(floor * 10) / 10;
+}

@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { demoConfig } from '../src/cli/demo-config.js';
+import type { HubConfig, RecordCacheConfig } from '../src/config/schema.js';
 import { startSimulatedSystems, SYSTEM_NAMES, type SimulatedSystems } from '../src/demo/systems.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { syncLinks } from '../src/identity/sync.js';
 import { createServices } from '../src/server/hub.js';
 import type { SourceRegistry } from '../src/sources/registry.js';
-import { DEPENDENCY_DEPTH, idealOperations, type OperationCounts } from './ideal.js';
+import { DEPENDENCY_DEPTH, idealOperations, sourceCapFloorMs, type OperationCounts } from './ideal.js';
 import { drive, type LoadResult } from './load.js';
 import { formatProfileSummary, summariseProfile, type ProfileSummary } from './profile-summary.js';
 import { BENCH_QUERIES, type BenchQuery, type QueryName } from './queries.js';
@@ -23,7 +24,9 @@ import { startServerProcess, type ServerHandle } from './servers.js';
 import { buildWorkloads, type WorkItem } from './workload.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const SERVER_KINDS: readonly ServerKind[] = ['rosetta', 'baseline'];
+const SERVER_KINDS: readonly ServerKind[] = ['rosetta', 'cached', 'baseline'];
+/** The record cache of the `cached` variant: opt-in per entity in a deployment, on for every entity here. */
+const CACHED_RECORDS: RecordCacheConfig = { ttlMs: 30_000, staleWhileRevalidateMs: 60_000, maxEntries: 50_000 };
 /** Distinct customers each lookup query rotates through, so no single record is hot. */
 const LOOKUPS = 2_000;
 /** Requests per query in the counted pass: sequential, so each one's upstream calls are its own. */
@@ -82,7 +85,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--seed <n>', 'seed of the generated data', nonNegativeInt, 42)
     .option('--max-requests <n>', 'cap on requests per phase, whatever the duration', positiveInt, 200_000)
     .option('--queries <list>', 'queries to run: context,page,field', listOf<QueryName>(['context', 'page', 'field']), ['context', 'page', 'field'] as QueryName[])
-    .option('--servers <list>', 'servers to drive: rosetta,baseline', listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
+    .option('--servers <list>', 'servers to drive: rosetta,cached,baseline', listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
     .option('--cpu-prof', 'write a V8 CPU profile of the hub process and summarise it', false)
     .option('--quick', 'a short smoke run: 3 s phases, 1 s warm-up, 2,000 people', false)
     .option('--out <file>', 'where to write the JSON figures', join(RESULTS_DIR, 'latest.json'))
@@ -124,7 +127,32 @@ interface Phase {
   serverCpuPercent: number;
   /** This process (simulated sources + load generator): share of one core, to see whether the driver was the limit. */
   driverCpuPercent: number;
+  /** Server + driver CPU per response: what one query costs this machine as a whole, sources and load generator included. */
+  machineCpuMsPerQuery: number;
+  /**
+   * The p50 this machine could reach at this concurrency if nothing but CPU limited it: a closed loop of c connections
+   * completes at most cores ÷ machineCpuMsPerQuery queries per ms, so each waits at least c × machineCpuMsPerQuery ÷ cores.
+   */
+  cpuFloorMs: number;
   rssAfterMb: number;
+}
+
+/** Both CPU figures of a phase: per query for the whole machine, and the latency floor that cost sets at concurrency c. */
+function machineCost(cpuMicros: number, responses: number, concurrency: number): Pick<Phase, 'machineCpuMsPerQuery' | 'cpuFloorMs'> {
+  if (responses === 0) return { machineCpuMsPerQuery: 0, cpuFloorMs: 0 };
+  const perQueryMs = cpuMicros / 1000 / responses;
+  return { machineCpuMsPerQuery: Math.round(perQueryMs * 1000) / 1000, cpuFloorMs: Math.round(((concurrency * perQueryMs) / cpus().length) * 10) / 10 };
+}
+
+/** The config with the record cache on for every entity that is read at query time. */
+function withRecordCache(config: HubConfig, cache: RecordCacheConfig): HubConfig {
+  const sources = Object.fromEntries(
+    Object.entries(config.sources).map(([name, source]) => [
+      name,
+      { ...source, entities: Object.fromEntries(Object.entries(source.entities).map(([entityName, entity]) => [entityName, entity.provides ? { ...entity, cache } : entity])) },
+    ]),
+  );
+  return { ...config, sources };
 }
 
 const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
@@ -197,32 +225,49 @@ async function countUpstream(server: ServerHandle, query: BenchQuery, items: rea
 const ratio = (a: number, b: number): number | null => (b > 0 && Number.isFinite(a / b) ? Math.round((a / b) * 100) / 100 : null);
 const fmt = (value: number | null, suffix = ''): string => (value === null ? '–' : `${value}${suffix}`);
 
+/** A hub variant's figures for one query, side by side with the baseline and the ideal. */
 interface Comparison {
   query: QueryName;
-  /** Rosetta throughput ÷ baseline throughput. */
+  /** `rosetta` (every read live) or `cached` (the same hub with the record cache on for every entity). */
+  server: Exclude<ServerKind, 'baseline'>;
+  /** This variant's throughput ÷ baseline throughput. */
   throughputVsBaseline: number | null;
-  /** Rosetta p50 ÷ baseline p50 (below 1 means Rosetta is faster). */
+  /** This variant's p50 ÷ baseline p50 (below 1 means Rosetta is faster). */
   p50VsBaseline: number | null;
   /** Ideal latency: L × dependency depth. */
   idealLatencyMs: number;
   p50VsIdeal: number | null;
   p99VsIdeal: number | null;
+  /** The p50 the sources' declared concurrency caps allow at this concurrency and latency (ideal.ts). */
+  sourceCapFloorMs: number;
+  /** The p50 this machine's CPU allows at this concurrency and this variant's cost per query. */
+  cpuFloorMs: number;
+  /** The largest of the ideal and both floors: the best this run could have shown. */
+  reachableMs: number;
+  p50VsReachable: number | null;
 }
 
-function compare(phases: readonly Phase[], latency: number): Comparison[] {
-  const queries = [...new Set(phases.map((p) => p.query))];
-  return queries.map((query) => {
-    const rosetta = phases.find((p) => p.query === query && p.server === 'rosetta');
-    const baseline = phases.find((p) => p.query === query && p.server === 'baseline');
-    const idealLatencyMs = latency * DEPENDENCY_DEPTH;
-    return {
-      query,
-      throughputVsBaseline: rosetta && baseline ? ratio(rosetta.load.throughput, baseline.load.throughput) : null,
-      p50VsBaseline: rosetta?.load.latencyMs && baseline?.load.latencyMs ? ratio(rosetta.load.latencyMs.p50, baseline.load.latencyMs.p50) : null,
+function compare(phases: readonly Phase[], options: BenchOptions, registry: SourceRegistry): Comparison[] {
+  const idealLatencyMs = options.latency * DEPENDENCY_DEPTH;
+  return phases.flatMap((phase): Comparison[] => {
+    if (phase.server === 'baseline') return [];
+    const baseline = phases.find((p) => p.query === phase.query && p.server === 'baseline');
+    const latency = phase.load.latencyMs;
+    const capFloor = sourceCapFloorMs(registry, phase.counted.idealOperationsPerQuery, options.concurrency, options.latency);
+    const reachable = Math.max(idealLatencyMs, phase.cpuFloorMs, capFloor);
+    return [{
+      query: phase.query,
+      server: phase.server,
+      throughputVsBaseline: baseline ? ratio(phase.load.throughput, baseline.load.throughput) : null,
+      p50VsBaseline: latency && baseline?.load.latencyMs ? ratio(latency.p50, baseline.load.latencyMs.p50) : null,
       idealLatencyMs,
-      p50VsIdeal: rosetta?.load.latencyMs ? ratio(rosetta.load.latencyMs.p50, idealLatencyMs) : null,
-      p99VsIdeal: rosetta?.load.latencyMs ? ratio(rosetta.load.latencyMs.p99, idealLatencyMs) : null,
-    };
+      p50VsIdeal: latency ? ratio(latency.p50, idealLatencyMs) : null,
+      p99VsIdeal: latency ? ratio(latency.p99, idealLatencyMs) : null,
+      sourceCapFloorMs: capFloor,
+      cpuFloorMs: phase.cpuFloorMs,
+      reachableMs: reachable,
+      p50VsReachable: latency ? ratio(latency.p50, reachable) : null,
+    }];
   });
 }
 
@@ -235,7 +280,7 @@ function table(rows: string[][]): string {
 }
 
 function printReport(phases: readonly Phase[], comparisons: readonly Comparison[], options: BenchOptions): void {
-  const header = ['query', 'server', 'req/s', 'p50 ms', 'p99 ms', 'upstream/q', 'ideal/q', 'CPU ms/q', 'errors'];
+  const header = ['query', 'server', 'req/s', 'p50 ms', 'p99 ms', 'upstream/q', 'ideal/q', 'under load', 'CPU ms/q', 'errors'];
   const rows = phases.map((p) => [
     BENCH_QUERIES.find((q) => q.name === p.query)!.title,
     p.server,
@@ -244,26 +289,34 @@ function printReport(phases: readonly Phase[], comparisons: readonly Comparison[
     fmt(p.load.latencyMs?.p99 ?? null),
     String(p.counted.upstreamPerQuery),
     String(p.counted.idealPerQuery),
+    String(p.upstreamPerResponseUnderLoad),
     String(p.cpuMsPerQuery),
     String(p.load.non2xx + p.load.errors + p.load.graphqlErrors),
   ]);
   console.log(`\n${table([header, ...rows])}`);
   console.log(`\n${table([
-    ['query', 'ideal', 'Rosetta÷baseline req/s', 'Rosetta÷baseline p50', 'Rosetta p50÷ideal', 'Rosetta p99÷ideal'],
+    ['query', 'server', 'ideal', '÷baseline req/s', '÷baseline p50', 'p50÷ideal', 'p99÷ideal', 'source-cap floor', 'CPU floor', 'p50÷max(ideal, floors)'],
     ...comparisons.map((c) => [
       BENCH_QUERIES.find((q) => q.name === c.query)!.title,
+      c.server,
       `${c.idealLatencyMs} ms`,
       fmt(c.throughputVsBaseline, '×'),
       fmt(c.p50VsBaseline, '×'),
       fmt(c.p50VsIdeal, '×'),
       fmt(c.p99VsIdeal, '×'),
+      `${c.sourceCapFloorMs} ms`,
+      `${c.cpuFloorMs} ms`,
+      fmt(c.p50VsReachable, '×'),
     ]),
   ])}`);
-  console.log(`\nupstream/q: counted over ${COUNTED_SAMPLES} sequential requests per query with the sources' own counters; ideal/q: ceil(keys / maxBatchSize) per batchable source operation, one per distinct key where the source has no batch endpoint.`);
+  console.log(`\nupstream/q: counted over ${COUNTED_SAMPLES} sequential requests per query with the sources' own counters (before any load: the record cache is cold); ideal/q: ceil(keys / maxBatchSize) per batchable source operation, one per distinct key where the source has no batch endpoint; under load: upstream requests the sources saw during the measured phase ÷ responses.`);
+  if (phases.some((p) => p.server === 'cached')) console.log(`cached: the same hub with the record cache on for every entity (${CACHED_RECORDS.ttlMs / 1000} s fresh, ${CACHED_RECORDS.staleWhileRevalidateMs / 1000} s stale-while-revalidate); its reads are up to that old, which the live rows never are.`);
   for (const p of phases.filter((phase) => phase.load.responses < 2 * options.concurrency)) {
     console.log(`note: ${p.query}/${p.server} answered only ${p.load.responses} requests in ${p.load.durationSeconds} s; the ${p.load.unfinished} still in flight are in no percentile (closed loop), so its latency figures understate the wait. A longer --duration measures it.`);
   }
   console.log(`ideal latency: L (${options.latency} ms) × dependency depth (${DEPENDENCY_DEPTH}: links come from the local table). CPU ms/q: the server process's user+system CPU over the phase ÷ responses.`);
+  console.log(`source-cap floor: concurrency × upstream requests per query × L ÷ the source's declared concurrency cap (per-key cap, or its bulkhead), the most demanding source — the p50 the sources' caps allow.`);
+  console.log(`CPU floor: concurrency × (server + this process's CPU per response) ÷ ${cpus().length} cores — the p50 a closed loop of ${options.concurrency} connections cannot beat on this machine at this cost per query, whatever the server does with its time.`);
   const driverMax = Math.max(...phases.map((p) => p.driverCpuPercent));
   console.log(`load generator + simulated sources (this process) peaked at ${driverMax}% of one core; servers at ${Math.max(...phases.map((p) => p.serverCpuPercent))}%.`);
 }
@@ -286,18 +339,19 @@ interface MemoryReport {
 function checkTargets(phases: readonly Phase[], comparisons: readonly Comparison[], options: BenchOptions, rss: MemoryReport | null): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const rosetta = phases.filter((p) => p.server === 'rosetta');
+  // The targets are for live reads: the cached variant is reported beside them, never judged in their place.
   for (const p of rosetta) {
     checks.push({ target: `${p.query}: upstream requests = ideal`, measured: `${p.counted.upstreamPerQuery} vs ${p.counted.idealPerQuery}`, met: p.counted.upstreamPerQuery === p.counted.idealPerQuery });
   }
   const atTwenty = options.latency === 20 && options.concurrency === 50;
-  for (const c of comparisons) {
+  for (const c of comparisons.filter((comparison) => comparison.server === 'rosetta')) {
     // No answer at all within the phase is a miss, not an absent figure.
     const within = (value: number | null, limit: number) => (atTwenty ? value !== null && value <= limit : null);
     checks.push({ target: `${c.query}: p50 ≤ 1.25 × ideal (L=20, c=50)`, measured: fmt(c.p50VsIdeal, '×'), met: within(c.p50VsIdeal, 1.25) });
     checks.push({ target: `${c.query}: p99 ≤ 2 × ideal (L=20, c=50)`, measured: fmt(c.p99VsIdeal, '×'), met: within(c.p99VsIdeal, 2) });
   }
   const atZero = options.latency === 0;
-  const page = comparisons.find((c) => c.query === 'page');
+  const page = comparisons.find((c) => c.query === 'page' && c.server === 'rosetta');
   if (page) checks.push({ target: 'page: throughput ≥ 3 × baseline (L=0)', measured: fmt(page.throughputVsBaseline, '×'), met: atZero && page.throughputVsBaseline !== null ? page.throughputVsBaseline >= 3 : null });
   const context = rosetta.find((p) => p.query === 'context');
   if (context) checks.push({ target: 'context: hub CPU < 1 ms per query (L=0)', measured: `${context.cpuMsPerQuery} ms`, met: atZero ? context.cpuMsPerQuery < 1 : null });
@@ -337,7 +391,8 @@ async function main(): Promise<void> {
     if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
     const profilesBefore = new Set(options.cpuProf ? readdirSync(profileDir) : []);
     for (const kind of options.servers) {
-      servers.push(await startServerProcess(kind, { config, ...(kind === 'rosetta' && options.cpuProf ? { cpuProfileDir: profileDir } : {}) }));
+      const serverConfig = kind === 'cached' ? withRecordCache(config, CACHED_RECORDS) : config;
+      servers.push(await startServerProcess(kind, { config: serverConfig, ...(kind === 'rosetta' && options.cpuProf ? { cpuProfileDir: profileDir } : {}) }));
     }
     const memoryAtStart = new Map<ServerKind, ProcessUsage>();
     for (const server of servers) memoryAtStart.set(server.kind, await server.usage({ collectGarbage: true }));
@@ -378,6 +433,7 @@ async function main(): Promise<void> {
           cpuMsPerQuery: load.responses === 0 ? 0 : Math.round((serverCpuMicros / 1000 / load.responses) * 1000) / 1000,
           serverCpuPercent: Math.round(serverCpuMicros / 10_000 / load.durationSeconds),
           driverCpuPercent: Math.round((driverCpu.user + driverCpu.system) / 10_000 / load.durationSeconds),
+          ...machineCost(serverCpuMicros + driverCpu.user + driverCpu.system, load.responses, options.concurrency),
           rssAfterMb: mb(after.rssBytes),
         };
         phases.push(phase);
@@ -386,20 +442,20 @@ async function main(): Promise<void> {
       }
     }
 
-    const rosetta = servers.find((s) => s.kind === 'rosetta');
-    let rss: MemoryReport | null = null;
-    if (rosetta) {
-      const atEnd = await rosetta.usage({ collectGarbage: true });
-      const atStart = memoryAtStart.get('rosetta')!;
-      rss = { startMb: mb(atStart.rssBytes), endMb: mb(atEnd.rssBytes), liveHeapStartMb: mb(atStart.heapUsedBytes), liveHeapEndMb: mb(atEnd.heapUsedBytes) };
+    const memory: Partial<Record<ServerKind, MemoryReport>> = {};
+    for (const server of servers.filter((s) => s.kind !== 'baseline')) {
+      const atEnd = await server.usage({ collectGarbage: true });
+      const atStart = memoryAtStart.get(server.kind)!;
+      memory[server.kind] = { startMb: mb(atStart.rssBytes), endMb: mb(atEnd.rssBytes), liveHeapStartMb: mb(atStart.heapUsedBytes), liveHeapEndMb: mb(atEnd.heapUsedBytes) };
     }
+    const rss = memory.rosetta ?? null;
     for (const server of servers.splice(0)) await server.stop();
 
-    const comparisons = compare(phases, options.latency);
+    const comparisons = compare(phases, options, services.registry);
     printReport(phases, comparisons, options);
-    if (rss) {
-      const loadSeconds = phases.filter((p) => p.server === 'rosetta').length * (options.duration + options.warmup);
-      console.log(`hub memory: RSS ${rss.startMb} MB before the load phases, ${rss.endMb} MB after ${loadSeconds} s of load; live heap after a full GC ${rss.liveHeapStartMb} MB → ${rss.liveHeapEndMb} MB.`);
+    for (const [kind, report] of Object.entries(memory)) {
+      const loadSeconds = phases.filter((p) => p.server === kind).length * (options.duration + options.warmup);
+      console.log(`${kind} memory: RSS ${report.startMb} MB before the load phases, ${report.endMb} MB after ${loadSeconds} s of load; live heap after a full GC ${report.liveHeapStartMb} MB → ${report.liveHeapEndMb} MB.`);
     }
     const targets = checkTargets(phases, comparisons, options, rss);
     console.log('\ntargets (issue 7):');
@@ -424,7 +480,7 @@ async function main(): Promise<void> {
       linkTable: { customers: sync.customers, records: sync.records },
       phases,
       comparisons,
-      hubRssMb: rss,
+      hubMemoryMb: memory,
       targets,
       profile,
     };

@@ -8,7 +8,7 @@ import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { startHub } from '../src/server/hub.js';
 import { startNaiveBaseline } from './naive-baseline.js';
 
-export type ServerKind = 'rosetta' | 'baseline';
+export type ServerKind = 'rosetta' | 'cached' | 'baseline';
 
 export type ParentMessage =
   /** The parent's parsed config, so both servers and the ideal-cost model read one and the same. */
@@ -35,7 +35,7 @@ async function start(message: Extract<ParentMessage, { type: 'start' }>): Promis
   const { config } = message;
   if (config.linkStore.kind !== 'sqlite') throw new Error('the benchmark shares a SQLite link table between processes');
   const store = new SqliteLinkStore(config.linkStore.path);
-  if (message.server === 'rosetta') {
+  if (message.server !== 'baseline') {
     const hub = await startHub(config, { store });
     send({ type: 'ready', url: hub.url });
     return () => hub.close();
