@@ -1,13 +1,14 @@
 // One source's HTTP access: a keep-alive undici Pool behind the source's resilience policies, auth, JSON decoding and typed errors.
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { AuthConfig, SourceConfig } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
 import { SourceBadResponseError, SourceError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
-import type { SourceCall } from './policies/call.js';
+import { DeadlineCall, type AttemptLimit, type SourceCall } from './policies/call.js';
 import { Deadline } from './policies/deadline.js';
 import { RollingWindow } from './policies/rolling-window.js';
 import { SourcePolicy, type PolicyStatus } from './policies/source-policy.js';
+import { onCutOff } from './policies/timeout.js';
 
 /** One upstream HTTP call, as reported to explain and to the source's counters. */
 export interface UpstreamCall {
@@ -72,8 +73,7 @@ export function authHeaders(auth: AuthConfig): Record<string, string> {
   }
 }
 
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
+function retryAfterMs(value: string | undefined): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
@@ -81,10 +81,121 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
+/** The first value of header `name` (lower case) in undici's raw `[name, value, name, value, …]` list. */
+function rawHeader(raw: readonly Buffer[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length === name.length && key.toString('latin1').toLowerCase() === name) return raw[i + 1]!.toString('latin1');
+  }
+  return undefined;
+}
+
+/** The body as text, decoded as undici's `body.text()` does: UTF-8, a leading byte order mark dropped. */
+function utf8Text(chunks: readonly Buffer[]): string {
+  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  const start = body.length > 2 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  return body.toString('utf8', start);
+}
+
+/** Where a read stopped: before the status line was in, or while reading the body. */
+type Stage = 'response' | 'complete body';
+
+/** Why a response could not be read whole: the attempt's time ran out (`limit`), or the connection failed (`cause`). */
+class ReadFailure {
+  constructor(
+    readonly stage: Stage,
+    readonly limit: AttemptLimit | undefined,
+    readonly cause: Error | undefined,
+  ) {}
+}
+
+/**
+ * Reads one response whole, straight from undici's dispatcher. `pool.request` builds, per request, an async resource,
+ * a header object, a Readable body stream (drained again by `body.text()`) and an abort listener on a signal. This
+ * keeps only the status, the one header the hub reads (Retry-After, on a 429 or 503) and the body's chunks.
+ * It implements the handler hooks undici's core calls (`onConnect` … `onError`; marked deprecated in undici 7's types):
+ * the newer `onRequestStart` family is adapted to them per request, all headers parsed, which measured 3–12% more hub
+ * CPU per call (`npm run bench:upstream`). Should a later undici drop these hooks, the newer ones map one to one.
+ */
+class ResponseReader implements Dispatcher.DispatchHandler {
+  /** The response status, 0 until the status line is in. */
+  status = 0;
+  retryAfter: string | undefined;
+  /** The whole body as text, or a `ReadFailure`. */
+  readonly body: Promise<string>;
+  private readonly chunks: Buffer[] = [];
+  private abortRequest: ((error: Error) => void) | undefined;
+  private cutOffBy: AttemptLimit | undefined;
+  private settled = false;
+  private resolve!: (text: string) => void;
+  private reject!: (failure: ReadFailure) => void;
+
+  constructor() {
+    this.body = new Promise<string>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  /** The attempt's time is up: it fails now, and the request, if undici has sent it, is aborted. */
+  cutOff(limit: AttemptLimit): void {
+    if (this.settled) return;
+    this.cutOffBy = limit;
+    this.fail(new ReadFailure(this.stage(), limit, undefined));
+    this.abortRequest?.(new Error(`attempt cut off: ${limit}`));
+  }
+
+  get isCutOff(): boolean {
+    return this.cutOffBy !== undefined;
+  }
+
+  onConnect(abort: (error?: Error) => void): void {
+    // Cut off while undici still held it (connecting): never sent.
+    if (this.cutOffBy) abort(new Error(`attempt cut off: ${this.cutOffBy}`));
+    else this.abortRequest = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    // 1xx interim responses (100 Continue) are not the answer.
+    if (statusCode < 200) return true;
+    this.status = statusCode;
+    if (statusCode === 429 || statusCode === 503) this.retryAfter = rawHeader(rawHeaders, 'retry-after');
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(utf8Text(this.chunks));
+  }
+
+  onError(error: Error): void {
+    // After a cut-off, undici reports the abort it was asked for: the attempt has already failed.
+    this.fail(new ReadFailure(this.stage(), undefined, error));
+  }
+
+  private stage(): Stage {
+    return this.status === 0 ? 'response' : 'complete body';
+  }
+
+  private fail(failure: ReadFailure): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(failure);
+  }
+}
+
 export class SourceHttpClient {
   private readonly pool: Pool;
   private readonly basePath: string;
+  /** Built once: every GET sends the same headers, every POST the same plus its content type. */
   private readonly headers: Record<string, string>;
+  private readonly jsonBodyHeaders: Record<string, string>;
   private readonly timeoutMs: number;
   private readonly policy: SourcePolicy;
   private readonly recent: RollingWindow;
@@ -101,6 +212,7 @@ export class SourceHttpClient {
     this.basePath = base.pathname.replace(/\/$/, '');
     this.timeoutMs = config.timeoutMs;
     this.headers = { accept: 'application/json', ...authHeaders(config.auth) };
+    this.jsonBodyHeaders = { ...this.headers, 'content-type': 'application/json' };
     const maxConcurrent = config.resilience.bulkhead.maxConcurrent ?? config.connections;
     this.policy = new SourcePolicy(source, { timeoutMs: config.timeoutMs, maxConcurrent, resilience: config.resilience }, options.logger ?? DEFAULT_LOGGER);
     this.recent = new RollingWindow(config.resilience.circuitBreaker.windowMs);
@@ -114,12 +226,8 @@ export class SourceHttpClient {
 
   /** One logical read: sent, and if need be retried, under the source's policies. */
   requestJson(request: JsonRequest): Promise<unknown> {
-    const call = {
-      source: this.source,
-      operation: request.operation,
-      idempotent: request.method === 'GET' || request.idempotent === true,
-      deadline: request.deadline ?? Deadline.none(),
-    };
+    const idempotent = request.method === 'GET' || request.idempotent === true;
+    const call = new DeadlineCall(this.source, request.operation, idempotent, request.deadline ?? Deadline.none());
     return this.policy.run(call, (attempt) => this.attempt(request, attempt));
   }
 
@@ -140,65 +248,65 @@ export class SourceHttpClient {
   /** One HTTP request, counted and reported to explain. */
   private async attempt(request: JsonRequest, call: SourceCall): Promise<unknown> {
     const started = performance.now();
-    let status: number | 'error' = 'error';
-    let errorCode: string | undefined;
     this.requests += 1;
+    const reader = new ResponseReader();
+    let errorCode: string | undefined;
     try {
-      const body = await this.send(request, call, (s) => (status = s));
+      const body = this.decode(request, reader, await this.send(request, call, reader));
       this.recent.record(true);
       return body;
-    } catch (error) {
+    } catch (thrown) {
+      const error = thrown instanceof ReadFailure ? this.readFailed(request.operation, thrown) : thrown;
       this.errors += 1;
       this.recent.record(false);
       errorCode = error instanceof SourceError ? error.code : 'SOURCE_UNAVAILABLE';
       throw error;
     } finally {
-      request.observe?.({
-        source: this.source,
-        operation: request.operation,
-        keys: request.keys,
-        status,
-        ms: Math.round((performance.now() - started) * 100) / 100,
-        ...(errorCode ? { errorCode } : {}),
-      });
+      if (request.observe) {
+        const observed: UpstreamCall = {
+          source: this.source,
+          operation: request.operation,
+          keys: request.keys,
+          status: reader.status === 0 ? 'error' : reader.status,
+          ms: Math.round((performance.now() - started) * 100) / 100,
+        };
+        if (errorCode) observed.errorCode = errorCode;
+        request.observe(observed);
+      }
     }
   }
 
-  private timedOut(request: JsonRequest, call: SourceCall, stage: string, cause: unknown): SourceTimeoutError {
-    const limit = call.deadline.expired ? "the query's deadline passed" : `no ${stage} within ${this.timeoutMs} ms`;
-    return new SourceTimeoutError(this.source, `${request.operation}: ${limit}`, { cause });
-  }
-
-  private async send(request: JsonRequest, call: SourceCall, onStatus: (status: number) => void): Promise<unknown> {
+  /** Sends the request and resolves to its whole body as text; fails with the attempt's time or a transport failure. */
+  private send(request: JsonRequest, call: SourceCall, reader: ResponseReader): Promise<string> {
+    const stopListening = onCutOff(call, (limit) => reader.cutOff(limit));
+    // Cut off already (the deadline passed while the attempt waited its turn): nothing is sent.
+    if (reader.isCutOff) return reader.body;
     const search = request.query && Object.keys(request.query).length > 0 ? `?${new URLSearchParams(request.query).toString()}` : '';
-    const { signal } = call;
-    let response;
+    const hasBody = request.body !== undefined;
     try {
-      response = await this.pool.request({
-        method: request.method,
-        path: `${this.basePath}${request.path}${search}`,
-        headers: request.body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
-        body: request.body === undefined ? null : JSON.stringify(request.body),
-        signal,
-      });
+      // undici reports its own failures (a bad path, a closed pool) to the reader; only the body's encoding can throw here.
+      this.pool.dispatch(
+        {
+          method: request.method,
+          path: `${this.basePath}${request.path}${search}`,
+          headers: hasBody ? this.jsonBodyHeaders : this.headers,
+          body: hasBody ? JSON.stringify(request.body) : null,
+        },
+        reader,
+      );
     } catch (error) {
-      if (signal.aborted) throw this.timedOut(request, call, 'response', error);
-      throw new SourceUnavailableError(this.source, `${request.operation}: ${(error as Error).message}`, undefined, { cause: error });
+      reader.onError(error as Error);
     }
-    const code = response.statusCode;
-    onStatus(code);
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      if (signal.aborted) throw this.timedOut(request, call, 'complete body', error);
-      // A body cut off mid-way (a reset, a truncated reply) is a transport failure: worth another attempt.
-      throw new SourceUnavailableError(this.source, `${request.operation}: body read failed: ${(error as Error).message}`, undefined, { cause: error });
-    }
+    return stopListening === undefined ? reader.body : reader.body.finally(stopListening);
+  }
+
+  /** The JSON of a complete response, or the typed error its status means. */
+  private decode(request: JsonRequest, reader: ResponseReader, text: string): unknown {
+    const code = reader.status;
     if (code === 404 && request.notFoundIsNull) return null;
-    if (code === 429) throw new SourceRateLimitedError(this.source, `${request.operation}: 429`, retryAfterMs(response.headers['retry-after']));
+    if (code === 429) throw new SourceRateLimitedError(this.source, `${request.operation}: 429`, retryAfterMs(reader.retryAfter));
     if (code >= 400) {
-      const retryAfter = code === 503 ? retryAfterMs(response.headers['retry-after']) : undefined;
+      const retryAfter = code === 503 ? retryAfterMs(reader.retryAfter) : undefined;
       throw new SourceUnavailableError(this.source, `${request.operation}: HTTP ${code}`, code, retryAfter === undefined ? {} : { retryAfterMs: retryAfter });
     }
     try {
@@ -206,6 +314,17 @@ export class SourceHttpClient {
     } catch {
       throw new SourceBadResponseError(this.source, `${request.operation}: response is not JSON (${text.length} bytes)`);
     }
+  }
+
+  /** A timeout naming the limit that ended the attempt, or a transport failure (refused, reset, truncated). */
+  private readFailed(operation: string, { stage, limit, cause }: ReadFailure): SourceError {
+    if (limit) {
+      const reason = limit === 'deadline' ? "the query's deadline passed" : `no ${stage} within ${this.timeoutMs} ms`;
+      return new SourceTimeoutError(this.source, `${operation}: ${reason}`);
+    }
+    // A body cut off mid-way (a reset, a truncated reply) is a transport failure as much as a refused connection: worth another attempt.
+    const detail = stage === 'response' ? `${operation}: ${cause?.message}` : `${operation}: body read failed: ${cause?.message}`;
+    return new SourceUnavailableError(this.source, detail, undefined, { cause });
   }
 
   close(): Promise<void> {

@@ -2,7 +2,7 @@
 import { BrokenCircuitError, CircuitState, circuitBreaker, handleWhen, type CircuitBreakerPolicy, type IBreaker } from 'cockatiel';
 import type { Logger } from 'pino';
 import { CircuitOpenError, isOutage } from '../errors.js';
-import type { Interceptor } from './call.js';
+import type { Interceptor, SourceCall } from './call.js';
 import { RollingWindow } from './rolling-window.js';
 
 export interface BreakerOptions {
@@ -81,9 +81,11 @@ export class SourceBreaker {
     return STATUS[this.policy.state];
   }
 
-  async execute<T>(run: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  async execute<T>(run: () => Promise<T>, call: SourceCall): Promise<T> {
     try {
-      return await this.policy.execute(run, signal);
+      // cockatiel reads the signal only when the circuit is not closed (a call that waited on the half-open probe and
+      // was cancelled meanwhile is not sent): a closed circuit leaves the deadline's signal unbuilt.
+      return await (this.policy.state === CircuitState.Closed ? this.policy.execute(run) : this.policy.execute(run, call.signal));
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw new CircuitOpenError(this.source, 'circuit open: call not sent', { cause: error });
       throw error;
@@ -92,5 +94,5 @@ export class SourceBreaker {
 }
 
 export function withCircuitBreaker(breaker: SourceBreaker): Interceptor {
-  return (next) => (call) => breaker.execute(() => next(call), call.signal);
+  return (next) => (call) => breaker.execute(() => next(call), call);
 }

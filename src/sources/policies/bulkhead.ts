@@ -1,7 +1,7 @@
 // A cap on one source's concurrent requests, so a slow source cannot take every socket or pile up unbounded work.
 import { BulkheadRejectedError, TaskCancelledError, bulkhead, type BulkheadPolicy } from 'cockatiel';
 import { SourceTimeoutError, SourceUnavailableError } from '../errors.js';
-import type { Interceptor } from './call.js';
+import { isCancelled, type Interceptor, type SourceCall } from './call.js';
 
 export interface BulkheadOptions {
   maxConcurrent: number;
@@ -27,7 +27,11 @@ export class SourceBulkhead {
     return this.options.maxQueued - this.policy.queueSlots;
   }
 
-  execute<T>(run: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  execute<T>(run: () => Promise<T>, call: SourceCall): Promise<T> {
+    // A free slot: cockatiel runs the call at once, and nothing below can be a bulkhead's rejection or a wait cut
+    // short, so it needs none of the wrapping that follows (the deadline's signal, a promise and a listener per call).
+    if (this.policy.executionSlots > 0 && !isCancelled(call)) return this.policy.execute(run);
+    const { signal } = call;
     let started = false;
     const running = this.policy.execute(() => {
       started = true;
@@ -53,5 +57,5 @@ export class SourceBulkhead {
 }
 
 export function withBulkhead(limiter: SourceBulkhead): Interceptor {
-  return (next) => (call) => limiter.execute(() => next(call), call.signal);
+  return (next) => (call) => limiter.execute(() => next(call), call);
 }

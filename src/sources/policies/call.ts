@@ -13,6 +13,36 @@ export interface SourceCall {
   readonly signal: AbortSignal;
 }
 
+/**
+ * A call cancelled by nothing but its deadline, as the hub makes them. Its signal is the deadline's, read only if a
+ * policy needs one (a wait in the bulkhead's queue, a retry's check): the deadline builds it on first use.
+ */
+export class DeadlineCall implements SourceCall {
+  constructor(
+    readonly source: string,
+    readonly operation: string,
+    readonly idempotent: boolean,
+    readonly deadline: Deadline,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.deadline.signal;
+  }
+}
+
+/** Whether the call is cancelled already, without building a deadline's signal to find out. */
+export function isCancelled(call: SourceCall): boolean {
+  return call instanceof DeadlineCall ? call.deadline.expired : call.signal.aborted;
+}
+
+/** The call's signal when it is not simply its deadline's (whose time a timer can keep instead), else undefined. */
+export function ownSignal(call: SourceCall): AbortSignal | undefined {
+  return call instanceof DeadlineCall || call.signal === call.deadline.signal ? undefined : call.signal;
+}
+
+/** Which limit cut an attempt off: its own timeout, or the query's deadline (or the caller's signal). */
+export type AttemptLimit = 'timeout' | 'deadline';
+
 export type Dispatch<T> = (call: SourceCall) => Promise<T>;
 
 /** Wraps a dispatch with one behaviour (retry, breaker, bulkhead, timeout), like an undici interceptor. */

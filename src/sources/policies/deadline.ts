@@ -6,23 +6,40 @@ const NEVER = new AbortController().signal;
 setMaxListeners(0, NEVER);
 
 export class Deadline {
+  /** Immutable, so one serves every call without a budget. */
+  private static readonly NONE = new Deadline(Infinity, NEVER);
+  private abortSignal: AbortSignal | undefined;
+
   private constructor(
     /** Epoch milliseconds; Infinity for work with no budget (the link sync). */
     readonly at: number,
-    /** Aborts when the deadline passes, cancelling whatever upstream call is still waiting. */
-    readonly signal: AbortSignal,
-  ) {}
+    signal?: AbortSignal,
+  ) {
+    this.abortSignal = signal;
+  }
 
   static after(ms: number): Deadline {
-    const signal = AbortSignal.timeout(ms);
-    // One deadline serves every upstream call of a query (a page can make hundreds), each listening for its abort.
-    setMaxListeners(0, signal);
-    return new Deadline(Date.now() + ms, signal);
+    return new Deadline(Date.now() + ms);
   }
 
   /** No budget: only each request's own timeout bounds it. */
   static none(): Deadline {
-    return new Deadline(Infinity, NEVER);
+    return Deadline.NONE;
+  }
+
+  /**
+   * Aborts when the deadline passes. Built on first use: an `AbortSignal.timeout` costs more CPU than one upstream
+   * call's policies together, and a query whose calls find a free slot and answer in time never needs one (the
+   * attempt timeout and `race` keep time with plain timers).
+   */
+  get signal(): AbortSignal {
+    if (!this.abortSignal) {
+      const remainingMs = this.remainingMs();
+      this.abortSignal = remainingMs === 0 ? AbortSignal.abort(new DOMException('The deadline passed', 'TimeoutError')) : AbortSignal.timeout(remainingMs);
+      // One deadline serves every upstream call of a query (a page can make hundreds), each of which may listen for its abort.
+      setMaxListeners(0, this.abortSignal);
+    }
+    return this.abortSignal;
   }
 
   remainingMs(): number {
@@ -30,17 +47,22 @@ export class Deadline {
   }
 
   get expired(): boolean {
-    return this.signal.aborted || this.remainingMs() === 0;
+    return this.remainingMs() === 0 || this.abortSignal?.aborted === true;
   }
 
   /** Settles as `work` does, or rejects with `expired()` if the deadline passes first (a later failure of `work` is then moot). */
   race<T>(work: Promise<T>, expired: () => Error): Promise<T> {
     if (this.at === Infinity) return work;
     return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(expired());
-      if (this.signal.aborted) onAbort();
-      else this.signal.addEventListener('abort', onAbort, { once: true });
-      work.then(resolve, reject).finally(() => this.signal.removeEventListener('abort', onAbort));
+      const remainingMs = this.remainingMs();
+      if (remainingMs === 0) {
+        reject(expired());
+        work.then(resolve, reject);
+        return;
+      }
+      // Unreferenced, like the signal's timer it replaces: a deadline alone never keeps the process up.
+      const timer = setTimeout(() => reject(expired()), remainingMs).unref();
+      work.then(resolve, reject).finally(() => clearTimeout(timer));
     });
   }
 }

@@ -34,8 +34,9 @@ export class SourcePolicy {
     this.chain = compose(withRetry(options.resilience.retry), withBulkhead(this.bulkhead), withCircuitBreaker(this.breaker), withAttemptTimeout(options.timeoutMs));
   }
 
-  run<T>(call: Omit<SourceCall, 'signal'>, attempt: Dispatch<T>): Promise<T> {
-    return this.chain(attempt)({ ...call, signal: call.deadline.signal });
+  /** `call.signal` is the deadline's (or the caller's own); each attempt gets its own inside the timeout. */
+  run<T>(call: SourceCall, attempt: Dispatch<T>): Promise<T> {
+    return this.chain(attempt)(call);
   }
 
   status(): PolicyStatus {
