@@ -1,7 +1,8 @@
 // The embedded demo: five simulated source systems, the link table built from them, and the hub, narrated as it starts.
 import { startSimulatedSystems } from '../demo/systems.js';
 import { syncLinks } from '../identity/sync.js';
-import { createServices, openLinkStore, startHub } from '../server/hub.js';
+import { startHubProcesses } from '../server/cluster.js';
+import { createServices, openLinkStore } from '../server/hub.js';
 import { demoConfig } from './demo-config.js';
 
 export interface DemoOptions {
@@ -9,34 +10,39 @@ export interface DemoOptions {
   people: number;
   seed: number;
   latencyMs: number;
+  /** Hub processes sharing the port (`server.workers`); default 1. */
+  workers?: number | 'auto';
 }
 
 export interface RunningDemo {
   url: string;
   close(): Promise<void>;
+  /** Settles if a cluster of hub workers lost every one for good. */
+  lost: Promise<void>;
 }
 
 /** Starts the systems, rebuilds the demo's link table from them and starts the hub, saying what it did as it goes. */
-export async function startDemo({ port, people, seed, latencyMs }: DemoOptions): Promise<RunningDemo> {
+export async function startDemo({ port, people, seed, latencyMs, workers = 1 }: DemoOptions): Promise<RunningDemo> {
   const systems = await startSimulatedSystems({ people, seed, latencyMs });
   console.log(`simulated sources (${people} people, seed ${seed}, ${latencyMs} ms latency):`);
   for (const [name, url] of Object.entries(systems.urls)) console.log(`  ${name.padEnd(10)} ${url}`);
 
   try {
-    const config = demoConfig(systems.urls, { ...process.env, PORT: String(port) });
+    const config = demoConfig(systems.urls, { ...process.env, PORT: String(port), WORKERS: String(workers) });
     const services = createServices(config, await openLinkStore(config));
     const summary = await syncLinks({ registry: services.registry, links: services.links, store: services.directory.store });
     await services.registry.close();
     console.log(`link table: ${summary.customers} customers from ${summary.records} source records in ${summary.ms} ms (${config.linkStore.kind === 'sqlite' ? config.linkStore.path : `PostgreSQL, schema ${config.linkStore.schema ?? 'public'}`})`);
 
-    const hub = await startHub(config, { store: services.directory.store });
     const examples = (await services.directory.store.pageCustomers(2, null)).customers.map((c) => c.customerId);
-    console.log(`\nRosetta hub ready at ${hub.url}`);
+    const hub = await startHubProcesses(config, { store: services.directory.store });
+    console.log(`\nRosetta hub ready at ${hub.url}${hub.workers > 1 ? ` (${hub.workers} workers)` : ''}`);
     console.log(`example customer IDs: ${examples.join(', ')}`);
     console.log(`try: { customer(id: "${examples[0]}") { profile { name email phone } orders { number total { formatted currency } } tickets { subject status } } }`);
     console.warn('\nWARNING: the demo runs with no authentication: every caller can read every customer. Do not expose it beyond this machine.');
     return {
       url: hub.url,
+      lost: hub.lost,
       async close() {
         await hub.close();
         await systems.close();

@@ -13,3 +13,11 @@ export function closeOnSignal(running: { close(): Promise<void> }): void {
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
 }
+
+/** A hub cluster whose workers all crashed too often to be restarted serves nothing: the command fails so a supervisor can act. */
+export function exitWhenLost(running: { lost: Promise<void> }): void {
+  void running.lost.then(() => {
+    console.error('every hub worker crashed too often to be restarted: stopping');
+    process.exit(1);
+  });
+}

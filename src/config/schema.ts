@@ -325,7 +325,12 @@ export const configSchema = z
       port: z.number().int().min(0).max(65_535).default(4000),
       /** No upstream wait a query causes (retries, queues, backoff included) lasts past this. */
       queryDeadlineMs: z.number().int().positive().default(10_000),
-    }).default({ host: '127.0.0.1', port: 4000, queryDeadlineMs: 10_000 }),
+      /**
+       * Hub processes sharing the port (node:cluster, round-robin): a positive integer, or `auto` for one per core
+       * (os.availableParallelism()). Each has its own caches and breakers and a share of every source's caps.
+       */
+      workers: z.union([z.number().int().positive(), z.literal('auto')], { error: 'must be a positive integer or "auto"' }).default(1),
+    }).default({ host: '127.0.0.1', port: 4000, queryDeadlineMs: 10_000, workers: 1 }),
     linkStore: linkStore.default({ kind: 'sqlite', path: 'data/links.sqlite' }),
     linkCache: z.strictObject({
       maxEntries: z.number().int().positive().default(50_000),

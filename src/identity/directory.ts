@@ -9,6 +9,9 @@ export interface LinkCacheOptions {
   ttlMs: number;
 }
 
+/** Told of every invalidation: the customer IDs dropped, or `all` when the whole cache was cleared. */
+export type InvalidationListener = (customerIds: readonly string[] | 'all') => void;
+
 export class LinkDirectory {
   /** Keyed by the ID asked for, which may be a merged-away alias of the customer cached. */
   private readonly byCustomer: LRUCache<string, CustomerLinks>;
@@ -22,6 +25,7 @@ export class LinkDirectory {
    * result is returned but not cached: otherwise it would put back what the invalidation just removed.
    */
   private generation = 0;
+  private readonly invalidationListeners = new Set<InvalidationListener>();
 
   constructor(
     readonly store: LinkStore,
@@ -86,6 +90,13 @@ export class LinkDirectory {
     }
     // A change may make a remembered miss findable.
     this.misses.clear();
+    for (const listener of this.invalidationListeners) listener(customerIds);
+  }
+
+  /** Other processes serving the same link table (cluster workers) hear of this one's changes through here; returns the unsubscribe. */
+  onInvalidate(listener: InvalidationListener): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
   }
 
   isKnownMiss(token: IdentifierToken): boolean {
@@ -101,5 +112,6 @@ export class LinkDirectory {
     this.byCustomer.clear();
     this.byToken.clear();
     this.misses.clear();
+    for (const listener of this.invalidationListeners) listener('all');
   }
 }

@@ -28,7 +28,7 @@ import { resolvers } from '../../resolvers/index.js';
 import type { HubServices, RequestContext } from './context.js';
 import { formatError } from './errors.js';
 import { subgraphSchema } from './federation.js';
-import { listenHttp, type HttpSurface } from './http.js';
+import { listenHttp, type ExtraRoute, type HttpSurface } from './http.js';
 import { createQueryGuard, productionMode, queryLimits } from './limits.js';
 import { playgroundEnabled, playgroundRoutes } from './playground.js';
 import { partialErrorsPlugin } from './plugins.js';
@@ -105,16 +105,29 @@ export function requestContext(services: HubServices, requestId: string, explain
 export interface RunningHub {
   services: HubServices;
   url: string;
+  /** The HTTP server, for a caller that drains it before `close` (a cluster worker). */
+  server: HttpSurface['server'];
   close(): Promise<void>;
 }
 
-export async function startHub(config: HubConfig, options: { store?: LinkStore; logger?: Logger } = {}): Promise<RunningHub> {
+export interface StartHubOptions {
+  store?: LinkStore;
+  logger?: Logger;
+  /**
+   * Runs once the services exist, before the hub listens (a cluster worker wires its relay here); the routes it
+   * returns are tried before the hub's own.
+   */
+  extend?: (services: HubServices) => readonly ExtraRoute[];
+}
+
+export async function startHub(config: HubConfig, options: StartHubOptions = {}): Promise<RunningHub> {
   if (!config.auth && productionMode(config)) {
     throw new ConfigError([{ path: 'auth', message: 'production mode needs an auth section: an open hub shows every customer to anyone who can reach it' }]);
   }
   const authenticate = createAuthenticator(config.auth);
   const tracing = await startTracingFromEnv();
   const services = createServices(config, options.store ?? (await openLinkStore(config)), options.logger ? { logger: options.logger } : {});
+  const extraRoutes = options.extend?.(services) ?? [];
   const apollo = createApollo(config);
   await apollo.start();
   let http: HttpSurface;
@@ -124,7 +137,7 @@ export async function startHub(config: HubConfig, options: { store?: LinkStore; 
       authenticate,
       maxBodyBytes: config.limits.maxBodyBytes,
       guardQuery: createQueryGuard(config.limits),
-      routes: [webhookRoute(services), readinessRoute(services), metricsRoute(services.telemetry), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
+      routes: [...extraRoutes, webhookRoute(services), readinessRoute(services), metricsRoute(services.telemetry), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
     });
   } catch (error) {
     await apollo.stop();
@@ -134,6 +147,7 @@ export async function startHub(config: HubConfig, options: { store?: LinkStore; 
   return {
     services,
     url: http.url,
+    server: http.server,
     async close() {
       stopAuditRetention();
       await http.close();

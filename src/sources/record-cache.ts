@@ -264,6 +264,7 @@ export class RecordCache {
   private readonly childOperations = new Map<string, CachedOperation<MappedRecord[]>>();
   /** `source.entity` of a parent → the cached child lists keyed by its record IDs. */
   private readonly childrenByParent = new Map<string, CachedOperation<MappedRecord[]>[]>();
+  private readonly invalidationListeners = new Set<(records: readonly RecordRef[]) => void>();
 
   constructor(registry: SourceRegistry, options: RecordCacheOptions) {
     for (const [source, connector] of registry.connectors) {
@@ -301,6 +302,13 @@ export class RecordCache {
       this.recordOperations.get(`${source}.${entity}`)?.invalidate(recordId);
       for (const children of this.childrenByParent.get(`${source}.${entity}`) ?? []) children.invalidate(recordId);
     }
+    for (const listener of this.invalidationListeners) listener(records);
+  }
+
+  /** Other processes holding caches of their own (cluster workers) hear of this one's invalidations through here; returns the unsubscribe. */
+  onInvalidate(listener: (records: readonly RecordRef[]) => void): () => void {
+    this.invalidationListeners.add(listener);
+    return () => this.invalidationListeners.delete(listener);
   }
 
   /** Settles once no background refresh is pending or in flight. */

@@ -1,0 +1,161 @@
+// A hub worker's side of the cluster's IPC: its cache invalidations out to the other workers (through the primary)
+// and theirs in, its metrics for the primary's aggregate, the aggregate for its own GET /metrics, and the
+// primary's lock over the link table for stores that have none across processes.
+import type { LinkStore } from '../identity/store.js';
+import type { RecordRef } from '../sources/record-cache.js';
+import { isRosettaMessage, type Invalidation, type PrimaryMessage, type WorkerMessage, type WorkerUsage } from './cluster-messages.js';
+import type { HubServices } from './context.js';
+
+/** The worker's end of the IPC channel (the process itself in a cluster worker; a stand-in in tests). */
+export interface RelayChannel {
+  send(message: WorkerMessage): void;
+  onMessage(listener: (message: unknown) => void): void;
+  /** False once the primary is gone or the worker has disconnected. */
+  readonly connected: boolean;
+}
+
+export function processChannel(): RelayChannel {
+  return {
+    send: (message) => {
+      // During the last moments of a drain the channel may already be closed: nothing is listening any more.
+      if (process.connected) process.send!(message);
+    },
+    onMessage: (listener) => process.on('message', listener),
+    get connected() {
+      return process.connected;
+    },
+  };
+}
+
+/** How long a worker waits for the primary's aggregate of every worker's metrics before answering 503. */
+const SCRAPE_TIMEOUT_MS = 5_000;
+
+export class WorkerRelay {
+  private nextRequestId = 0;
+  private readonly pending = new Map<number, (message: PrimaryMessage) => void>();
+  private services: HubServices | null = null;
+  /** Set while applying another worker's invalidation, so it is not sent back out as this worker's own. */
+  private applyingRemote = false;
+
+  constructor(
+    private readonly channel: RelayChannel,
+    /** This worker's number, 1 to N. */
+    private readonly worker: number,
+  ) {
+    channel.onMessage((message) => {
+      if (isRosettaMessage<PrimaryMessage>(message)) this.receive(message);
+    });
+  }
+
+  /**
+   * Relays the services' invalidations both ways. Link invalidations travel only when `relayLinks`: a store that
+   * announces changes itself (PostgreSQL's LISTEN/NOTIFY) already reaches every worker. Record caches are per
+   * process whatever the store, so their invalidations always travel.
+   */
+  attach(services: HubServices, { relayLinks }: { relayLinks: boolean }): void {
+    this.services = services;
+    if (relayLinks) services.directory.onInvalidate((customerIds) => this.sendOwn({ type: 'rosetta:invalidate-links', customerIds: customerIds === 'all' ? 'all' : [...customerIds] }));
+    services.recordCache.onInvalidate((records) => this.sendOwn({ type: 'rosetta:invalidate-records', records: records.map(({ source, entity, recordId }) => ({ source, entity, recordId })) }));
+  }
+
+  /** Every worker's metrics, aggregated by the primary (counters and histograms summed), as Prometheus text. */
+  async clusterMetrics(): Promise<{ text: string; contentType: string }> {
+    const reply = await this.ask((requestId) => ({ type: 'rosetta:scrape', requestId }), SCRAPE_TIMEOUT_MS);
+    if (reply.type !== 'rosetta:metrics') throw new Error(`unexpected reply ${reply.type}`);
+    if ('error' in reply) throw new Error(reply.error);
+    return { text: reply.text, contentType: reply.contentType };
+  }
+
+  /**
+   * The link table's write lock across every worker, held by the primary: given to a store that has none of its own
+   * (SQLite), it keeps two workers' plans from interleaving as one process's plans never do.
+   */
+  readonly withLinkLock = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (!this.channel.connected) throw new Error('the cluster primary is gone: link-table writes need its lock');
+    let requestId = -1;
+    // No timeout: the turn comes when the plans before it are written, and the primary drops the turns of dead workers.
+    await this.ask((id) => ({ type: 'rosetta:lock-request', requestId: (requestId = id) }), Infinity);
+    try {
+      return await work();
+    } finally {
+      this.channel.send({ type: 'rosetta:lock-release', requestId });
+    }
+  };
+
+  /** Gives `store` the cluster-wide lock when it has no lock across processes of its own. */
+  lockAcrossWorkers(store: LinkStore): void {
+    // The interface's optional slot, filled for the one store this worker opened.
+    if (!store.withLinkLock) store.withLinkLock = this.withLinkLock;
+  }
+
+  private sendOwn(message: Invalidation): void {
+    if (!this.applyingRemote) this.channel.send(message);
+  }
+
+  private receive(message: PrimaryMessage): void {
+    switch (message.type) {
+      case 'rosetta:invalidate-links':
+      case 'rosetta:invalidate-records':
+        return this.applyRemote(message);
+      case 'rosetta:collect-metrics':
+        return void this.sendMetrics(message.requestId);
+      case 'rosetta:collect-usage':
+        return this.channel.send({ type: 'rosetta:usage', requestId: message.requestId, usage: this.usage() });
+      case 'rosetta:metrics':
+      case 'rosetta:lock-granted': {
+        const settle = this.pending.get(message.requestId);
+        this.pending.delete(message.requestId);
+        settle?.(message);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private applyRemote(message: Invalidation): void {
+    const services = this.services;
+    if (!services) return;
+    this.applyingRemote = true;
+    try {
+      if (message.type === 'rosetta:invalidate-records') services.recordCache.invalidate(message.records as RecordRef[]);
+      else if (message.customerIds === 'all') services.directory.clear();
+      else services.directory.invalidate(message.customerIds);
+    } finally {
+      this.applyingRemote = false;
+    }
+  }
+
+  private async sendMetrics(requestId: number): Promise<void> {
+    try {
+      const metrics = this.services ? await this.services.telemetry.metrics.registry.getMetricsAsJSON() : [];
+      this.channel.send({ type: 'rosetta:metrics-json', requestId, metrics });
+    } catch (error) {
+      this.channel.send({ type: 'rosetta:metrics-json', requestId, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  private usage(): WorkerUsage {
+    const cpu = process.cpuUsage();
+    const memory = process.memoryUsage();
+    return { worker: this.worker, pid: process.pid, cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed };
+  }
+
+  /** Sends the request made for a new request ID and resolves with the primary's reply to it. */
+  private ask(request: (requestId: number) => WorkerMessage, timeoutMs: number): Promise<PrimaryMessage> {
+    const requestId = this.nextRequestId++;
+    return new Promise((resolve, reject) => {
+      const timer = Number.isFinite(timeoutMs)
+        ? setTimeout(() => {
+            this.pending.delete(requestId);
+            reject(new Error(`the cluster primary did not answer within ${timeoutMs} ms`));
+          }, timeoutMs)
+        : undefined;
+      this.pending.set(requestId, (reply) => {
+        clearTimeout(timer);
+        resolve(reply);
+      });
+      this.channel.send(request(requestId));
+    });
+  }
+}

@@ -1,0 +1,55 @@
+// HTTP to a hub cluster, one new connection per request: the primary hands connections (not requests) to workers in
+// turn, so only a fresh connection lets consecutive requests reach different workers.
+import { request } from 'node:http';
+
+export interface Answer<T = any> {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: T;
+}
+
+export function onNewConnection<T = any>(url: string, options: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+  return new Promise((resolve, reject) => {
+    const sent = request(url, { method: options.method ?? 'GET', agent: false, headers: options.headers ?? {}, timeout: 20_000 }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // Prometheus text, not JSON.
+        }
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: body as T });
+      });
+    });
+    sent.on('timeout', () => sent.destroy(new Error(`no answer from ${url} within 20 s`)));
+    sent.on('error', reject);
+    sent.end(options.body);
+  });
+}
+
+export async function graphqlOnNewConnection<T = any>(graphqlUrl: string, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: T; errors?: unknown[] }> {
+  const answer = await onNewConnection<{ data?: T; errors?: unknown[] }>(graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  if (answer.status !== 200) throw new Error(`GraphQL answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+/**
+ * Asks `times` times in a row, each on a new connection, until every answer passes `accept` or `deadlineMs` passes;
+ * returns the last round's answers.
+ */
+export async function untilEveryAnswer<T>(ask: () => Promise<T>, accept: (answer: T) => boolean, { times, deadlineMs }: { times: number; deadlineMs: number }): Promise<T[]> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const answers: T[] = [];
+    for (let i = 0; i < times; i++) answers.push(await ask());
+    if (answers.every(accept) || Date.now() > deadline) return answers;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
