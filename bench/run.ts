@@ -47,6 +47,7 @@ interface BenchOptions {
   queries: QueryName[];
   servers: ServerKind[];
   cpuProf: boolean;
+  workers: number;
   quick: boolean;
   out: string;
 }
@@ -87,6 +88,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--queries <list>', 'queries to run: context,page,field', listOf<QueryName>(['context', 'page', 'field']), ['context', 'page', 'field'] as QueryName[])
     .option('--servers <list>', 'servers to drive: rosetta,cached,baseline', listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
     .option('--cpu-prof', 'write a V8 CPU profile of the hub process and summarise it', false)
+    .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInt, 1)
     .option('--quick', 'a short smoke run: 3 s phases, 1 s warm-up, 2,000 people', false)
     .option('--out <file>', 'where to write the JSON figures', join(RESULTS_DIR, 'latest.json'))
     .parse(argv);
@@ -368,7 +370,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   // Other work on the machine skews every figure; the load average at start says whether there was any.
   const loadAverageAtStart = loadavg()[0]!;
-  console.log(`Rosetta bench: ${options.people} people, L = ${options.latency} ms, concurrency ${options.concurrency}, ${options.duration} s per phase (+${options.warmup} s warm-up), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+  console.log(`Rosetta bench: ${options.people} people, L = ${options.latency} ms, concurrency ${options.concurrency}, hub workers ${options.workers}, ${options.duration} s per phase (+${options.warmup} s warm-up), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
 
   const workDir = mkdtempSync(join(tmpdir(), 'rosetta-bench-'));
   const linkDb = join(workDir, 'links.sqlite');
@@ -392,7 +394,7 @@ async function main(): Promise<void> {
     const profilesBefore = new Set(options.cpuProf ? readdirSync(profileDir) : []);
     for (const kind of options.servers) {
       const serverConfig = kind === 'cached' ? withRecordCache(config, CACHED_RECORDS) : config;
-      servers.push(await startServerProcess(kind, { config: serverConfig, ...(kind === 'rosetta' && options.cpuProf ? { cpuProfileDir: profileDir } : {}) }));
+      servers.push(await startServerProcess(kind, { config: serverConfig, workers: options.workers, ...(kind === 'rosetta' && options.cpuProf ? { cpuProfileDir: profileDir } : {}) }));
     }
     const memoryAtStart = new Map<ServerKind, ProcessUsage>();
     for (const server of servers) memoryAtStart.set(server.kind, await server.usage({ collectGarbage: true }));

@@ -5,6 +5,7 @@
 // Started with `node --import tsx bench/server-process.ts` by `bench/run.ts` through `child_process.fork`.
 import type { HubConfig } from '../src/config/schema.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
+import { startHubCluster, type RunningCluster } from '../src/server/cluster.js';
 import { startHub } from '../src/server/hub.js';
 import { startNaiveBaseline } from './naive-baseline.js';
 
@@ -12,7 +13,7 @@ export type ServerKind = 'rosetta' | 'cached' | 'baseline';
 
 export type ParentMessage =
   /** The parent's parsed config, so both servers and the ideal-cost model read one and the same. */
-  | { type: 'start'; server: ServerKind; config: HubConfig }
+  | { type: 'start'; server: ServerKind; config: HubConfig; /** Hub worker processes (node:cluster) when above 1. */ workers?: number }
   /** `collectGarbage` first runs a full GC (the process starts with --expose-gc), so the heap figure is live data only. */
   | { type: 'usage'; collectGarbage?: boolean }
   | { type: 'stop' };
@@ -34,6 +35,13 @@ function send(message: ChildMessage): void {
 async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<() => Promise<void>> {
   const { config } = message;
   if (config.linkStore.kind !== 'sqlite') throw new Error('the benchmark shares a SQLite link table between processes');
+  if (message.server !== 'baseline' && (message.workers ?? 1) > 1) {
+    // Each worker opens the link table itself; this process is the cluster's primary.
+    const hub = await startHubCluster(config, { workers: message.workers! });
+    cluster = hub;
+    send({ type: 'ready', url: hub.url });
+    return () => hub.close();
+  }
   const store = new SqliteLinkStore(config.linkStore.path);
   if (message.server !== 'baseline') {
     const hub = await startHub(config, { store });
@@ -54,6 +62,23 @@ if (!process.send) {
 }
 
 let stop: (() => Promise<void>) | undefined;
+/** Set when the hub runs as a cluster: its CPU and memory are this process's plus every worker's. */
+let cluster: RunningCluster | undefined;
+
+async function usage(collectGarbage: boolean): Promise<ProcessUsage> {
+  if (collectGarbage) (globalThis as { gc?: () => void }).gc?.();
+  const cpu = process.cpuUsage();
+  const memory = process.memoryUsage();
+  const total: ProcessUsage = { cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed };
+  // Workers' heaps are read without a full GC first (only this process can be asked for one): an upper bound.
+  for (const worker of cluster ? await cluster.usage() : []) {
+    total.cpuUserMicros += worker.cpuUserMicros;
+    total.cpuSystemMicros += worker.cpuSystemMicros;
+    total.rssBytes += worker.rssBytes;
+    total.heapUsedBytes += worker.heapUsedBytes;
+  }
+  return total;
+}
 process.on('message', (message: ParentMessage) => {
   switch (message.type) {
     case 'start':
@@ -62,13 +87,12 @@ process.on('message', (message: ParentMessage) => {
         (error: unknown) => send({ type: 'failed', message: String(error instanceof Error ? (error.stack ?? error.message) : error) }),
       );
       return;
-    case 'usage': {
-      if (message.collectGarbage) (globalThis as { gc?: () => void }).gc?.();
-      const cpu = process.cpuUsage();
-      const memory = process.memoryUsage();
-      send({ type: 'usage', cpuUserMicros: cpu.user, cpuSystemMicros: cpu.system, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed });
+    case 'usage':
+      usage(message.collectGarbage === true).then(
+        (reading) => send({ type: 'usage', ...reading }),
+        (error: unknown) => send({ type: 'failed', message: String(error) }),
+      );
       return;
-    }
     case 'stop':
       // A normal exit, not a kill, so `--cpu-prof` gets to write its profile.
       (stop ?? (async () => {}))().finally(() => {

@@ -46,6 +46,8 @@ export interface StartServerOptions {
   config: HubConfig;
   /** Directory for a V8 CPU profile of this process (`node --cpu-prof`), written when it stops. */
   cpuProfileDir?: string;
+  /** Hub worker processes (`server.workers`); the baseline ignores it. */
+  workers?: number;
 }
 
 export async function startServerProcess(kind: ServerKind, options: StartServerOptions): Promise<ServerHandle> {
@@ -55,7 +57,7 @@ export async function startServerProcess(kind: ServerKind, options: StartServerO
   const child = fork(SERVER_PROCESS, [], { execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = nextMessage(child, 'ready');
-  child.send({ type: 'start', server: kind, config: options.config } satisfies ParentMessage);
+  child.send({ type: 'start', server: kind, config: options.config, ...(options.workers ? { workers: options.workers } : {}) } satisfies ParentMessage);
   let url: string;
   try {
     ({ url } = await ready);
