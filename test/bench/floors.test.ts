@@ -1,0 +1,25 @@
+// The source-cap floor the benchmark reports beside the ideal: the p50 the sources' declared caps allow a closed loop.
+import { afterAll, describe, expect, test } from 'vitest';
+import { sourceCapFloorMs } from '../../bench/ideal.js';
+import { demoConfig } from '../../src/cli/demo-config.js';
+import { SourceRegistry } from '../../src/sources/registry.js';
+
+const urls = { crm: 'http://127.0.0.1:1', shop: 'http://127.0.0.1:2', support: 'http://127.0.0.1:3', marketing: 'http://127.0.0.1:4', analytics: 'http://127.0.0.1:5' };
+const registry = new SourceRegistry(demoConfig(urls, { LINK_DB: ':memory:' }));
+afterAll(() => registry.close());
+
+describe('sourceCapFloorMs', () => {
+  test('a per-key source is bounded by its per-key cap: 50 queries × 40 calls × 20 ms ÷ 32 slots', () => {
+    // The demo's support desk has no batch endpoint and at most 32 per-key calls at once (config/demo.yaml).
+    expect(sourceCapFloorMs(registry, { 'support.user': 20, 'support.ticket': 20 }, 50, 20)).toBe((50 * 20 * 20) / 32);
+  });
+
+  test("a batched source is bounded by its bulkhead, the sum of all its operations' calls", () => {
+    // The shop's bulkhead defaults to its 64 connections: 2 calls per query, 50 at once, 20 ms each.
+    expect(sourceCapFloorMs(registry, { 'shop.customer': 1, 'shop.order': 1 }, 50, 20)).toBe(Math.round(((50 * 2 * 20) / 64) * 10) / 10);
+  });
+
+  test('at latency 0 no cap costs any time', () => {
+    expect(sourceCapFloorMs(registry, { 'support.user': 20, 'crm.contact': 1 }, 50, 0)).toBe(0);
+  });
+});
