@@ -11,6 +11,7 @@ import type { HubConfig } from '../config/schema.js';
 import type { LinkStore } from '../identity/store.js';
 import { createLogger } from '../observability/logger.js';
 import { isRosettaMessage, type PrimaryMessage, type WorkerMessage, type WorkerUsage } from './cluster-messages.js';
+import { drainHttpServer } from './http-drain.js';
 import { openLinkStore, startHub } from './hub.js';
 import { workerCount } from './per-worker-config.js';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
@@ -342,7 +343,16 @@ export async function startHubProcesses(config: HubConfig, options: { store?: Li
   }
   try {
     const hub = await startHub(config, options);
-    return { url: hub.url, workers: 1, close: () => hub.close(), lost: new Promise(() => {}) };
+    return {
+      url: hub.url,
+      workers: 1,
+      // As a cluster worker does: requests in flight are answered (within the query deadline) before the hub closes.
+      async close() {
+        await drainHttpServer(hub.server, config.server.queryDeadlineMs + 2_000);
+        await hub.close();
+      },
+      lost: new Promise(() => {}),
+    };
   } catch (error) {
     await options.store?.close();
     throw error;
