@@ -1,8 +1,15 @@
-// Tells the other processes sharing a PostgreSQL link store which customers' links changed (LISTEN/NOTIFY).
+// Tells the other processes sharing a PostgreSQL link store which customers' links, and which cached source
+// records, changed (LISTEN/NOTIFY).
 import type { Client } from 'pg';
 import type { Logger } from 'pino';
+import type { RecordKey } from './model.js';
 
 export const INVALIDATION_CHANNEL = 'rosetta_links';
+/**
+ * Record-cache invalidations (webhooks, forgets) get a channel of their own: they come far more often than link
+ * changes, and a process listening for links alone (an older replica during an upgrade) then never wakes for them.
+ */
+export const RECORD_INVALIDATION_CHANNEL = 'rosetta_records';
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the margin is for the envelope's own bytes. */
 const MAX_PAYLOAD_BYTES = 7_900;
@@ -13,57 +20,98 @@ const MAX_RETRY_MS = 5_000;
 
 /** What is cached of these customers is stale; `all` when too many changed to list, or notifications were missed. */
 export type InvalidationListener = (customerIds: string[] | 'all') => void;
+/** What is cached of these source records is stale; `all` when one could not be listed, or notifications were missed. */
+export type RecordInvalidationListener = (records: RecordKey[] | 'all') => void;
 
 /**
  * One change's invalidation, as notification payloads. `origin` names the store instance that made the
  * change (so it can skip its own), `schema` the link table (several may share a database, as tests do).
+ * Links list customer IDs under `ids`; records list `[source, entity, recordId]` under `records`.
  */
-interface InvalidationMessage {
+interface Envelope {
   origin: string;
   schema: string;
-  ids: string[] | '*';
 }
+type RecordTuple = [source: string, entity: string, recordId: string];
 
-export function invalidationPayloads(origin: string, schema: string, customerIds: readonly string[]): string[] {
-  const everything = [JSON.stringify({ origin, schema, ids: '*' } satisfies InvalidationMessage)];
-  const envelopeBytes = Buffer.byteLength(JSON.stringify({ origin, schema, ids: [] } satisfies InvalidationMessage));
+/**
+ * `items` listed under `field` in as few payloads as fit under the limit; one `'*'` ("everything") payload instead
+ * when a single item would not fit, or listing them all would take more than `maxNotifications`.
+ */
+function chunkedPayloads(envelope: Envelope, field: string, items: Iterable<unknown>, maxNotifications: number): string[] {
+  const payload = (list: unknown[] | '*') => JSON.stringify({ ...envelope, [field]: list });
+  const everything = [payload('*')];
+  const envelopeBytes = Buffer.byteLength(payload([]));
   const payloads: string[] = [];
-  let chunk: string[] = [];
+  let chunk: unknown[] = [];
   let chunkBytes = envelopeBytes;
-  for (const id of new Set(customerIds)) {
-    const idBytes = Buffer.byteLength(JSON.stringify(id)) + 1;
-    if (envelopeBytes + idBytes > MAX_PAYLOAD_BYTES) return everything;
-    if (chunkBytes + idBytes > MAX_PAYLOAD_BYTES) {
-      payloads.push(JSON.stringify({ origin, schema, ids: chunk } satisfies InvalidationMessage));
+  for (const item of items) {
+    const itemBytes = Buffer.byteLength(JSON.stringify(item)) + 1;
+    if (envelopeBytes + itemBytes > MAX_PAYLOAD_BYTES) return everything;
+    if (chunkBytes + itemBytes > MAX_PAYLOAD_BYTES) {
+      payloads.push(payload(chunk));
       chunk = [];
       chunkBytes = envelopeBytes;
     }
-    chunk.push(id);
-    chunkBytes += idBytes;
+    chunk.push(item);
+    chunkBytes += itemBytes;
   }
-  if (chunk.length > 0) payloads.push(JSON.stringify({ origin, schema, ids: chunk } satisfies InvalidationMessage));
-  return payloads.length > MAX_NOTIFICATIONS_PER_CHANGE ? everything : payloads;
+  if (chunk.length > 0) payloads.push(payload(chunk));
+  return payloads.length > maxNotifications ? everything : payloads;
 }
 
-function parseMessage(payload: string | undefined): InvalidationMessage | null {
+export function invalidationPayloads(origin: string, schema: string, customerIds: readonly string[]): string[] {
+  return chunkedPayloads({ origin, schema }, 'ids', new Set(customerIds), MAX_NOTIFICATIONS_PER_CHANGE);
+}
+
+/**
+ * No cap on the number of notifications: "everything" would make every replica read its whole record cache again
+ * from the sources, while the list is bounded by what one webhook body or one forgotten customer holds.
+ */
+export function recordInvalidationPayloads(origin: string, schema: string, records: readonly RecordKey[]): string[] {
+  const tuples = new Map<string, RecordTuple>();
+  for (const { source, entity, recordId } of records) {
+    const tuple: RecordTuple = [source, entity, recordId];
+    tuples.set(JSON.stringify(tuple), tuple);
+  }
+  return chunkedPayloads({ origin, schema }, 'records', tuples.values(), Infinity);
+}
+
+function parseEnvelope(payload: string | undefined): (Envelope & Record<string, unknown>) | null {
   if (!payload) return null;
   try {
-    const message = JSON.parse(payload) as Partial<InvalidationMessage>;
-    const idsValid = message.ids === '*' || (Array.isArray(message.ids) && message.ids.every((id) => typeof id === 'string'));
-    return typeof message.origin === 'string' && typeof message.schema === 'string' && idsValid ? (message as InvalidationMessage) : null;
+    const message = JSON.parse(payload) as unknown;
+    if (typeof message !== 'object' || message === null) return null;
+    const envelope = message as Partial<Envelope> & Record<string, unknown>;
+    return typeof envelope.origin === 'string' && typeof envelope.schema === 'string' ? (envelope as Envelope & Record<string, unknown>) : null;
   } catch {
     // Anyone with access to the database can NOTIFY on the channel: a payload we did not write is not ours to act on.
     return null;
   }
 }
 
+function customerIdsOf(message: Record<string, unknown>): string[] | 'all' | null {
+  const { ids } = message;
+  if (ids === '*') return 'all';
+  return Array.isArray(ids) && ids.every((id) => typeof id === 'string') ? (ids as string[]) : null;
+}
+
+function recordsOf(message: Record<string, unknown>): RecordKey[] | 'all' | null {
+  const { records } = message;
+  if (records === '*') return 'all';
+  const isTuple = (tuple: unknown): tuple is RecordTuple => Array.isArray(tuple) && tuple.length === 3 && tuple.every((part) => typeof part === 'string');
+  if (!Array.isArray(records) || !records.every(isTuple)) return null;
+  return records.map(([source, entity, recordId]) => ({ source, entity, recordId }));
+}
+
 /**
- * Holds one dedicated connection LISTENing on the channel and hands other processes' invalidations of
+ * Holds one dedicated connection LISTENing on both channels and hands other processes' invalidations of
  * this schema to the subscribers. A lost connection is re-established with backoff; notifications sent
  * while it was down are lost, so a reconnect invalidates everything.
  */
 export class InvalidationSubscriber {
   private readonly listeners = new Set<InvalidationListener>();
+  private readonly recordListeners = new Set<RecordInvalidationListener>();
   private client: Client | null = null;
   private retryMs = MIN_RETRY_MS;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -88,14 +136,19 @@ export class InvalidationSubscriber {
     return () => this.listeners.delete(listener);
   }
 
+  subscribeRecords(listener: RecordInvalidationListener): () => void {
+    this.recordListeners.add(listener);
+    return () => this.recordListeners.delete(listener);
+  }
+
   private async listen(): Promise<void> {
     const client = this.connect();
-    client.on('notification', (notification) => this.deliver(notification.payload));
+    client.on('notification', (notification) => this.deliver(notification.channel, notification.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
+      await client.query(`LISTEN ${INVALIDATION_CHANNEL}; LISTEN ${RECORD_INVALIDATION_CHANNEL}`);
     } catch (error) {
       await client.end().catch(() => undefined); // already failed: the error worth reporting is the one thrown below
       throw error;
@@ -124,7 +177,8 @@ export class InvalidationSubscriber {
         () => {
           if (this.closed) return;
           this.logger.info('link invalidation connection re-established');
-          this.emit('all');
+          this.emit(this.listeners, 'all');
+          this.emit(this.recordListeners, 'all');
         },
         (error: unknown) => {
           if (this.closed) return;
@@ -137,18 +191,24 @@ export class InvalidationSubscriber {
     this.retryTimer.unref();
   }
 
-  private deliver(payload: string | undefined): void {
-    const message = parseMessage(payload);
+  private deliver(channel: string, payload: string | undefined): void {
+    const message = parseEnvelope(payload);
     if (!message || message.schema !== this.schema || message.origin === this.origin) return;
-    this.emit(message.ids === '*' ? 'all' : message.ids);
+    if (channel === INVALIDATION_CHANNEL) {
+      const customerIds = customerIdsOf(message);
+      if (customerIds) this.emit(this.listeners, customerIds);
+    } else if (channel === RECORD_INVALIDATION_CHANNEL) {
+      const records = recordsOf(message);
+      if (records) this.emit(this.recordListeners, records);
+    }
   }
 
-  private emit(ids: string[] | 'all'): void {
-    for (const listener of this.listeners) {
+  private emit<T>(listeners: ReadonlySet<(value: T) => void>, value: T): void {
+    for (const listener of listeners) {
       try {
-        listener(ids);
+        listener(value);
       } catch (error) {
-        this.logger.error({ err: error }, 'link invalidation listener failed');
+        this.logger.error({ err: error }, 'invalidation listener failed');
       }
     }
   }

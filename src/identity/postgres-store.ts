@@ -8,6 +8,7 @@ import type { GraphCustomer, LinkChanges, LinkGraph } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
+import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
 import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, SyncCursor } from './store.js';
 
 /**
@@ -214,6 +215,7 @@ export class PostgresLinkStore implements LinkStore {
   private readonly linkLockTurn = pLimit(1);
   private writtenSinceAnalyze = 0;
   private analyzeAfter = ANALYZE_MIN_ROWS;
+  readonly recordInvalidations: PostgresRecordInvalidations;
 
   private constructor(
     private readonly pool: Pool,
@@ -222,7 +224,9 @@ export class PostgresLinkStore implements LinkStore {
     private readonly origin: string,
     readonly schema: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.recordInvalidations = new PostgresRecordInvalidations(pool, subscriber, origin, schema);
+  }
 
   /** Connects, migrates the schema (one replica at a time) and starts listening for other replicas' changes. */
   static async open(options: PostgresLinkStoreOptions): Promise<PostgresLinkStore> {

@@ -2,6 +2,14 @@
 import type { Conflict, LinkChanges, LinkGraph } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, RecordKey } from './model.js';
 
+/** Record-cache invalidations to and from the OTHER processes sharing a store. */
+export interface RecordInvalidations {
+  /** Tells the other processes these records changed; resolves once told. */
+  publish(records: readonly RecordKey[]): Promise<void>;
+  /** Subscribes to the other processes' (`all` when they cannot be listed, or some may have been missed); returns the unsubscribe. */
+  subscribe(listener: (records: RecordKey[] | 'all') => void): () => void;
+}
+
 export interface CustomerPage {
   customers: CustomerLinks[];
   hasNextPage: boolean;
@@ -96,6 +104,11 @@ export interface LinkStore extends AuditLog {
    * listed, or some may have been missed), so each can drop what it cached; returns the unsubscribe.
    */
   onInvalidate?(listener: (customerIds: string[] | 'all') => void): () => void;
+  /**
+   * Carries record-cache invalidations between the processes sharing the store, when it can (PostgreSQL's
+   * LISTEN/NOTIFY): each process's caches are its own, but a webhook reaches only one of them.
+   */
+  readonly recordInvalidations?: RecordInvalidations;
 
   /** Cheap liveness check for /readyz. */
   ping(): Promise<void>;

@@ -31,8 +31,8 @@ async function serve(start: StartMessage): Promise<void> {
       store,
       logger,
       extend: (services) => {
-        // A store that announces changes itself (PostgreSQL) already reaches every worker's link cache.
-        relay.attach(services, { relayLinks: !store.onInvalidate });
+        // A store that announces changes itself (PostgreSQL) already reaches every worker's link and record caches.
+        relay.attach(services, { relayLinks: !store.onInvalidate, relayRecords: !store.recordInvalidations });
         return workerRoutes(services, relay, { worker, pid: process.pid });
       },
     });

@@ -48,14 +48,14 @@ export class WorkerRelay {
   }
 
   /**
-   * Relays the services' invalidations both ways. Link invalidations travel only when `relayLinks`: a store that
-   * announces changes itself (PostgreSQL's LISTEN/NOTIFY) already reaches every worker. Record caches are per
-   * process whatever the store, so their invalidations always travel.
+   * Relays the services' invalidations both ways. Link and record invalidations travel only when `relayLinks` and
+   * `relayRecords`: a store that carries them itself (PostgreSQL's LISTEN/NOTIFY) already reaches every worker, and
+   * relaying them here too would send each twice.
    */
-  attach(services: HubServices, { relayLinks }: { relayLinks: boolean }): void {
+  attach(services: HubServices, { relayLinks, relayRecords }: { relayLinks: boolean; relayRecords: boolean }): void {
     this.services = services;
     if (relayLinks) services.directory.onInvalidate((customerIds) => this.sendOwn({ type: 'rosetta:invalidate-links', customerIds: customerIds === 'all' ? 'all' : [...customerIds] }));
-    services.recordCache.onInvalidate((records) => this.sendOwn({ type: 'rosetta:invalidate-records', records: records.map(({ source, entity, recordId }) => ({ source, entity, recordId })) }));
+    if (relayRecords) services.recordCache.onInvalidate((records) => this.sendOwn({ type: 'rosetta:invalidate-records', records: records.map(({ source, entity, recordId }) => ({ source, entity, recordId })) }));
   }
 
   /** Every worker's metrics, aggregated by the primary (counters and histograms summed), as Prometheus text. */

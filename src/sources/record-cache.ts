@@ -1,10 +1,11 @@
 // A cross-request cache of source records, opt-in per entity: fresh hits cost no upstream call, stale ones are served at
 // once and refreshed in the background, and only the misses go to the source, in as few calls as its batch size allows.
+// A miss of a key some other query is already reading joins that read; refreshes take a bounded share of the source.
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RecordCacheConfig } from '../config/schema.js';
 import type { KeyResult, MappedRecord } from './connector.js';
-import { SourceError } from './errors.js';
+import { SourceError, SourceTimeoutError } from './errors.js';
 import type { CallObserver, UpstreamCall } from './http-client.js';
 import { Deadline } from './policies/deadline.js';
 import type { SourceRegistry } from './registry.js';
@@ -42,6 +43,11 @@ export interface CachedOperationOptions<V> {
   fetch: FetchKeys<V>;
   /** A background refresh belongs to no query, so it gets a budget of its own. */
   refreshDeadlineMs: number;
+  /**
+   * Keys background refreshes may have in flight at once (default: what one upstream call carries). Refreshes wait for
+   * their turn here, not in the source's queue, where every call of theirs would sit ahead of the queries' reads.
+   */
+  refreshKeysAtOnce?: number | undefined;
   metrics?: RecordCacheMetrics | undefined;
   logger?: Logger | undefined;
   /** Monotonic milliseconds; injectable so tests need not wait. */
@@ -54,6 +60,14 @@ interface Entry<V> {
   readAt: number;
 }
 
+/** One key of a read in flight, for a later miss of the same key to join. */
+interface InFlightKey<V> {
+  results: Promise<KeyResult<V>[]>;
+  index: number;
+  /** The budget the read runs under: a query joining it may have more time left. */
+  deadline: Deadline;
+}
+
 /** A failing source fails every refresh: one warning per interval is enough to see it, the counter has the rest. */
 const WARNING_INTERVAL_MS = 10_000;
 
@@ -63,12 +77,15 @@ export class CachedOperation<V> {
   readonly entity: string;
   private readonly entries: LRUCache<string, Entry<V>>;
   private readonly now: () => number;
-  /** Stale keys found during this turn of the event loop, refreshed together in one read. */
+  /** Stale keys waiting for a refresh, in the order they were found; `refreshKeysAtOnce` go out per read, one read at a time. */
   private readonly pendingRefresh = new Set<string>();
+  private readonly refreshKeysAtOnce: number;
   private refreshScheduled = false;
   /** Keys whose refresh is pending or in flight: at most one each. */
   private readonly refreshing = new Set<string>();
   private readonly refreshes = new Set<Promise<void>>();
+  /** Keys being read now (by a query or a refresh), until the read settles or the key is invalidated. */
+  private readonly inFlight = new Map<string, InFlightKey<V>>();
   /**
    * A read that began before its key was invalidated may carry the old value: it is returned, never stored.
    * `invalidatedAt` holds each key's last invalidation while reads are in flight (nothing else needs it, so it is
@@ -85,6 +102,7 @@ export class CachedOperation<V> {
     this.source = options.source;
     this.entity = options.entity;
     this.now = options.now ?? (() => performance.now());
+    this.refreshKeysAtOnce = options.refreshKeysAtOnce ?? (Number.isFinite(options.chunkSize) ? options.chunkSize : 1);
     // Age is judged here against ttl + stale window; the LRU only bounds how many entries are kept.
     this.entries = new LRUCache({ max: options.policy.maxEntries });
   }
@@ -95,6 +113,7 @@ export class CachedOperation<V> {
     const now = this.now();
     const results = new Array<KeyResult<V>>(keys.length);
     const missed: number[] = [];
+    const joined: number[] = [];
     let stale = 0;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
@@ -108,17 +127,25 @@ export class CachedOperation<V> {
         this.refreshLater(key);
       } else {
         if (entry) this.entries.delete(key);
-        missed.push(i);
+        // Another read of this key is on its way: a second call would queue behind it at the source for the same answer.
+        (this.inFlight.has(key) ? joined : missed).push(i);
       }
     }
-    this.reportLookups(keys.length - stale - missed.length, stale, missed.length, onLookup);
-    if (missed.length === 0) return results;
-    const read = await this.read(
-      missed.map((i) => keys[i]!),
-      observe,
-      deadline,
-    );
-    missed.forEach((index, j) => (results[index] = read[j]!));
+    const misses = missed.length + joined.length;
+    this.reportLookups(keys.length - stale - misses, stale, misses, onLookup);
+    if (misses === 0) return results;
+    const reads = joined.map(async (i) => {
+      results[i] = await this.join(keys[i]!, this.inFlight.get(keys[i]!)!, observe, deadline);
+    });
+    if (missed.length > 0) {
+      const read = this.read(
+        missed.map((i) => keys[i]!),
+        observe,
+        deadline,
+      );
+      reads.push(read.then((values) => missed.forEach((index, j) => (results[index] = values[j]!))));
+    }
+    await Promise.all(reads);
     return results;
   }
 
@@ -131,6 +158,8 @@ export class CachedOperation<V> {
   /** Drops `key`, and keeps any read already in flight from putting back what it read before. */
   invalidate(key: string): void {
     this.entries.delete(key);
+    // A read that began before the invalidation may carry the old value: later misses must not join it.
+    this.inFlight.delete(key);
     if (this.pendingRefresh.delete(key)) this.refreshing.delete(key);
     if (this.readsInFlight === 0) return;
     this.generation += 1;
@@ -142,6 +171,18 @@ export class CachedOperation<V> {
     }
   }
 
+  /** Drops every key, and keeps every read already in flight from putting back what it read before. */
+  clear(): void {
+    this.entries.clear();
+    this.inFlight.clear();
+    for (const key of this.pendingRefresh) this.refreshing.delete(key);
+    this.pendingRefresh.clear();
+    if (this.readsInFlight === 0) return;
+    this.generation += 1;
+    this.invalidatedAt.clear();
+    this.floor = this.generation;
+  }
+
   /** Settles once no background refresh is pending or in flight. */
   async idle(): Promise<void> {
     while (this.refreshScheduled || this.refreshes.size > 0) {
@@ -150,8 +191,39 @@ export class CachedOperation<V> {
     }
   }
 
+  /** Reads keys from the source, and lets a later miss of any of them join this read until it settles. */
+  private read(keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>[]> {
+    const results = this.readFromSource(keys, observe, deadline);
+    const reading = keys.map((key, index) => {
+      const inFlight: InFlightKey<V> = { results, index, deadline };
+      this.inFlight.set(key, inFlight);
+      return inFlight;
+    });
+    const settled = () => {
+      keys.forEach((key, i) => {
+        if (this.inFlight.get(key) === reading[i]) this.inFlight.delete(key);
+      });
+    };
+    results.then(settled, settled);
+    return results;
+  }
+
+  /** A key's result from a read already in flight, within this query's own deadline. */
+  private async join(key: string, inFlight: InFlightKey<V>, observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>> {
+    let result: KeyResult<V>;
+    try {
+      const results = await deadline.race(inFlight.results, () => new SourceTimeoutError(this.source, `${this.entity}: the query's deadline passed (waiting for a read of the same key already in flight)`));
+      result = results[inFlight.index]!;
+    } catch (error) {
+      return error as Error;
+    }
+    // The joined read may have run out of its own, earlier budget: with time left, this query asks for the key itself.
+    if (result instanceof Error && inFlight.deadline.expired && !deadline.expired) return (await this.read([key], observe, deadline))[0]!;
+    return result;
+  }
+
   /** Reads keys in calls of at most `chunkSize` keys, sent together, and keeps every value (never an error) that came back. */
-  private async read(keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>[]> {
+  private async readFromSource(keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>[]> {
     const readAt = this.now();
     const generation = this.generation;
     this.readsInFlight += 1;
@@ -181,7 +253,13 @@ export class CachedOperation<V> {
     if (this.refreshing.has(key)) return;
     this.refreshing.add(key);
     this.pendingRefresh.add(key);
-    if (this.refreshScheduled) return;
+    this.scheduleRefresh();
+  }
+
+  private scheduleRefresh(): void {
+    // One refresh read at a time: the next one queues at the source behind the reads queries made meanwhile, so a
+    // query's miss never waits behind more than `refreshKeysAtOnce` keys of refreshes, however many keys went stale.
+    if (this.refreshScheduled || this.refreshes.size > 0 || this.pendingRefresh.size === 0) return;
     this.refreshScheduled = true;
     // After this turn of the event loop, so the stale keys every request of the tick found go out in one read.
     setImmediate(() => this.refreshPending());
@@ -189,13 +267,30 @@ export class CachedOperation<V> {
 
   private refreshPending(): void {
     this.refreshScheduled = false;
-    const keys = [...this.pendingRefresh];
-    this.pendingRefresh.clear();
+    const keys = this.takeRefreshKeys();
     if (keys.length === 0) return;
     const refresh = this.refresh(keys)
       .catch((error: unknown) => this.options.logger?.error({ source: this.source, entity: this.entity, err: error }, 'record cache: background refresh crashed'))
-      .finally(() => this.refreshes.delete(refresh));
+      .finally(() => {
+        this.refreshes.delete(refresh);
+        this.scheduleRefresh();
+      });
     this.refreshes.add(refresh);
+  }
+
+  /** The next keys to refresh, oldest first; a key that expired while it waited is a miss now, for a query to read. */
+  private takeRefreshKeys(): string[] {
+    const { ttlMs, staleWhileRevalidateMs } = this.options.policy;
+    const now = this.now();
+    const keys: string[] = [];
+    for (const key of this.pendingRefresh) {
+      if (keys.length === this.refreshKeysAtOnce) break;
+      this.pendingRefresh.delete(key);
+      const entry = this.entries.peek(key);
+      if (entry && now - entry.readAt < ttlMs + staleWhileRevalidateMs) keys.push(key);
+      else this.refreshing.delete(key);
+    }
+    return keys;
   }
 
   /** Reads stale keys again under the source's own policies; a failure leaves the stale value in place until it expires. */
@@ -258,6 +353,12 @@ export interface RecordCacheOptions {
   now?: () => number;
 }
 
+/**
+ * The share of a per-key source's concurrency cap that background refreshes may hold (at least one call): the rest of
+ * its slots, and every place in its queue but these, stay with the queries.
+ */
+const PER_KEY_REFRESH_SHARE = 1 / 8;
+
 /** The hub's record cache: one cached operation per entity whose config has a `cache` section, none otherwise. */
 export class RecordCache {
   private readonly recordOperations = new Map<string, CachedOperation<MappedRecord | null>>();
@@ -272,7 +373,10 @@ export class RecordCache {
         const policy = reader.config.cache;
         if (!policy) continue;
         // Without a batch endpoint the reader already makes one call per key.
-        const common = { ...options, source, entity, policy, chunkSize: reader.config.batch ? reader.maxBatchSize : Infinity };
+        const chunkSize = reader.config.batch ? reader.maxBatchSize : Infinity;
+        // A batch endpoint's refresh is one call; a per-key source's, a few of its slots.
+        const refreshKeysAtOnce = reader.config.batch ? reader.maxBatchSize : Math.max(1, Math.floor((reader.config.single?.concurrency ?? 1) * PER_KEY_REFRESH_SHARE));
+        const common = { ...options, source, entity, policy, chunkSize, refreshKeysAtOnce };
         const parent = reader.config.parent;
         if (parent) {
           const operation = new CachedOperation<MappedRecord[]>({ ...common, fetch: (keys, observe, deadline) => reader.fetchChildren(keys, observe, deadline) });
@@ -303,6 +407,20 @@ export class RecordCache {
       for (const children of this.childrenByParent.get(`${source}.${entity}`) ?? []) children.invalidate(recordId);
     }
     for (const listener of this.invalidationListeners) listener(records);
+  }
+
+  /** Whether anything read of this record may be held: the record itself, or child lists keyed by it. */
+  caches({ source, entity }: RecordRef): boolean {
+    const key = `${source}.${entity}`;
+    return this.recordOperations.has(key) || this.childrenByParent.has(key);
+  }
+
+  /**
+   * Drops everything held, telling no listener: for a process that may have missed other processes' invalidations,
+   * which they have already told everyone else.
+   */
+  clear(): void {
+    for (const operation of [...this.recordOperations.values(), ...this.childOperations.values()]) operation.clear();
   }
 
   /** Other processes holding caches of their own (cluster workers) hear of this one's invalidations through here; returns the unsubscribe. */

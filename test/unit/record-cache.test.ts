@@ -1,11 +1,12 @@
 // The record cache's own rules, on an injected clock: fresh, stale-while-revalidate and miss; one refresh per key;
-// misses batched; errors never kept; invalidation beats a read in flight; the config section and its errors.
+// misses batched; errors never kept; invalidation beats a read in flight; a miss joins a read of its key in flight;
+// refreshes go out a bounded number of keys at a time; the config section and its errors.
 import { describe, expect, test } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { KeyResult } from '../../src/sources/connector.js';
 import { SourceUnavailableError } from '../../src/sources/errors.js';
 import type { CallObserver } from '../../src/sources/http-client.js';
-import type { Deadline } from '../../src/sources/policies/deadline.js';
+import { Deadline } from '../../src/sources/policies/deadline.js';
 import { CachedOperation, type CacheLookup, type CacheResult, type RecordCacheMetrics } from '../../src/sources/record-cache.js';
 
 const TTL = 1_000;
@@ -47,7 +48,7 @@ class CountingMetrics implements RecordCacheMetrics {
   }
 }
 
-function setup(options: { chunkSize?: number; swr?: number; maxEntries?: number; failChunkWith?: string } = {}) {
+function setup(options: { chunkSize?: number; swr?: number; maxEntries?: number; failChunkWith?: string; refreshKeysAtOnce?: number } = {}) {
   const source = new FakeSource();
   const metrics = new CountingMetrics();
   const clock = { now: 0 };
@@ -59,6 +60,7 @@ function setup(options: { chunkSize?: number; swr?: number; maxEntries?: number;
     fetch: (keys, observe, deadline) =>
       options.failChunkWith && keys.includes(options.failChunkWith) ? Promise.reject(new SourceUnavailableError('fake', 'down')) : source.fetch(keys, observe, deadline),
     refreshDeadlineMs: 2_000,
+    refreshKeysAtOnce: options.refreshKeysAtOnce,
     metrics,
     now: () => clock.now,
   });
@@ -208,6 +210,102 @@ describe('record cache', () => {
     expect(await cache.load(['a'])).toEqual(['A2']);
     expect(cache.has('a')).toBe(true);
     expect(source.reads).toEqual([['a', 'b'], ['a'], ['a']]);
+  });
+
+  test('a miss of a key another load is reading joins that read: one read, both answered, the lookup still a miss', async () => {
+    const { source, metrics, cache } = setup();
+    source.values.set('a', 'A1').set('b', 'B1');
+    let open!: () => void;
+    source.gate = new Promise((resolve) => (open = resolve));
+    const first = cache.load(['a']);
+    const second = cache.load(['a', 'b']);
+    open();
+    expect(await first).toEqual(['A1']);
+    expect(await second).toEqual(['A1', 'B1']);
+    expect(source.reads).toEqual([['a'], ['b']]);
+    expect(metrics.lookups.miss).toBe(3);
+    // Once the read settled the key is cached, not in flight: the next load is a fresh hit.
+    expect(await cache.load(['a'])).toEqual(['A1']);
+    expect(source.reads).toHaveLength(2);
+  });
+
+  test("a joined read's error is shared, unless that read ran out of its own budget while the joiner has time left", async () => {
+    const { source, cache } = setup();
+    let open!: () => void;
+    source.gate = new Promise((resolve) => (open = resolve));
+    // The source's own answer (here: no such key, an error) is the same for both: asked once.
+    const [owner, joiner] = [cache.load(['x']), cache.load(['x'])];
+    open();
+    expect((await owner)[0]).toBeInstanceOf(SourceUnavailableError);
+    expect((await joiner)[0]).toBe((await owner)[0]);
+    expect(source.reads).toEqual([['x']]);
+
+    source.reads.length = 0;
+    source.gate = new Promise((resolve) => (open = resolve));
+    const expiredOwner = cache.load(['y'], undefined, Deadline.after(0));
+    const patientJoiner = cache.load(['y']);
+    source.values.set('y', 'Y1');
+    open();
+    expect((await expiredOwner)[0]).toBeInstanceOf(Error);
+    expect(await patientJoiner).toEqual(['Y1']);
+    expect(source.reads).toEqual([['y'], ['y']]);
+  });
+
+  test('a read in flight when its key was invalidated is not joined', async () => {
+    const { source, cache } = setup();
+    source.values.set('a', 'A1');
+    let open!: () => void;
+    source.gate = new Promise((resolve) => (open = resolve));
+    const before = cache.load(['a']);
+    cache.invalidate('a');
+    source.values.set('a', 'A2');
+    const after = cache.load(['a']);
+    open();
+    expect(await before).toEqual(['A1']);
+    expect(await after).toEqual(['A2']);
+    expect(source.reads).toEqual([['a'], ['a']]);
+  });
+
+  test('refreshes go out refreshKeysAtOnce keys per read, one read at a time, behind the misses read meanwhile', async () => {
+    const { source, metrics, clock, cache } = setup({ refreshKeysAtOnce: 2 });
+    for (const key of 'abcde') source.values.set(key, key.toUpperCase());
+    await cache.load([...'abcde']);
+    clock.now = TTL + 1;
+    let open!: () => void;
+    source.gate = new Promise((resolve) => (open = resolve));
+    expect(await cache.load([...'abcde'])).toEqual([...'ABCDE']);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The first refresh is in flight; the other stale keys wait in the cache, not at the source.
+    expect(source.reads).toEqual([[...'abcde'], ['a', 'b']]);
+    source.values.set('m', 'M');
+    const miss = cache.load(['m']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.reads).toHaveLength(3);
+    open();
+    expect(await miss).toEqual(['M']);
+    await cache.idle();
+    expect(source.reads).toEqual([[...'abcde'], ['a', 'b'], ['m'], ['c', 'd'], ['e']]);
+    expect(metrics.refreshes).toEqual({ ok: 5, failed: 0 });
+  });
+
+  test('a key that expired while it waited for its refresh is not refreshed: it is a miss now', async () => {
+    const { source, clock, cache } = setup({ refreshKeysAtOnce: 1 });
+    source.values.set('a', 'A1').set('b', 'B1');
+    await cache.load(['a']);
+    clock.now = 10;
+    await cache.load(['b']);
+    clock.now = TTL + 10;
+    let open!: () => void;
+    source.gate = new Promise((resolve) => (open = resolve));
+    await cache.load(['a', 'b']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.reads.at(-1)).toEqual(['a']);
+    // 'b' was read at 10: stale until TTL + SWR + 10, expired by the time the refresh of 'a' is answered.
+    clock.now = TTL + SWR + 10;
+    open();
+    await cache.idle();
+    expect(source.reads).toEqual([['a'], ['b'], ['a']]);
+    expect(cache.has('b')).toBe(false);
   });
 
   test('at most maxEntries keys are kept, least recently used out first', async () => {

@@ -33,7 +33,7 @@ afterEach(async () => {
 });
 
 test("this worker's link and record invalidations go out once each", () => {
-  relay().attach(services, { relayLinks: true });
+  relay().attach(services, { relayLinks: true, relayRecords: true });
   services.directory.invalidate(['cus_a', 'cus_b']);
   services.directory.clear();
   services.recordCache.invalidate([{ source: 'crm', entity: 'contact', recordId: 'C-1' }]);
@@ -45,7 +45,7 @@ test("this worker's link and record invalidations go out once each", () => {
 });
 
 test("another worker's invalidations are applied here and not sent back", () => {
-  relay().attach(services, { relayLinks: true });
+  relay().attach(services, { relayLinks: true, relayRecords: true });
   // A remembered miss is dropped by every link invalidation: it shows the remote one was applied.
   services.directory.rememberMiss(TOKEN, 60_000);
   deliver({ type: 'rosetta:invalidate-links', customerIds: ['cus_elsewhere'] });
@@ -58,9 +58,16 @@ test("another worker's invalidations are applied here and not sent back", () => 
   expect(sent).toEqual([{ type: 'rosetta:invalidate-links', customerIds: ['cus_here'] }]);
 });
 
-test('with a store that announces its own changes (PostgreSQL), link invalidations stay here; record ones still travel', () => {
-  relay().attach(services, { relayLinks: false });
+test('only what the store does not carry itself travels: links and records each on their own switch', () => {
+  relay().attach(services, { relayLinks: false, relayRecords: true });
   services.directory.invalidate(['cus_a']);
   services.recordCache.invalidate([{ source: 'crm', entity: 'contact', recordId: 'C-3' }]);
   expect(sent).toEqual([{ type: 'rosetta:invalidate-records', records: [{ source: 'crm', entity: 'contact', recordId: 'C-3' }] }]);
+});
+
+test('with a store that carries both itself (PostgreSQL), nothing travels over IPC', () => {
+  relay().attach(services, { relayLinks: false, relayRecords: false });
+  services.directory.invalidate(['cus_a']);
+  services.recordCache.invalidate([{ source: 'crm', entity: 'contact', recordId: 'C-4' }]);
+  expect(sent).toEqual([]);
 });
