@@ -12,6 +12,16 @@ export interface Settled<T> {
   errors: Error[];
 }
 
+/**
+ * Descending order of two mapped dates. The date transform writes ISO-8601 UTC strings, which order by code unit;
+ * `localeCompare` would give the same order through the collator at many times the cost. Absent dates sort last.
+ */
+function newestFirstBy(a: unknown, b: unknown): number {
+  const left = a === null || a === undefined ? '' : String(a);
+  const right = b === null || b === undefined ? '' : String(b);
+  return left < right ? 1 : left > right ? -1 : 0;
+}
+
 /** Every linked record of the entities that provide `target`, read through the per-request loaders. */
 async function linkedRecords(context: RequestContext, customer: CustomerRef, target: UnifiedTarget): Promise<Settled<MappedRecord>> {
   const providers = context.registry.recordProviders(target);
@@ -49,7 +59,7 @@ export async function loadProfile(context: RequestContext, customer: CustomerRef
 /** The customer's marketing record: the most recently changed one when several members are linked. */
 export async function loadMarketing(context: RequestContext, customer: CustomerRef): Promise<Settled<MappedRecord>> {
   const { values, errors } = await linkedRecords(context, customer, 'marketing');
-  const newestFirst = values.sort((a, b) => String(b.values.updatedAt ?? '').localeCompare(String(a.values.updatedAt ?? '')));
+  const newestFirst = values.sort((a, b) => newestFirstBy(a.values.updatedAt, b.values.updatedAt));
   return { values: newestFirst.slice(0, 1), errors };
 }
 
@@ -59,6 +69,6 @@ export async function loadNewestChildren(context: RequestContext, customer: Cust
   if (errors.length > 0) throw errors.find((e) => e instanceof SourceError) ?? errors[0];
   return values
     .filter(keep)
-    .sort((a, b) => String(b.values[dateField] ?? '').localeCompare(String(a.values[dateField] ?? '')))
+    .sort((a, b) => newestFirstBy(a.values[dateField], b.values[dateField]))
     .slice(0, first);
 }

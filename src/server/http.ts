@@ -47,6 +47,14 @@ function sendAuthError(response: ServerResponse, error: AuthError): void {
   sendJson(response, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] });
 }
 
+/** The query string with its `?`, as `URL.search` gives it; a POST to /graphql usually has none, and no URL is parsed. */
+function searchOf(url: string | undefined): string {
+  const start = url?.indexOf('?') ?? -1;
+  if (start < 0) return '';
+  const search = new URL(url!, 'http://hub').search;
+  return search;
+}
+
 async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse, options: GraphQLOptions): Promise<void> {
   const requestId = (typeof request.headers['x-request-id'] === 'string' && request.headers['x-request-id'].slice(0, 100)) || randomUUID();
   response.setHeader('x-request-id', requestId);
@@ -63,7 +71,7 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
   try {
     body = request.method === 'POST' ? await readJsonBody(request, options.maxBodyBytes ?? MAX_BODY_BYTES) : undefined;
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return sendJson(response, 413, { errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    if (error instanceof BodyTooLargeError) return sendJson(response.setHeader('connection', 'close'), 413, { errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     if (error instanceof BodyTooDeepError) return sendJson(response, 400, { errors: [{ message: `request body nests deeper than ${MAX_JSON_NESTING} levels`, extensions: { code: 'BAD_REQUEST' } }] });
     return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
   }
@@ -71,14 +79,14 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
   for (const [key, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
   }
-  const url = new URL(request.url ?? '/', 'http://hub');
-  const query = body !== null && typeof body === 'object' && 'query' in body ? body.query : url.searchParams.get('query');
+  const search = searchOf(request.url);
+  const query = body !== null && typeof body === 'object' && 'query' in body ? body.query : new URLSearchParams(search).get('query');
   const refused = typeof query === 'string' ? (options.guardQuery?.(query) ?? []) : [];
   if (refused.length > 0) {
     return sendJson(response, 400, { errors: refused.map((error) => ({ message: error.message, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })) });
   }
   const result = await apollo.executeHTTPGraphQLRequest({
-    httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+    httpGraphQLRequest: { method: request.method ?? 'GET', headers, search, body },
     context: async () => makeContext(request, requestId, caller ?? OPEN_CALLER),
   });
   for (const [key, value] of result.headers) response.setHeader(key, value);
@@ -109,17 +117,41 @@ export interface ExtraRoute {
 }
 
 /** The raw request body, or null when it is larger than `maxBytes` (webhook signatures need the exact bytes). */
-export async function readRawBody(request: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer | null> {
+export function readRawBody(request: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer | null> {
   // A declared length over the limit is refused before a byte of it is read.
-  if (Number(request.headers['content-length'] ?? 0) > maxBytes) return null;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (Number(request.headers['content-length'] ?? 0) > maxBytes) return Promise.resolve(null);
+  // Events rather than `for await`: the async iterator costs a promise per chunk on every request.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        finish();
+        // The rest of an oversized body is left unread; the caller answers 413 and closes the connection.
+        request.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      finish();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      finish();
+      reject(error);
+    };
+    const finish = (): void => {
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+  });
 }
 
 export { sendJson };

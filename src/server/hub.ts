@@ -17,6 +17,7 @@ import type { HubConfig } from '../config/schema.js';
 import { SurvivorshipRule } from '../customer/survivorship.js';
 import { LinkDirectory } from '../identity/directory.js';
 import { LinkService } from '../identity/link-service.js';
+import { relayRecordInvalidations } from '../identity/postgres-record-invalidation.js';
 import { PostgresLinkStore } from '../identity/postgres-store.js';
 import { SqliteLinkStore } from '../identity/sqlite-store.js';
 import type { LinkStore } from '../identity/store.js';
@@ -54,6 +55,8 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
   const telemetry = createTelemetry({ directory, sources: registry, logger });
   // Empty unless an entity's config asks for a cache; a background refresh gets the same budget as a query.
   const recordCache = new RecordCache(registry, { metrics: telemetry.metrics, logger, refreshDeadlineMs: config.server.queryDeadlineMs });
+  // A webhook reaches one replica; the others' caches of the same records are stale too.
+  if (store.recordInvalidations) relayRecordInvalidations(recordCache, store.recordInvalidations, logger);
   return {
     config,
     registry,
@@ -86,8 +89,15 @@ export function createApollo(config: HubConfig): ApolloServer<RequestContext> {
 export function requestContext(services: HubServices, requestId: string, explain: boolean, caller: Caller): RequestContext {
   const plan = explain ? new ExplainPlan() : null;
   const trace = new OperationTrace(requestId);
+  // The services are listed rather than spread: a spread context object is built field by field on every request.
   return {
-    ...services,
+    config: services.config,
+    registry: services.registry,
+    directory: services.directory,
+    recordCache: services.recordCache,
+    links: services.links,
+    survivorship: services.survivorship,
+    telemetry: services.telemetry,
     requestId,
     explain: plan,
     trace,

@@ -36,7 +36,7 @@ export function webhookRoute(services: HubServices): ExtraRoute {
     },
     async handle(request, response, params) {
       const body = await readRawBody(request);
-      if (body === null) return sendJson(response, 413, { error: 'payload_too_large' });
+      if (body === null) return sendJson(response.setHeader('connection', 'close'), 413, { error: 'payload_too_large' });
       const reply = await receiveWebhook(services, params.source!, body, request.headers);
       sendJson(response, reply.status, reply.body);
     },

@@ -1,6 +1,6 @@
 // Compiles an entity's declarative field mapping once into a function from a raw source record to unified values.
 import type { EntityConfig, FieldMapping, LineItemsMapping } from '../config/schema.js';
-import { applyTransform, type TransformContext, type TransformName } from './transforms.js';
+import { compileTransform, type TransformContext, type TransformName } from './transforms.js';
 
 export type UnifiedValues = Record<string, unknown>;
 
@@ -26,8 +26,8 @@ export function compilePath(path: string): Reader {
 function compileField(mapping: FieldMapping, context: TransformContext): Reader {
   const { path, transform } = typeof mapping === 'string' ? { path: mapping, transform: undefined } : mapping;
   const read = compilePath(path);
-  const name: TransformName = transform ?? 'string';
-  return (raw) => applyTransform(name, read(raw), context);
+  const apply = compileTransform(transform ?? ('string' satisfies TransformName), context);
+  return (raw) => apply(read(raw));
 }
 
 function isLineItems(mapping: FieldMapping | LineItemsMapping): mapping is LineItemsMapping {
@@ -44,9 +44,11 @@ function compileObject(mapping: Record<string, FieldMapping | LineItemsMapping>,
       return Array.isArray(items) ? items.map(mapItem) : [];
     }];
   });
+  const targets = fields.map(([target]) => target);
+  const readers = fields.map(([, read]) => read);
   return (raw) => {
     const values: UnifiedValues = {};
-    for (const [target, read] of fields) values[target] = read(raw);
+    for (let i = 0; i < readers.length; i++) values[targets[i]!] = readers[i]!(raw);
     return values;
   };
 }

@@ -17,6 +17,8 @@ export interface ChildEntityRef extends EntityRef {
 
 export class SourceRegistry {
   readonly connectors: ReadonlyMap<string, SourceConnector>;
+  private readonly recordProvidersByTarget = new Map<UnifiedTarget, readonly EntityRef[]>();
+  private readonly childProvidersByTarget = new Map<UnifiedTarget, readonly ChildEntityRef[]>();
 
   constructor(config: HubConfig, options: { logger?: Logger } = {}) {
     const context = { defaultPhoneRegion: config.identity.defaultPhoneRegion };
@@ -37,13 +39,24 @@ export class SourceRegistry {
   }
 
   /** Linked entities that provide a per-record shape (profile, marketing). */
-  recordProviders(target: UnifiedTarget): EntityRef[] {
-    return [...this.allEntities()].filter((e) => e.reader.config.provides === target && !e.reader.config.parent);
+  recordProviders(target: UnifiedTarget): readonly EntityRef[] {
+    // Asked on every facet of every customer resolved; the sources are fixed for the registry's life.
+    let providers = this.recordProvidersByTarget.get(target);
+    if (!providers) {
+      providers = [...this.allEntities()].filter((e) => e.reader.config.provides === target && !e.reader.config.parent);
+      this.recordProvidersByTarget.set(target, providers);
+    }
+    return providers;
   }
 
   /** Child entities (orders, tickets, events) and the linked entity that keys them. */
-  childProviders(target: UnifiedTarget): ChildEntityRef[] {
-    return [...this.allEntities()].flatMap((e) => (e.reader.config.provides === target && e.reader.config.parent ? [{ ...e, parentEntity: e.reader.config.parent }] : []));
+  childProviders(target: UnifiedTarget): readonly ChildEntityRef[] {
+    let providers = this.childProvidersByTarget.get(target);
+    if (!providers) {
+      providers = [...this.allEntities()].flatMap((e) => (e.reader.config.provides === target && e.reader.config.parent ? [{ ...e, parentEntity: e.reader.config.parent }] : []));
+      this.childProvidersByTarget.set(target, providers);
+    }
+    return providers;
   }
 
   reader(source: string, entity: string): EntityReader {

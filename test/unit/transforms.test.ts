@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { applyTransform, TransformError, type TransformName } from '../../src/sources/transforms.js';
+import { applyTransform, compileTransform, TransformError, type TransformName } from '../../src/sources/transforms.js';
 
 const context = { defaultPhoneRegion: 'US' };
 
@@ -29,6 +29,8 @@ describe('named transforms', () => {
     ['money', undefined, null],
   ])('%s(%j) = %j', (name, input, expected) => {
     expect(applyTransform(name, input, context)).toEqual(expected);
+    // The form compiled mappings call: the same answer with the context bound once.
+    expect(compileTransform(name, context)(input)).toEqual(expected);
   });
 
   test.each<[TransformName, unknown]>([
@@ -40,5 +42,6 @@ describe('named transforms', () => {
     ['stringList', 'a,b'],
   ])('%s rejects %j with a TransformError', (name, input) => {
     expect(() => applyTransform(name, input, context)).toThrow(TransformError);
+    expect(() => compileTransform(name, context)(input)).toThrow(TransformError);
   });
 });
