@@ -45,3 +45,39 @@ describe('named transforms', () => {
     expect(() => compileTransform(name, context)(input)).toThrow(TransformError);
   });
 });
+
+describe('date fast path for UTC ISO text', () => {
+  /** What the transform did before the fast path: parse, then print. */
+  function reference(text: string): string | 'error' {
+    const ms = Date.parse(text);
+    return Number.isFinite(ms) ? new Date(ms).toISOString() : 'error';
+  }
+
+  test('answers exactly as parsing and printing would, across field edges', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    let compared = 0;
+    for (const year of [0, 1, 1900, 2000, 2023, 2024, 2100, 9999]) {
+      for (let month = 0; month <= 13; month++) {
+        for (let day = 0; day <= 32; day++) {
+          for (const time of ['00:00:00', '23:59:59', '24:00:00', '12:60:00', '12:00:60']) {
+            for (const fraction of ['', '.000', '.123']) {
+              const text = `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${time}${fraction}Z`;
+              const expected = reference(text);
+              let actual: unknown;
+              try {
+                actual = applyTransform('date', text, context);
+              } catch (error) {
+                expect(error).toBeInstanceOf(TransformError);
+                actual = 'error';
+              }
+              expect(actual, text).toBe(expected);
+              compared += 1;
+            }
+          }
+        }
+      }
+    }
+    expect(compared).toBe(8 * 14 * 33 * 5 * 3);
+  });
+});
+
