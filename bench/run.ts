@@ -379,9 +379,7 @@ async function main(): Promise<void> {
   // Sync at zero latency: building the table is not what is measured.
   const systems = await startSimulatedSystems({ people: options.people, seed: options.seed, latencyMs: 0 });
   try {
-    // The servers run with NODE_ENV=production (servers.ts); the hub's own mode stays the demo's: open, as the baseline
-    // is, since production mode requires auth. Mode changes introspection and the playground, nothing a query pays for.
-    const config: HubConfig = { ...demoConfig(systems.urls, { PORT: '0', LINK_DB: linkDb }), mode: 'development' };
+    const config = demoConfig(systems.urls, { PORT: '0', LINK_DB: linkDb });
     const store = new SqliteLinkStore(linkDb);
     const services = createServices(config, store);
     const sync = await syncLinks({ registry: services.registry, links: services.links, store });

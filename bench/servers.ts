@@ -55,11 +55,14 @@ export async function startServerProcess(kind: ServerKind, options: StartServerO
   const execArgv = ['--import', 'tsx', '--expose-gc', ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [])];
   // stdout to /dev/null: the hub logs every operation there (paid for, as in a deployment) and would bury the table.
   // NODE_ENV=production, as a deployment sets it, for both servers alike: libraries drop development-only checks
-  // (graphql-js's cross-realm instanceOf check alone was ~5% of query 1's CPU). bench/run.ts says `mode` outright.
+  // (graphql-js's cross-realm instanceOf check alone was ~5% of query 1's CPU). The hub's own mode stays the config's,
+  // the open demo's by default, as the baseline is open: production mode would require auth, and it changes
+  // introspection and the playground, nothing a query pays for.
   const child = fork(SERVER_PROCESS, [], { execArgv, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = nextMessage(child, 'ready');
-  child.send({ type: 'start', server: kind, config: options.config, ...(options.workers ? { workers: options.workers } : {}) } satisfies ParentMessage);
+  const config: HubConfig = { ...options.config, mode: options.config.mode ?? 'development' };
+  child.send({ type: 'start', server: kind, config, ...(options.workers ? { workers: options.workers } : {}) } satisfies ParentMessage);
   let url: string;
   try {
     ({ url } = await ready);
