@@ -117,6 +117,7 @@ export class ExplainPlan {
         entry.fresh += lookup.fresh;
         entry.stale += lookup.stale;
         entry.misses += lookup.misses;
+        entry.shared += lookup.shared;
       }
     }
     return roots;
@@ -127,18 +128,20 @@ export class ExplainPlan {
       totalMs: round(performance.now() - this.started),
       upstream: this.upstream,
       linkCache: { hits: linkCache.hits, misses: linkCache.lookups - linkCache.hits },
-      // Only on hubs that cache records: keys answered fresh, stale (refreshed in the background) or missed.
+      // Only on hubs that cache records: keys answered fresh, stale (refreshed in the background), missed, or shared
+      // (missed, but answered by a read another query already had in flight).
       ...(this.cacheLookups.length > 0 ? { recordCache: this.recordCacheTotals() } : {}),
       plan: this.tree(),
     };
   }
 
-  private recordCacheTotals(): { fresh: number; stale: number; misses: number } {
-    const totals = { fresh: 0, stale: 0, misses: 0 };
+  private recordCacheTotals(): { fresh: number; stale: number; misses: number; shared: number } {
+    const totals = { fresh: 0, stale: 0, misses: 0, shared: 0 };
     for (const lookup of this.cacheLookups) {
       totals.fresh += lookup.fresh;
       totals.stale += lookup.stale;
       totals.misses += lookup.misses;
+      totals.shared += lookup.shared;
     }
     return totals;
   }

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { UpstreamCall } from '../sources/http-client.js';
+import type { CacheResult } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 
 const CIRCUIT_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
@@ -50,7 +51,7 @@ export class HubMetrics {
 
   private readonly recordCacheLookupCount = new Counter({
     name: 'rosetta_record_cache_lookups_total',
-    help: 'Record-cache lookups (one per key) by source, entity and result: fresh, stale (served and refreshed in the background) or miss.',
+    help: 'Record-cache lookups (one per key) by source, entity and result: fresh, stale (served and refreshed in the background), miss (read from the source) or shared (a miss that joined a read already in flight).',
     labelNames: ['source', 'entity', 'result'] as const,
     registers: [this.registry],
   });
@@ -106,7 +107,7 @@ export class HubMetrics {
     if (call.keys > 0) this.batchSize.observe({ source: call.source, operation: call.operation }, call.keys);
   }
 
-  recordCacheLookups(source: string, entity: string, result: 'fresh' | 'stale' | 'miss', keys: number): void {
+  recordCacheLookups(source: string, entity: string, result: CacheResult, keys: number): void {
     this.recordCacheLookupCount.inc({ source, entity, result }, keys);
   }
 

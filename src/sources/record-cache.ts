@@ -10,7 +10,8 @@ import type { CallObserver, UpstreamCall } from './http-client.js';
 import { Deadline } from './policies/deadline.js';
 import type { SourceRegistry } from './registry.js';
 
-export type CacheResult = 'fresh' | 'stale' | 'miss';
+/** `shared`: a miss that joined a read of the same key already in flight, so it cost no call of its own. */
+export type CacheResult = 'fresh' | 'stale' | 'miss' | 'shared';
 
 /** What one loader batch found in the cache: explain shows it beside the upstream calls the batch made. */
 export interface CacheLookup {
@@ -18,7 +19,10 @@ export interface CacheLookup {
   entity: string;
   fresh: number;
   stale: number;
+  /** Keys read from the source by this batch. */
   misses: number;
+  /** Missing keys that waited for a read another query already had in flight. */
+  shared: number;
 }
 
 export type CacheLookupObserver = (lookup: CacheLookup) => void;
@@ -131,9 +135,8 @@ export class CachedOperation<V> {
         (this.inFlight.has(key) ? joined : missed).push(i);
       }
     }
-    const misses = missed.length + joined.length;
-    this.reportLookups(keys.length - stale - misses, stale, misses, onLookup);
-    if (misses === 0) return results;
+    this.reportLookups(keys.length - stale - missed.length - joined.length, stale, missed.length, joined.length, onLookup);
+    if (missed.length + joined.length === 0) return results;
     const reads = joined.map(async (i) => {
       results[i] = await this.join(keys[i]!, this.inFlight.get(keys[i]!)!, observe, deadline);
     });
@@ -328,14 +331,15 @@ export class CachedOperation<V> {
     this.failedSinceWarning = 0;
   }
 
-  private reportLookups(fresh: number, stale: number, misses: number, onLookup: CacheLookupObserver | undefined): void {
+  private reportLookups(fresh: number, stale: number, misses: number, shared: number, onLookup: CacheLookupObserver | undefined): void {
     const { metrics } = this.options;
     if (metrics) {
       if (fresh > 0) metrics.recordCacheLookups(this.source, this.entity, 'fresh', fresh);
       if (stale > 0) metrics.recordCacheLookups(this.source, this.entity, 'stale', stale);
       if (misses > 0) metrics.recordCacheLookups(this.source, this.entity, 'miss', misses);
+      if (shared > 0) metrics.recordCacheLookups(this.source, this.entity, 'shared', shared);
     }
-    onLookup?.({ source: this.source, entity: this.entity, fresh, stale, misses });
+    onLookup?.({ source: this.source, entity: this.entity, fresh, stale, misses, shared });
   }
 }
 

@@ -114,14 +114,14 @@ describe('with a cache on some entities', () => {
     expect(field('profile').upstream).toEqual([]);
     const bySource = (a: { source: string }, b: { source: string }) => a.source.localeCompare(b.source);
     expect([...field('profile').recordCache].sort(bySource)).toEqual([
-      { source: 'crm', entity: 'contact', fresh: crm, stale: 0, misses: 0 },
-      { source: 'shop', entity: 'customer', fresh: shop, stale: 0, misses: 0 },
-      { source: 'support', entity: 'user', fresh: support, stale: 0, misses: 0 },
+      { source: 'crm', entity: 'contact', fresh: crm, stale: 0, misses: 0, shared: 0 },
+      { source: 'shop', entity: 'customer', fresh: shop, stale: 0, misses: 0, shared: 0 },
+      { source: 'support', entity: 'user', fresh: support, stale: 0, misses: 0, shared: 0 },
     ]);
-    expect(field('orders')).toMatchObject({ upstream: [], recordCache: [{ source: 'shop', entity: 'order', fresh: shop, stale: 0, misses: 0 }] });
+    expect(field('orders')).toMatchObject({ upstream: [], recordCache: [{ source: 'shop', entity: 'order', fresh: shop, stale: 0, misses: 0, shared: 0 }] });
     expect(field('tickets').recordCache).toBeUndefined();
     expect(field('tickets').upstream).toEqual([expect.objectContaining({ source: 'support', operation: 'ticket.list', calls: support })]);
-    expect(explain.recordCache).toEqual({ fresh: crm + 2 * shop + support, stale: 0, misses: 0 });
+    expect(explain.recordCache).toEqual({ fresh: crm + 2 * shop + support, stale: 0, misses: 0, shared: 0 });
     expect(await metricValue(t, 'rosetta_record_cache_lookups_total{source="crm",entity="contact",result="fresh"}')).toBe(freshBefore + crm);
   });
 
@@ -230,7 +230,7 @@ describe('with short ttls', () => {
     const again = await t.graphql(MARKETING, { variables: { id }, headers: { 'x-rosetta-explain': '1' } });
     expect(t.routes('marketing')).toEqual({ 'GET /members': 1 });
     // Read again because the cached copy expired, not because nothing was cached.
-    expect(again.extensions!.explain.recordCache).toEqual({ fresh: 0, stale: 0, misses: 1 });
+    expect(again.extensions!.explain.recordCache).toEqual({ fresh: 0, stale: 0, misses: 1, shared: 0 });
   });
 
   test('within the stale window the old value is served at once, one background refresh runs, then the new value is served', async () => {
@@ -248,7 +248,7 @@ describe('with short ttls', () => {
     // The provenance still says when the value was really read.
     expect(stale.data.customer.profile.provenance.find((p: { field: string }) => p.field === 'name').fetchedAt).toBe(oldFetchedAt);
     expect(stale.extensions!.explain.upstream.filter((c: { source: string }) => c.source === 'crm')).toEqual([]);
-    expect(stale.extensions!.explain.recordCache).toEqual({ fresh: 0, stale: 1, misses: 0 });
+    expect(stale.extensions!.explain.recordCache).toEqual({ fresh: 0, stale: 1, misses: 0, shared: 0 });
     await t.hub.services.recordCache.idle();
     expect(t.routes('crm')).toEqual({ 'GET /contacts': 1 });
     expect(await metricValue(t, 'rosetta_record_cache_refreshes_total{source="crm",entity="contact",outcome="ok"}')).toBe(1);

@@ -34,7 +34,7 @@ class FakeSource {
 }
 
 class CountingMetrics implements RecordCacheMetrics {
-  readonly lookups: Record<CacheResult, number> = { fresh: 0, stale: 0, miss: 0 };
+  readonly lookups: Record<CacheResult, number> = { fresh: 0, stale: 0, miss: 0, shared: 0 };
   readonly refreshes = { ok: 0, failed: 0 };
   upstreamCalls = 0;
   recordCacheLookups(_source: string, _entity: string, result: CacheResult, keys: number) {
@@ -75,8 +75,8 @@ describe('record cache', () => {
     const lookups: CacheLookup[] = [];
     expect(await cache.load(['b', 'c', 'a'], undefined, undefined, (l) => lookups.push(l))).toEqual(['B1', 'C1', 'A1']);
     expect(source.reads).toEqual([['a', 'b'], ['c']]);
-    expect(lookups).toEqual([{ source: 'crm', entity: 'contact', fresh: 2, stale: 0, misses: 1 }]);
-    expect(metrics.lookups).toEqual({ fresh: 2, stale: 0, miss: 3 });
+    expect(lookups).toEqual([{ source: 'crm', entity: 'contact', fresh: 2, stale: 0, misses: 1, shared: 0 }]);
+    expect(metrics.lookups).toEqual({ fresh: 2, stale: 0, miss: 3, shared: 0 });
   });
 
   test('the misses among cached keys go out in ceil(misses / chunkSize) reads, in the order asked', async () => {
@@ -175,7 +175,7 @@ describe('record cache', () => {
     const [result] = await cache.load(['a']);
     expect(result).toBeInstanceOf(SourceUnavailableError);
     expect(source.reads).toHaveLength(4);
-    expect(metrics.lookups).toEqual({ fresh: 0, stale: 2, miss: 2 });
+    expect(metrics.lookups).toEqual({ fresh: 0, stale: 2, miss: 2, shared: 0 });
   });
 
   test('errors are never kept; "the source has no such record" (null) is', async () => {
@@ -212,7 +212,7 @@ describe('record cache', () => {
     expect(source.reads).toEqual([['a', 'b'], ['a'], ['a']]);
   });
 
-  test('a miss of a key another load is reading joins that read: one read, both answered, the lookup still a miss', async () => {
+  test('a miss of a key another load is reading joins that read: one read, both answered, the lookup counted as shared', async () => {
     const { source, metrics, cache } = setup();
     source.values.set('a', 'A1').set('b', 'B1');
     let open!: () => void;
@@ -223,7 +223,9 @@ describe('record cache', () => {
     expect(await first).toEqual(['A1']);
     expect(await second).toEqual(['A1', 'B1']);
     expect(source.reads).toEqual([['a'], ['b']]);
-    expect(metrics.lookups.miss).toBe(3);
+    // Two keys were read from the source; the second load's `a` cost no call of its own.
+    expect(metrics.lookups.miss).toBe(2);
+    expect(metrics.lookups.shared).toBe(1);
     // Once the read settled the key is cached, not in flight: the next load is a fresh hit.
     expect(await cache.load(['a'])).toEqual(['A1']);
     expect(source.reads).toHaveLength(2);
