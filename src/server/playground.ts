@@ -1,12 +1,12 @@
 // The offline playground: GraphiQL served at GET /graphql for browsers, every script and style from the hub itself.
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { readFileSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { HubConfig } from '../config/schema.js';
+import { CompressedFiles, negotiateEncoding, notModified } from './compressed-assets.js';
 import type { HubServices } from './context.js';
 import type { ExtraRoute } from './http.js';
 import { productionMode, type Environment } from './limits.js';
@@ -193,19 +193,31 @@ ${scripts.join('\n')}
 `;
 }
 
-async function sendAsset(response: ServerResponse, asset: Asset): Promise<void> {
+/**
+ * The asset in the best coding the client accepts. Each coding has its own ETag, so a cache holding the gzip bytes
+ * never revalidates them against a brotli request.
+ */
+async function sendAsset(request: IncomingMessage, response: ServerResponse, asset: Asset, files: CompressedFiles): Promise<void> {
+  const { body, coding, etag } = await files.representation(asset.file, negotiateEncoding(request.headers['accept-encoding']));
+  const caching = { ...SECURITY_HEADERS, 'cache-control': IMMUTABLE, vary: 'accept-encoding', etag };
+  if (notModified(request.headers['if-none-match'], etag)) {
+    response.writeHead(304, caching);
+    response.end();
+    return;
+  }
   response.writeHead(200, {
-    ...SECURITY_HEADERS,
+    ...caching,
     'content-type': asset.contentType,
-    'content-length': statSync(asset.file).size,
-    'cache-control': IMMUTABLE,
+    'content-length': body.length,
+    ...(coding === 'identity' ? {} : { 'content-encoding': coding }),
   });
-  await pipeline(createReadStream(asset.file), response);
+  response.end(body);
 }
 
 /** GET /graphql for browsers (the page) and GET /playground/assets/<name> (its scripts and styles). */
 export function playgroundRoutes(services: HubServices): ExtraRoute[] {
   const assets = playgroundAssets();
+  const files = new CompressedFiles();
   const page: ExtraRoute = {
     method: 'GET',
     match: (path, request) => (path === '/graphql' && prefersHtml(request.headers.accept) ? {} : null),
@@ -223,7 +235,7 @@ export function playgroundRoutes(services: HubServices): ExtraRoute[] {
       const name = path.startsWith(`/${ASSETS_PATH}`) ? path.slice(ASSETS_PATH.length + 1) : null;
       return name !== null && assets.has(name) ? { name } : null;
     },
-    handle: (_request, response, { name }) => sendAsset(response, assets.get(name!)!),
+    handle: (request, response, { name }) => sendAsset(request, response, assets.get(name!)!, files),
   };
   return [page, asset];
 }

@@ -53,6 +53,11 @@ describe('playground in a browser', () => {
       offMachine.push(url.href);
       return route.abort('blockedbyclient');
     });
+    const assetEncodings = new Map<string, string | undefined>();
+    page.on('response', (response) => {
+      const { pathname } = new URL(response.url());
+      if (pathname.startsWith('/playground/assets/')) assetEncodings.set(pathname.slice('/playground/assets/'.length), response.headers()['content-encoding']);
+    });
     const consoleErrors: string[] = [];
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
@@ -76,6 +81,9 @@ describe('playground in a browser', () => {
     // No CSP violation, no script error: the browser reports both on the console.
     expect(consoleErrors).toEqual([]);
     expect(loopbackRequests.filter((r) => r.startsWith('GET /playground/assets/'))).toHaveLength(6);
+    // Chromium offers brotli even over plain HTTP to loopback: the page above ran on brotli-decoded scripts.
+    expect([...assetEncodings].filter(([, encoding]) => encoding !== 'br')).toEqual([]);
+    expect(assetEncodings.size).toBe(6);
     await page.close();
   }, 60_000);
 });
