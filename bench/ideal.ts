@@ -40,6 +40,15 @@ export function idealRequests(registry: SourceRegistry, customers: readonly Cust
   return Object.values(idealOperations(registry, customers, facets)).reduce((sum, n) => sum + n, 0);
 }
 
+/** The ideal upstream requests of `sent` requests rotating through the items from `offset`, as load.ts sends them. */
+export function idealOfSent(idealByItem: readonly number[], offset: number, sent: number): number {
+  if (idealByItem.length === 0) return 0;
+  const perRotation = idealByItem.reduce((sum, n) => sum + n, 0);
+  let total = Math.floor(sent / idealByItem.length) * perRotation;
+  for (let k = 0; k < sent % idealByItem.length; k++) total += idealByItem[(offset + k) % idealByItem.length]!;
+  return total;
+}
+
 /**
  * Levels of upstream calls a query must wait for one after the other. Links come from the local table and every
  * facet is keyed by linked record IDs, so all of this benchmark's queries are one level deep.

@@ -15,7 +15,7 @@ import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { syncLinks } from '../src/identity/sync.js';
 import { createServices } from '../src/server/hub.js';
 import type { SourceRegistry } from '../src/sources/registry.js';
-import { DEPENDENCY_DEPTH, idealOperations, sourceCapFloorMs, type OperationCounts } from './ideal.js';
+import { DEPENDENCY_DEPTH, idealOfSent, idealOperations, idealRequests, sourceCapFloorMs, type OperationCounts } from './ideal.js';
 import { drive, type LoadResult } from './load.js';
 import { formatProfileSummary, summariseProfile, type ProfileSummary } from './profile-summary.js';
 import { BENCH_QUERIES, type BenchQuery, type QueryName } from './queries.js';
@@ -123,6 +123,12 @@ interface Phase {
   counted: CountedPass;
   /** Upstream requests the sources saw during the load phase, per response. */
   upstreamPerResponseUnderLoad: number;
+  /**
+   * The mean ideal of the very requests the measured phase sent: the rotation covers far more customers than the
+   * counted pass's sample. (`upstreamPerResponseUnderLoad` also holds the calls of the requests still in flight when
+   * the phase ended, up to `concurrency` of them, so for a long query with few responses it reads a little high.)
+   */
+  idealPerRequestUnderLoad: number;
   /** Server process CPU (user + system) per response. */
   cpuMsPerQuery: number;
   /** The server process's CPU busy share of one core during the phase. */
@@ -282,7 +288,7 @@ function table(rows: string[][]): string {
 }
 
 function printReport(phases: readonly Phase[], comparisons: readonly Comparison[], options: BenchOptions): void {
-  const header = ['query', 'server', 'req/s', 'p50 ms', 'p99 ms', 'upstream/q', 'ideal/q', 'under load', 'CPU ms/q', 'errors'];
+  const header = ['query', 'server', 'req/s', 'p50 ms', 'p99 ms', 'upstream/q', 'ideal/q', 'under load (ideal)', 'CPU ms/q', 'errors'];
   const rows = phases.map((p) => [
     BENCH_QUERIES.find((q) => q.name === p.query)!.title,
     p.server,
@@ -291,7 +297,7 @@ function printReport(phases: readonly Phase[], comparisons: readonly Comparison[
     fmt(p.load.latencyMs?.p99 ?? null),
     String(p.counted.upstreamPerQuery),
     String(p.counted.idealPerQuery),
-    String(p.upstreamPerResponseUnderLoad),
+    `${p.upstreamPerResponseUnderLoad} (${p.idealPerRequestUnderLoad})`,
     String(p.cpuMsPerQuery),
     String(p.load.non2xx + p.load.errors + p.load.graphqlErrors),
   ]);
@@ -311,7 +317,7 @@ function printReport(phases: readonly Phase[], comparisons: readonly Comparison[
       fmt(c.p50VsReachable, '×'),
     ]),
   ])}`);
-  console.log(`\nupstream/q: counted over ${COUNTED_SAMPLES} sequential requests per query with the sources' own counters (before any load: the record cache is cold); ideal/q: ceil(keys / maxBatchSize) per batchable source operation, one per distinct key where the source has no batch endpoint; under load: upstream requests the sources saw during the measured phase ÷ responses.`);
+  console.log(`\nupstream/q: counted over ${COUNTED_SAMPLES} sequential requests per query with the sources' own counters (before any load: the record cache is cold); ideal/q: ceil(keys / maxBatchSize) per batchable source operation, one per distinct key where the source has no batch endpoint; under load: upstream requests the sources saw during the measured phase ÷ responses, beside (in brackets) the mean ideal of the very requests that phase sent; the calls of requests still in flight at its end count too, so a slow query with few responses reads a little high.`);
   if (phases.some((p) => p.server === 'cached')) console.log(`cached: the same hub with the record cache on for every entity (${CACHED_RECORDS.ttlMs / 1000} s fresh, ${CACHED_RECORDS.staleWhileRevalidateMs / 1000} s stale-while-revalidate); its reads are up to that old, which the live rows never are.`);
   for (const p of phases.filter((phase) => phase.load.responses < 2 * options.concurrency)) {
     console.log(`note: ${p.query}/${p.server} answered only ${p.load.responses} requests in ${p.load.durationSeconds} s; the ${p.load.unfinished} still in flight are in no percentile (closed loop), so its latency figures understate the wait. A longer --duration measures it.`);
@@ -409,6 +415,8 @@ async function main(): Promise<void> {
     const phases: Phase[] = [];
     for (const query of queries) {
       const bodies = workloads[query.name].map((item) => body(query, item));
+      // The ideal of exactly the requests the phase sent, so `under load` is read against its own ideal.
+      const idealByItem = workloads[query.name].map((item) => idealRequests(services.registry, item.customers, query.facets));
       for (const server of servers) {
         const label = `${query.title} / ${server.kind}`;
         let offset = 0;
@@ -432,6 +440,7 @@ async function main(): Promise<void> {
           load,
           counted: counted.get(`${query.name}/${server.kind}`)!,
           upstreamPerResponseUnderLoad: load.responses === 0 ? 0 : Math.round((upstream / load.responses) * 100) / 100,
+          idealPerRequestUnderLoad: load.rotated === 0 ? 0 : Math.round((idealOfSent(idealByItem, offset, load.rotated) / load.rotated) * 100) / 100,
           cpuMsPerQuery: load.responses === 0 ? 0 : Math.round((serverCpuMicros / 1000 / load.responses) * 1000) / 1000,
           serverCpuPercent: Math.round(serverCpuMicros / 10_000 / load.durationSeconds),
           driverCpuPercent: Math.round((driverCpu.user + driverCpu.system) / 10_000 / load.durationSeconds),

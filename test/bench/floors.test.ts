@@ -1,6 +1,6 @@
 // The source-cap floor the benchmark reports beside the ideal: the p50 the sources' declared caps allow a closed loop.
 import { afterAll, describe, expect, test } from 'vitest';
-import { sourceCapFloorMs } from '../../bench/ideal.js';
+import { idealOfSent, sourceCapFloorMs } from '../../bench/ideal.js';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { SourceRegistry } from '../../src/sources/registry.js';
 
@@ -23,3 +23,26 @@ describe('sourceCapFloorMs', () => {
     expect(sourceCapFloorMs(registry, { 'support.user': 20, 'crm.contact': 1 }, 50, 0)).toBe(0);
   });
 });
+
+describe('idealOfSent', () => {
+  // load.ts sends bodies[(offset + k) % n] for k = 0 … sent − 1.
+  const ideals = [1, 2, 3, 4];
+
+  test('whole rotations count every item once per rotation', () => {
+    expect(idealOfSent(ideals, 0, 8)).toBe(20);
+    expect(idealOfSent(ideals, 3, 8)).toBe(20);
+  });
+
+  test('a partial rotation counts the items from the offset on, wrapping round', () => {
+    // From index 3: 4, then 1, 2.
+    expect(idealOfSent(ideals, 3, 3)).toBe(7);
+    // Two rotations and then 4, 1 from index 3.
+    expect(idealOfSent(ideals, 3, 10)).toBe(25);
+  });
+
+  test('nothing sent, or nothing to send, is zero', () => {
+    expect(idealOfSent(ideals, 2, 0)).toBe(0);
+    expect(idealOfSent([], 0, 5)).toBe(0);
+  });
+});
+
