@@ -13,7 +13,7 @@ import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
 import { syncLinks } from '../../src/identity/sync.js';
 import { startHubCluster, type RunningCluster } from '../../src/server/cluster.js';
 import { createServices } from '../../src/server/hub.js';
-import { graphqlOnNewConnection, untilEveryAnswer } from '../support/cluster-client.js';
+import { graphqlOnNewConnection, mergeableShopPair, untilEveryAnswer } from '../support/cluster-client.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
 
 const WORKERS = 2;
@@ -259,20 +259,15 @@ async function warmLinks(id: string): Promise<Counters> {
 
 describe('link-cache coherence over NOTIFY', () => {
   test('a merge by webhook in one worker reaches every worker’s link cache; so does a forget', async () => {
-    const data = systems.dataset;
-    const crmPeople = new Set(data.crm.contacts.map((c) => c.personId));
-    const [a, b] = data.shop.customers.filter((c) => c.contact_email && c.phone && !crmPeople.has(c.personId) && !data.support.users.some((u) => u.personId === c.personId));
-    const idA = (await store.findCustomerIdByRecord({ source: 'shop', recordId: String(a!.id) }))!;
-    const idB = (await store.findCustomerIdByRecord({ source: 'shop', recordId: String(b!.id) }))!;
-    const [survivor, mergedAway] = idA < idB ? [idA, idB] : [idB, idA];
+    const { a, b, survivor, mergedAway } = await mergeableShopPair(systems.dataset, store);
     used.add(survivor).add(mergedAway);
 
     let before = await warmLinks(mergedAway);
     expect(await customerOf(mergedAway)).toMatchObject({ id: mergedAway, mergedIds: [] });
     // The CRM announces a contact with A's email and B's phone: one worker receives it and merges them.
-    await crmWrite('C-920001', { primary_email: a!.contact_email, phone: b!.phone, first_name: 'Bridge', last_name: 'Record' });
+    await crmWrite('C-920001', { primary_email: a.contact_email, phone: b.phone, first_name: 'Bridge', last_name: 'Record' });
     const merged = await expectEveryWorker(mergedAway, (answer) => answer?.id === survivor && answer.mergedIds.includes(mergedAway), before);
-    expect(merged!.identities.map((i) => `${i.source}:${i.recordId}`)).toEqual(expect.arrayContaining([`shop:${a!.id}`, `shop:${b!.id}`, 'crm:C-920001']));
+    expect(merged!.identities.map((i) => `${i.source}:${i.recordId}`)).toEqual(expect.arrayContaining([`shop:${a.id}`, `shop:${b.id}`, 'crm:C-920001']));
 
     before = await warmLinks(survivor);
     const forgotten = await graphqlOnNewConnection(cluster.url, 'mutation($id: ID!) { forgetCustomer(id: $id) { customerId } }', { id: survivor });

@@ -12,7 +12,7 @@ import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import { syncLinks } from '../../src/identity/sync.js';
 import { startHubCluster, type RunningCluster } from '../../src/server/cluster.js';
 import { createServices } from '../../src/server/hub.js';
-import { graphqlOnNewConnection, onNewConnection, untilEveryAnswer } from '../support/cluster-client.js';
+import { graphqlOnNewConnection, onNewConnection, mergeableShopPair, untilEveryAnswer } from '../support/cluster-client.js';
 
 const WORKERS = 2;
 /** Rounds of this many requests, each on a new connection, reach every worker (the primary deals connections in turn). */
@@ -82,24 +82,19 @@ describe('any worker answers', () => {
 
 describe('link-cache coherence', () => {
   test('a webhook merging two customers in one worker reaches every worker cache; so does a forget', async () => {
-    const data = systems.dataset;
-    const crmPeople = new Set(data.crm.contacts.map((c) => c.personId));
-    const [a, b] = data.shop.customers.filter((c) => c.contact_email && c.phone && !crmPeople.has(c.personId) && !data.support.users.some((u) => u.personId === c.personId));
-    const idA = (await store.findCustomerIdByRecord({ source: 'shop', recordId: String(a!.id) }))!;
-    const idB = (await store.findCustomerIdByRecord({ source: 'shop', recordId: String(b!.id) }))!;
-    const [survivor, mergedAway] = idA < idB ? [idA, idB] : [idB, idA];
+    const { a, b, survivor, mergedAway } = await mergeableShopPair(systems.dataset, store);
     // Every worker caches the merged-away customer as it is now: unmerged.
     for (let i = 0; i < ROUND; i++) expect(await customerOf(mergedAway)).toMatchObject({ id: mergedAway, mergedIds: [] });
 
     // The CRM announces a contact with A's email and B's phone: one worker receives it and merges them.
     const delivered = systems.webhooks.crm.delivered;
-    await crmWrite('C-910001', { primary_email: a!.contact_email, phone: b!.phone, first_name: 'Bridge', last_name: 'Record' });
+    await crmWrite('C-910001', { primary_email: a.contact_email, phone: b.phone, first_name: 'Bridge', last_name: 'Record' });
     expect(systems.webhooks.crm.delivered).toBe(delivered + 1);
 
     const merged = (answer: CustomerAnswer | null) => answer?.id === survivor && answer.mergedIds.includes(mergedAway);
     const afterMerge = await untilEveryAnswer(() => customerOf(mergedAway), merged, { times: ROUND, deadlineMs: DEADLINE_MS });
     expect(afterMerge.every(merged)).toBe(true);
-    expect(afterMerge[0]!.identities.map((i) => `${i.source}:${i.recordId}`)).toEqual(expect.arrayContaining([`shop:${a!.id}`, `shop:${b!.id}`, 'crm:C-910001']));
+    expect(afterMerge[0]!.identities.map((i) => `${i.source}:${i.recordId}`)).toEqual(expect.arrayContaining([`shop:${a.id}`, `shop:${b.id}`, 'crm:C-910001']));
 
     // Now every worker caches the survivor; a forget through one worker must empty them all.
     for (let i = 0; i < ROUND; i++) expect(await customerOf(survivor)).toMatchObject({ id: survivor });

@@ -17,6 +17,7 @@ import { syncLinks } from '../../src/identity/sync.js';
 import type { HubServices } from '../../src/server/context.js';
 import { createServices, startHub, type RunningHub } from '../../src/server/hub.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
+import { eventually } from '../support/eventually.js';
 
 const schemas = new TestSchemas();
 const silent = pino({ level: 'silent' });
@@ -26,17 +27,6 @@ const NAME = 'query($id: ID!) { customer(id: $id) { profile { name } } }';
 const contact = (recordId: string): RecordKey => ({ source: 'crm', entity: 'contact', recordId });
 
 afterAll(() => schemas.dropAll());
-
-/** Resolves with the first value `probe` returns that is not undefined, polling until `ms` have passed. */
-async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`nothing within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('record invalidation payloads', () => {
   test('stay under the 8000-byte NOTIFY limit, listing every record once across chunks', () => {

@@ -12,6 +12,7 @@ import { syncLinks } from '../../src/identity/sync.js';
 import { createServices } from '../../src/server/hub.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
 import { apply, linkStoreContract } from './link-store-contract.js';
+import { eventually } from '../support/eventually.js';
 
 const schemas = new TestSchemas();
 const opened: LinkStore[] = [];
@@ -30,17 +31,6 @@ afterAll(() => schemas.dropAll());
 
 // The contract closes its own store; closing twice would fail, so its stores are not tracked in `opened`.
 linkStoreContract('PostgreSQL', () => PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema: schemas.next() }));
-
-/** Resolves with the first value `probe` returns that is not undefined, polling until `ms` have passed. */
-async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`nothing within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const phone = (n: number) => ({ kind: 'phone' as const, value: `+1415555010${n}` });
 const rec = (source: string, recordId: string, tokens: { kind: 'phone'; value: string }[]) => ({

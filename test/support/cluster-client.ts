@@ -1,6 +1,8 @@
 // HTTP to a hub cluster, one new connection per request: the primary hands connections (not requests) to workers in
 // turn, so only a fresh connection lets consecutive requests reach different workers.
 import { request } from 'node:http';
+import type { Dataset, ShopCustomer } from '../../src/demo/dataset.js';
+import type { LinkStore } from '../../src/identity/store.js';
 
 export interface Answer<T = any> {
   status: number;
@@ -53,3 +55,18 @@ export async function untilEveryAnswer<T>(ask: () => Promise<T>, accept: (answer
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/**
+ * Two customers known only to the shop, each with an email and a phone: a CRM contact carrying A's email and B's
+ * phone links both and merges them. Returns the two shop records and the customers, survivor (the lower ID) first.
+ */
+export async function mergeableShopPair(data: Dataset, store: Pick<LinkStore, 'findCustomerIdByRecord'>): Promise<{ a: ShopCustomer; b: ShopCustomer; survivor: string; mergedAway: string }> {
+  const crmPeople = new Set(data.crm.contacts.map((c) => c.personId));
+  const [a, b] = data.shop.customers.filter((c) => c.contact_email && c.phone && !crmPeople.has(c.personId) && !data.support.users.some((u) => u.personId === c.personId));
+  if (!a || !b) throw new Error('the demo dataset has no two shop-only customers with email and phone');
+  const idA = (await store.findCustomerIdByRecord({ source: 'shop', recordId: String(a.id) }))!;
+  const idB = (await store.findCustomerIdByRecord({ source: 'shop', recordId: String(b.id) }))!;
+  const [survivor, mergedAway] = idA < idB ? [idA, idB] : [idB, idA];
+  return { a, b, survivor, mergedAway };
+}
+
