@@ -211,6 +211,7 @@ function finalTargets(removed: LinkChanges['removed']): Map<string, string | nul
 
 export class PostgresLinkStore implements LinkStore {
   reads = 0;
+  rowsWritten = 0;
   /** One advisory-lock holder per store: callers beyond it wait here rather than pin pool connections. */
   private readonly linkLockTurn = pLimit(1);
   private writtenSinceAnalyze = 0;
@@ -418,29 +419,31 @@ export class PostgresLinkStore implements LinkStore {
     const merged = [...targets].filter((entry): entry is [string, string] => entry[1] !== null);
     const dropped = [...targets].filter(([, target]) => target === null).map(([id]) => id);
 
-    const written = await this.transaction(async (client) => {
+    const { written, changed } = await this.transaction(async (client) => {
       let rows = 0;
+      // Every link-table row inserted, updated or deleted; `rows` (links and identifiers written) paces ANALYZE.
+      let changed = 0;
       // A touched customer's rows are upserted, and only those that changed are written: a record joining a customer
       // changes one record of it, and rewriting them all would double the writes and leave the tables bloated.
       if (customers.id.length > 0) {
-        await client.query('INSERT INTO customers (id, created_at) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (id) DO NOTHING', [customers.id, customers.createdAt]);
+        changed += await rowCount(client.query('INSERT INTO customers (id, created_at) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (id) DO NOTHING', [customers.id, customers.createdAt]));
       }
       if (touched.length > 0) {
         // What touched customers no longer hold: tokens a record dropped, records removed, customers gone.
         // `held` is materialised so it is read through the customer index: left to itself, the planner walks the
         // whole primary key to merge-join against the new rows (88 ms instead of 13 ms a page at 10,000 people).
-        await client.query(
+        changed += await rowCount(client.query(
           `WITH held AS MATERIALIZED (SELECT kind, value, source, entity, record_id FROM identifiers WHERE customer_id = ANY($1::text[])),
            stale AS (SELECT * FROM held EXCEPT ALL SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]))
            DELETE FROM identifiers i USING stale s WHERE (i.kind, i.value, i.source, i.entity, i.record_id) = (s.kind, s.value, s.source, s.entity, s.record_id)`,
           [touched, identifiers.kind, identifiers.value, identifiers.source, identifiers.entity, identifiers.recordId],
-        );
-        await client.query(
+        ));
+        changed += await rowCount(client.query(
           `WITH held AS MATERIALIZED (SELECT source, entity, record_id FROM links WHERE customer_id = ANY($1::text[])),
            stale AS (SELECT * FROM held EXCEPT ALL SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))
            DELETE FROM links l USING stale s WHERE (l.source, l.entity, l.record_id) = (s.source, s.entity, s.record_id)`,
           [touched, links.source, links.entity, links.recordId],
-        );
+        ));
       }
       if (links.source.length > 0) {
         rows += await rowCount(client.query(
@@ -467,22 +470,22 @@ export class PostgresLinkStore implements LinkStore {
         ));
       }
       if (targets.size > 0) {
-        await client.query('DELETE FROM customers WHERE id = ANY($1::text[])', [[...targets.keys()]]);
+        changed += await rowCount(client.query('DELETE FROM customers WHERE id = ANY($1::text[])', [[...targets.keys()]]));
       }
       if (merged.length > 0) {
         // Flatten: whatever pointed at a merged customer now points at its survivor.
-        await client.query(
+        changed += await rowCount(client.query(
           `UPDATE customer_aliases a SET customer_id = m.survivor FROM unnest($1::text[], $2::text[]) AS m(merged, survivor) WHERE a.customer_id = m.merged`,
           [merged.map(([id]) => id), merged.map(([, survivor]) => survivor)],
-        );
-        await client.query(
+        ));
+        changed += await rowCount(client.query(
           `INSERT INTO customer_aliases (alias_id, customer_id, merged_at) SELECT m.merged, m.survivor, $3 FROM unnest($1::text[], $2::text[]) AS m(merged, survivor)
            ON CONFLICT (alias_id) DO UPDATE SET customer_id = excluded.customer_id, merged_at = excluded.merged_at`,
           [merged.map(([id]) => id), merged.map(([, survivor]) => survivor), now],
-        );
+        ));
       }
       if (dropped.length > 0) {
-        await client.query('DELETE FROM customer_aliases WHERE customer_id = ANY($1::text[])', [dropped]);
+        changed += await rowCount(client.query('DELETE FROM customer_aliases WHERE customer_id = ANY($1::text[])', [dropped]));
       }
       if (changes.conflicts.length > 0) {
         const c = changes.conflicts;
@@ -511,8 +514,9 @@ export class PostgresLinkStore implements LinkStore {
       }
       if (cursor) await writeCursor(client, cursor);
       await this.notifyChanged(client, touched);
-      return rows;
+      return { written: rows, changed: changed + rows };
     });
+    this.rowsWritten += changed;
     await this.refreshStatisticsIfStale(written);
   }
 

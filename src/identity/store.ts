@@ -114,5 +114,7 @@ export interface LinkStore extends AuditLog {
   ping(): Promise<void>;
   /** Reads served so far (counted so tests can assert the hot path's cost exactly). */
   readonly reads: number;
+  /** Link-table rows (customers, links, identifiers, aliases) plans inserted, updated or deleted so far: a plan writes only what changed. */
+  readonly rowsWritten: number;
   close(): Promise<void>;
 }

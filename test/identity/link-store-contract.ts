@@ -78,6 +78,25 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
       expect(new Set(ids).size).toBe(3);
     });
 
+    test('a plan writes only the rows that changed, however many records the customer already holds', async () => {
+      const phone = (n: number) => ({ kind: 'phone' as const, value: `+1415555020${n}` });
+      await apply(store, [{ upsert: rec('crm', 'small', [phone(1)]) }], '2026-01-01T00:00:00.000Z');
+      await apply(store, ['1', '2', '3', '4', '5'].map((id) => ({ upsert: rec('shop', id, [phone(2)]) })), '2026-01-01T00:00:00.000Z');
+      const rowsWrittenBy = async (changes: RecordChange[], now: string) => {
+        const before = store.rowsWritten;
+        await apply(store, changes, now);
+        return store.rowsWritten - before;
+      };
+      // A record joining a customer of one record, then one of five: its link and its two identifiers (ref, phone) each time.
+      expect(await rowsWrittenBy([{ upsert: rec('support', 'a', [phone(1)]) }], '2026-01-02T00:00:00.000Z')).toBe(3);
+      expect(await rowsWrittenBy([{ upsert: rec('support', 'b', [phone(2)]) }], '2026-01-02T00:00:00.000Z')).toBe(3);
+      // A record dropping a token deletes that identifier; the customer's other records stay as they are.
+      expect(await rowsWrittenBy([{ upsert: rec('support', 'b') }], '2026-01-03T00:00:00.000Z')).toBe(1);
+      const [customerId] = await store.findCustomerIdsByIdentifier('phone', phone(2).value);
+      expect((await store.getCustomers([customerId!])).get(customerId!)!.links.map((l) => `${l.source}:${l.recordId}`)).toEqual(['shop:1', 'shop:2', 'shop:3', 'shop:4', 'shop:5', 'support:b']);
+      expect(await store.findCustomerIdByRecord({ source: 'support', recordId: 'b' })).toBe(customerId);
+    });
+
     test('refused merges are kept as conflicts to review', async () => {
       await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }, { kind: 'email', value: 'b@x.io' }, { kind: 'phone', value: '+14155550134' }]) }], '2026-01-01T00:00:00.000Z');
       await apply(store, [{ upsert: rec('shop', '2', [{ kind: 'email', value: 'c@x.io' }, { kind: 'phone', value: '+14155550134' }]) }], '2026-01-02T00:00:00.000Z');
