@@ -166,7 +166,7 @@ export class InvalidationSubscriber {
     this.client = null;
     client.end().catch(() => undefined); // the connection is gone either way; `error` says why
     if (this.closed) return;
-    this.logger.warn({ err: error }, 'link invalidation connection lost; reconnecting');
+    this.logger.warn({ err: error }, 'invalidation LISTEN connection (links and records) lost; reconnecting');
     this.scheduleReconnect();
   }
 
@@ -176,13 +176,13 @@ export class InvalidationSubscriber {
       this.listen().then(
         () => {
           if (this.closed) return;
-          this.logger.info('link invalidation connection re-established');
+          this.logger.info('invalidation LISTEN connection (links and records) re-established');
           this.emit(this.listeners, 'all');
           this.emit(this.recordListeners, 'all');
         },
         (error: unknown) => {
           if (this.closed) return;
-          this.logger.warn({ err: error, retryMs: this.retryMs }, 'link invalidation reconnect failed');
+          this.logger.warn({ err: error, retryMs: this.retryMs }, 'invalidation LISTEN connection (links and records) reconnect failed');
           this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
           this.scheduleReconnect();
         },
