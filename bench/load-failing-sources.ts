@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { positiveInteger } from '../src/cli/options.js';
 import { demoConfig } from '../src/cli/demo-config.js';
 import { startSimulatedSystems, SYSTEM_NAMES, type SystemName } from '../src/demo/systems.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
@@ -34,12 +35,6 @@ interface LoadOptions {
   healthy: boolean;
 }
 
-function positiveInt(raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return value;
-}
-
 function rate(raw: string): number {
   const value = Number(raw);
   if (!(value >= 0 && value <= 1)) throw new InvalidArgumentError('expected a number from 0 to 1');
@@ -49,11 +44,11 @@ function rate(raw: string): number {
 function parseOptions(argv: string[]): LoadOptions {
   const program = new Command('load:faults')
     .description('Load the hub with the demo query mix while one source is down and another fails a share of its requests.')
-    .option('--requests <n>', 'requests to send in all (the run stops at whichever bound comes first)', positiveInt, 6_000)
-    .option('--time-limit <s>', 'seconds of load at most', positiveInt, 60)
-    .option('--concurrency <n>', 'concurrent client connections', positiveInt, 50)
-    .option('--people <n>', 'people the simulated sources are seeded with', positiveInt, 10_000)
-    .option('--latency <ms>', 'latency of every simulated source', positiveInt, 20)
+    .option('--requests <n>', 'requests to send in all (the run stops at whichever bound comes first)', positiveInteger, 6_000)
+    .option('--time-limit <s>', 'seconds of load at most', positiveInteger, 60)
+    .option('--concurrency <n>', 'concurrent client connections', positiveInteger, 50)
+    .option('--people <n>', 'people the simulated sources are seeded with', positiveInteger, 10_000)
+    .option('--latency <ms>', 'latency of every simulated source', positiveInteger, 20)
     .addOption(new Option('--down <source>', 'the source that is down (its port closed)').choices(SYSTEM_NAMES).default('shop'))
     .addOption(new Option('--flaky <source>', 'the source answering a share of requests with 503').choices(SYSTEM_NAMES).default('support'))
     .option('--error-rate <r>', 'share of the flaky source\'s requests that fail', rate, 0.3)

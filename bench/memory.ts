@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInteger } from '../src/cli/options.js';
 import { demoConfig } from '../src/cli/demo-config.js';
 import { startSimulatedSystems, SYSTEM_NAMES } from '../src/demo/systems.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
@@ -18,12 +19,6 @@ import { drive } from './load.js';
 import { BENCH_QUERIES } from './queries.js';
 import { startServerProcess } from './servers.js';
 import { buildWorkloads } from './workload.js';
-
-function positiveInt(raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return value;
-}
 
 interface Sample {
   atSeconds: number;
@@ -36,11 +31,11 @@ const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 1
 
 async function main(): Promise<void> {
   const options = new Command('bench:memory')
-    .option('--duration <s>', 'seconds of load in all', positiveInt, 60)
-    .option('--samples <n>', 'slices the load is cut into, with a memory reading after each', positiveInt, 12)
+    .option('--duration <s>', 'seconds of load in all', positiveInteger, 60)
+    .option('--samples <n>', 'slices the load is cut into, with a memory reading after each', positiveInteger, 12)
     .option('--latency <ms>', 'latency of every simulated source', (raw) => Number(raw), 20)
-    .option('--concurrency <n>', 'load generator connections', positiveInt, 50)
-    .option('--people <n>', 'seeded people', positiveInt, 10_000)
+    .option('--concurrency <n>', 'load generator connections', positiveInteger, 50)
+    .option('--people <n>', 'seeded people', positiveInteger, 10_000)
     .parse(process.argv)
     .opts<{ duration: number; samples: number; latency: number; concurrency: number; people: number }>();
 

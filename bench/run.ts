@@ -8,6 +8,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { nonNegativeInteger, positiveInteger } from '../src/cli/options.js';
 import { demoConfig } from '../src/cli/demo-config.js';
 import type { HubConfig, RecordCacheConfig } from '../src/config/schema.js';
 import { startSimulatedSystems, SYSTEM_NAMES, type SimulatedSystems } from '../src/demo/systems.js';
@@ -52,18 +53,6 @@ interface BenchOptions {
   out: string;
 }
 
-function nonNegativeInt(raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return value;
-}
-
-function positiveInt(raw: string): number {
-  const value = nonNegativeInt(raw);
-  if (value === 0) throw new InvalidArgumentError('expected a positive integer');
-  return value;
-}
-
 function listOf<T extends string>(allowed: readonly T[]) {
   return (raw: string): T[] => {
     const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
@@ -78,17 +67,17 @@ const env = (name: string): string | undefined => (process.env[name] === '' ? un
 function parseOptions(argv: string[]): BenchOptions {
   const program = new Command('bench')
     .description('Benchmark the Rosetta hub against a naive Apollo-over-REST baseline and the ideal, on the simulated sources.')
-    .option('--latency <ms>', 'latency of every simulated source (env BENCH_LATENCY_MS)', nonNegativeInt, Number(env('BENCH_LATENCY_MS') ?? 20))
-    .option('--concurrency <n>', 'concurrent connections of the load generator (env BENCH_CONCURRENCY)', positiveInt, Number(env('BENCH_CONCURRENCY') ?? 50))
-    .option('--duration <s>', 'seconds of measured load per query and server (env BENCH_DURATION_S)', positiveInt)
-    .option('--warmup <s>', 'seconds of unmeasured load before each phase', nonNegativeInt)
-    .option('--people <n>', 'people the simulated systems are seeded with (env BENCH_PEOPLE)', positiveInt)
-    .option('--seed <n>', 'seed of the generated data', nonNegativeInt, 42)
-    .option('--max-requests <n>', 'cap on requests per phase, whatever the duration', positiveInt, 200_000)
+    .option('--latency <ms>', 'latency of every simulated source (env BENCH_LATENCY_MS)', nonNegativeInteger, Number(env('BENCH_LATENCY_MS') ?? 20))
+    .option('--concurrency <n>', 'concurrent connections of the load generator (env BENCH_CONCURRENCY)', positiveInteger, Number(env('BENCH_CONCURRENCY') ?? 50))
+    .option('--duration <s>', 'seconds of measured load per query and server (env BENCH_DURATION_S)', positiveInteger)
+    .option('--warmup <s>', 'seconds of unmeasured load before each phase', nonNegativeInteger)
+    .option('--people <n>', 'people the simulated systems are seeded with (env BENCH_PEOPLE)', positiveInteger)
+    .option('--seed <n>', 'seed of the generated data', nonNegativeInteger, 42)
+    .option('--max-requests <n>', 'cap on requests per phase, whatever the duration', positiveInteger, 200_000)
     .option('--queries <list>', 'queries to run: context,page,field', listOf<QueryName>(['context', 'page', 'field']), ['context', 'page', 'field'] as QueryName[])
     .option('--servers <list>', 'servers to drive: rosetta,cached,baseline', listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
     .option('--cpu-prof', 'write a V8 CPU profile of the hub process and summarise it', false)
-    .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInt, 1)
+    .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInteger, 1)
     .option('--quick', 'a short smoke run: 3 s phases, 1 s warm-up, 2,000 people', false)
     .option('--out <file>', 'where to write the JSON figures', join(RESULTS_DIR, 'latest.json'))
     .parse(argv);

@@ -22,7 +22,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInteger } from '../src/cli/options.js';
 import { pino, type Logger } from 'pino';
 import { demoConfig } from '../src/cli/demo-config.js';
 import type { HubConfig, SourceConfig } from '../src/config/schema.js';
@@ -243,20 +244,14 @@ interface RunResult {
   cases: CaseResult[];
 }
 
-function positiveInt(raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return value;
-}
-
 function parseOptions(argv: string[]): Options {
   return new Command('bench:upstream')
     .description('CPU the hub spends per upstream HTTP call (SourceHttpClient against the simulated sources in a child process, latency 0).')
-    .option('--calls <n>', 'calls per measured round', positiveInt, 20_000)
-    .option('--concurrency <n>', 'calls in flight at once', positiveInt, 32)
-    .option('--warmup <n>', 'unmeasured calls per case and client first', positiveInt, 5_000)
-    .option('--rounds <n>', 'measured rounds per case and client; the median is reported', positiveInt, 3)
-    .option('--people <n>', 'people the simulated sources are seeded with', positiveInt, 2_000)
+    .option('--calls <n>', 'calls per measured round', positiveInteger, 20_000)
+    .option('--concurrency <n>', 'calls in flight at once', positiveInteger, 32)
+    .option('--warmup <n>', 'unmeasured calls per case and client first', positiveInteger, 5_000)
+    .option('--rounds <n>', 'measured rounds per case and client; the median is reported', positiveInteger, 3)
+    .option('--people <n>', 'people the simulated sources are seeded with', positiveInteger, 2_000)
     .option('--cases <list>', 'cases to run: crm-batch,support-single,shop-batch-post', (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--against <dirs>', "other checkouts of this repository, comma-separated (e.g. a worktree of the base commit): their SourceHttpClient is measured too, rounds interleaved with this one's; the first is the base of the comparison", (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--out <file>', 'write the figures as JSON')

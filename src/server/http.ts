@@ -49,10 +49,7 @@ function sendAuthError(response: ServerResponse, error: AuthError): void {
 
 /** The query string with its `?`, as `URL.search` gives it; a POST to /graphql usually has none, and no URL is parsed. */
 function searchOf(url: string | undefined): string {
-  const start = url?.indexOf('?') ?? -1;
-  if (start < 0) return '';
-  const search = new URL(url!, 'http://hub').search;
-  return search;
+  return url?.includes('?') ? new URL(url, 'http://hub').search : '';
 }
 
 async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse, options: GraphQLOptions): Promise<void> {

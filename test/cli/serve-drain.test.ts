@@ -9,10 +9,9 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
-import { syncLinks } from '../../src/identity/sync.js';
-import { createServices } from '../../src/server/hub.js';
 import { graphqlOnNewConnection } from '../support/cluster-client.js';
 import { tempDir, writeConfig } from './cli-harness.js';
+import { syncLinkTable } from '../support/hub-harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -28,9 +27,7 @@ beforeAll(async () => {
   configFile = writeConfig(dir, 'single', systems.urls, (raw) => (raw.server.workers = 1));
   const config = demoConfig(systems.urls, { LINK_DB: join(dir, 'single.sqlite') });
   const store = new SqliteLinkStore(join(dir, 'single.sqlite'));
-  const builder = createServices(config, store);
-  await syncLinks({ registry: builder.registry, links: builder.links, store });
-  await builder.registry.close();
+  await syncLinkTable(config, store);
   const { customers } = await store.pageCustomers(100, null);
   customerWithTickets = customers.find((c) => c.links.some((l) => l.source === 'support'))!.customerId;
   await store.close();

@@ -10,11 +10,10 @@ import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { INVALIDATION_CHANNEL, RECORD_INVALIDATION_CHANNEL } from '../../src/identity/postgres-invalidation.js';
 import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
-import { syncLinks } from '../../src/identity/sync.js';
 import { startHubCluster, type RunningCluster } from '../../src/server/cluster.js';
-import { createServices } from '../../src/server/hub.js';
 import { graphqlOnNewConnection, mergeableShopPair, untilEveryAnswer } from '../support/cluster-client.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
+import { syncLinkTable } from '../support/hub-harness.js';
 
 const WORKERS = 2;
 /** Rounds of this many requests, each on a new connection, reach every worker (the primary deals connections in turn). */
@@ -61,9 +60,7 @@ beforeAll(async () => {
   expect(config.linkCache.ttlMs).toBeGreaterThan(10 * DEADLINE_MS);
 
   store = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema, applicationName: `${schema}_test`, logger: silent });
-  const builder = createServices(config, store, { logger: silent });
-  await syncLinks({ registry: builder.registry, links: builder.links, store });
-  await builder.registry.close();
+  await syncLinkTable(config, store, { logger: silent });
 
   listener = new Client({ connectionString: TEST_DATABASE_URL });
   await listener.connect();

@@ -9,10 +9,9 @@ import { demoConfig } from '../../src/cli/demo-config.js';
 import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
-import { syncLinks } from '../../src/identity/sync.js';
 import { startHubCluster, type RunningCluster } from '../../src/server/cluster.js';
-import { createServices } from '../../src/server/hub.js';
 import { graphqlOnNewConnection, onNewConnection, mergeableShopPair, untilEveryAnswer } from '../support/cluster-client.js';
+import { syncLinkTable } from '../support/hub-harness.js';
 
 const WORKERS = 2;
 /** Rounds of this many requests, each on a new connection, reach every worker (the primary deals connections in turn). */
@@ -38,9 +37,7 @@ beforeAll(async () => {
   expect(config.linkCache.ttlMs).toBeGreaterThan(10 * DEADLINE_MS);
   // The test process reads the table the workers share; it writes only through them.
   store = new SqliteLinkStore(join(dir, 'links.sqlite'));
-  const builder = createServices(config, store);
-  await syncLinks({ registry: builder.registry, links: builder.links, store });
-  await builder.registry.close();
+  await syncLinkTable(config, store);
   cluster = await startHubCluster(config, { workers: WORKERS, restart: { initialDelayMs: 20 } });
   systems.webhooks.crm.target = { url: cluster.url.replace('/graphql', '/webhooks/crm'), secret: WEBHOOK_SECRET };
 });

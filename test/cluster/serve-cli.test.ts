@@ -9,10 +9,9 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
-import { syncLinks } from '../../src/identity/sync.js';
-import { createServices } from '../../src/server/hub.js';
 import { tempDir, writeConfig } from '../cli/cli-harness.js';
 import { graphqlOnNewConnection, onNewConnection } from '../support/cluster-client.js';
+import { syncLinkTable } from '../support/hub-harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -27,9 +26,7 @@ beforeAll(async () => {
   configFile = writeConfig(dir, 'cluster', systems.urls, (raw) => (raw.server.workers = 2));
   const config = demoConfig(systems.urls, { LINK_DB: join(dir, 'cluster.sqlite') });
   const store = new SqliteLinkStore(join(dir, 'cluster.sqlite'));
-  const builder = createServices(config, store);
-  await syncLinks({ registry: builder.registry, links: builder.links, store });
-  await builder.registry.close();
+  await syncLinkTable(config, store);
   await store.close();
 });
 

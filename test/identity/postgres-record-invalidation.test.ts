@@ -13,11 +13,11 @@ import { relayRecordInvalidations } from '../../src/identity/postgres-record-inv
 import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import type { RecordInvalidations } from '../../src/identity/store.js';
-import { syncLinks } from '../../src/identity/sync.js';
 import type { HubServices } from '../../src/server/context.js';
 import { createServices, startHub, type RunningHub } from '../../src/server/hub.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
 import { eventually } from '../support/eventually.js';
+import { syncLinkTable } from '../support/hub-harness.js';
 
 const schemas = new TestSchemas();
 const silent = pino({ level: 'silent' });
@@ -173,9 +173,7 @@ describe('two hubs on one PostgreSQL schema, with the CRM contacts cached', () =
     config.sources.crm!.entities.contact!.cache = LONG;
     schema = schemas.next();
     const builderStore = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema });
-    const builder = createServices(config, builderStore, { logger: silent });
-    await syncLinks({ registry: builder.registry, links: builder.links, store: builderStore });
-    await builder.registry.close();
+    await syncLinkTable(config, builderStore, { logger: silent });
     await builderStore.close();
     const open = (applicationName: string) => PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema, applicationName, logger: silent });
     hubA = await startHub(config, { store: await open(`${schema}_a`), logger: silent });

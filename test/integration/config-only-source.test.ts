@@ -8,8 +8,8 @@ import { DEMO_CONFIG_PATH, demoConfig } from '../../src/cli/demo-config.js';
 import { HttpApp } from '../../src/demo/http-app.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
-import { syncLinks } from '../../src/identity/sync.js';
-import { createServices, startHub, type RunningHub } from '../../src/server/hub.js';
+import { startHub, type RunningHub } from '../../src/server/hub.js';
+import { syncLinkTable } from '../support/hub-harness.js';
 
 /**
  * A point-of-sale system in yet another API style: `account_ids` in the query, a `result.accounts` envelope,
@@ -85,9 +85,7 @@ beforeAll(async () => {
   writeFileSync(file, stringify(raw));
   const config = demoConfig(systems.urls, { PORT: '0' }, file);
   store = new SqliteLinkStore(':memory:');
-  const builder = createServices(config, store);
-  await syncLinks({ registry: builder.registry, links: builder.links, store });
-  await builder.registry.close();
+  await syncLinkTable(config, store);
   hub = await startHub(config, { store });
   systems.resetStats();
   pos.app.resetStats();

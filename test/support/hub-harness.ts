@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { HubConfig, HubConfigInput } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems, type SystemName } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
+import type { LinkStore } from '../../src/identity/store.js';
 import { syncLinks, type SyncSummary } from '../../src/identity/sync.js';
 import { createServices, startHub, type RunningHub } from '../../src/server/hub.js';
 
@@ -41,14 +42,22 @@ export interface TestHubOptions {
   logger?: Logger;
 }
 
+/** Builds the link table into `store` from the config's sources, then closes the connection pools the sync used. */
+export async function syncLinkTable(config: HubConfig, store: LinkStore, options: { logger?: Logger } = {}): Promise<SyncSummary> {
+  const builder = createServices(config, store, options);
+  try {
+    return await syncLinks({ registry: builder.registry, links: builder.links, store });
+  } finally {
+    await builder.registry.close();
+  }
+}
+
 export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
   const systems = await startSimulatedSystems({ people: options.people ?? 300, seed: options.seed ?? 7, latencyMs: 0 });
   let config = demoConfig(systems.urls, { PORT: '0', LINK_DB: ':memory:' });
   if (options.config) config = parseConfig(options.config(config), {});
   const store = new SqliteLinkStore(':memory:');
-  const builder = createServices(config, store);
-  const sync = await syncLinks({ registry: builder.registry, links: builder.links, store });
-  await builder.registry.close();
+  const sync = await syncLinkTable(config, store);
   const hub = await startHub(config, { store, ...(options.logger ? { logger: options.logger } : {}) });
   systems.resetStats();
   return {
