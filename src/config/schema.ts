@@ -318,6 +318,30 @@ const limitsSection = z.strictObject({
 });
 export type LimitsSection = z.infer<typeof limitsSection>;
 
+/** Cross-origin access for browser apps: exact origins only, because a wildcard cannot carry credentials. */
+const corsSection = z.strictObject({
+  origins: z.array(z.url().refine((value) => new URL(value).origin === value, 'must be an origin: scheme://host[:port], no path or trailing slash')).min(1),
+  /** Lets pages send cookies or HTTP auth (Access-Control-Allow-Credentials); API keys and bearer tokens need no such grant. */
+  credentials: z.boolean().default(false),
+  /** How long a browser may reuse a preflight's answer. */
+  maxAgeSec: z.number().int().nonnegative().max(86_400).default(600),
+});
+export type CorsSection = z.infer<typeof corsSection>;
+
+/** Bounds on live updates: each subscription holds a source of events and re-reads its customer per event. */
+const subscriptionsSection = z.strictObject({
+  enabled: z.boolean().default(true),
+  maxPerConnection: z.number().int().positive().default(20),
+  maxPerCaller: z.number().int().positive().default(100),
+  /** Events one subscription may deliver per second; more are dropped and counted (the client re-reads on the next). */
+  maxEventsPerSecond: z.number().int().positive().default(20),
+  /** graphql-ws ping interval: keeps proxies from closing idle sockets and finds dead peers. */
+  keepAliveMs: z.number().int().positive().default(15_000),
+  /** A client that opens a socket but sends no `connection_init` within this is closed (4408). */
+  connectionInitWaitMs: z.number().int().positive().default(5_000),
+});
+export type SubscriptionsSection = z.infer<typeof subscriptionsSection>;
+
 export const configSchema = z
   .strictObject({
     server: z.strictObject({
@@ -330,7 +354,11 @@ export const configSchema = z
        * (os.availableParallelism()). Each has its own caches and breakers and a share of every source's caps.
        */
       workers: z.union([z.number().int().positive(), z.literal('auto')], { error: 'must be a positive integer or "auto"' }).default(1),
-    }).default({ host: '127.0.0.1', port: 4000, queryDeadlineMs: 10_000, workers: 1 }),
+      /** Browser pages on these origins may call /graphql (CORS); absent, no cross-origin page may. */
+      cors: corsSection.optional(),
+      /** Live updates over graphql-ws at /graphql (WebSocket upgrade). */
+      subscriptions: subscriptionsSection.prefault({}),
+    }).prefault({}),
     linkStore: linkStore.default({ kind: 'sqlite', path: 'data/links.sqlite' }),
     linkCache: z.strictObject({
       maxEntries: z.number().int().positive().default(50_000),

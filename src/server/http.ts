@@ -8,6 +8,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { OPEN_CALLER, type Caller } from '../auth/caller.js';
 import { AuthError } from '../auth/errors.js';
 import type { RequestContext } from './context.js';
+import type { CorsHandler } from './cors.js';
 import { jsonNestsDeeperThan, MAX_JSON_NESTING } from './limits.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -39,6 +40,8 @@ interface GraphQLOptions {
   maxBodyBytes?: number;
   /** Structural limits on the query text (limits.ts), refused here before Apollo spends any work on it. */
   guardQuery?: (query: string) => readonly GraphQLError[];
+  /** Cross-origin access (cors.ts): answers preflights and marks responses to allowed origins. */
+  cors?: CorsHandler;
 }
 
 /** 401/403/503 with no data: sent before the body is read, so an unauthenticated caller costs almost nothing. */
@@ -53,6 +56,7 @@ function searchOf(url: string | undefined): string {
 }
 
 async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse, options: GraphQLOptions): Promise<void> {
+  if (options.cors && (await options.cors(request, response))) return;
   const requestId = (typeof request.headers['x-request-id'] === 'string' && request.headers['x-request-id'].slice(0, 100)) || randomUUID();
   response.setHeader('x-request-id', requestId);
   let caller: Caller | undefined;

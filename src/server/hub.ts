@@ -27,6 +27,7 @@ import { RecordCache } from '../sources/record-cache.js';
 import { SourceRegistry } from '../sources/registry.js';
 import { resolvers } from '../../resolvers/index.js';
 import type { HubServices, RequestContext } from './context.js';
+import { corsHandler } from './cors.js';
 import { formatError } from './errors.js';
 import { subgraphSchema } from './federation.js';
 import { listenHttp, type ExtraRoute, type HttpSurface } from './http.js';
@@ -143,10 +144,12 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   let http: HttpSurface;
   try {
     http = await listenHttp(apollo, (request, requestId, caller) => requestContext(services, requestId, request.headers['x-rosetta-explain'] === '1', caller), {
-      ...config.server,
+      host: config.server.host,
+      port: config.server.port,
       authenticate,
       maxBodyBytes: config.limits.maxBodyBytes,
       guardQuery: createQueryGuard(config.limits),
+      ...(config.server.cors ? { cors: corsHandler(config.server.cors) } : {}),
       routes: [...extraRoutes, webhookRoute(services), readinessRoute(services), metricsRoute(services.telemetry), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
     });
   } catch (error) {
