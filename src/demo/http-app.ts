@@ -1,6 +1,6 @@
 // A tiny JSON-over-HTTP framework on node:http that gives every simulated source routing, request stats, latency and fault injection.
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ZodError } from 'zod';
 import { FaultInjector, omitItems, replaceField, type Fault, type OutcomeFault } from './faults.js';
@@ -47,12 +47,25 @@ export interface SourceOptions {
   faults?: readonly Fault[];
 }
 
-/** An error a handler throws to answer with a specific status and `{ error, message }` body. */
+/** A reply other than a plain 200 with a JSON body: another status, extra headers, or a non-JSON body. */
+export class Reply {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+    readonly options: { headers?: Record<string, string>; contentType?: string } = {},
+  ) {}
+}
+
+/**
+ * An error a handler (or guard) throws to answer with a specific status and `{ error, message }` body, or with
+ * `reply` when given: simulated vendors answer in their own error envelopes.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message?: string,
+    readonly reply?: Reply,
   ) {
     super(message ?? code);
   }
@@ -71,12 +84,18 @@ type ParamNames<T extends string> = T extends `${string}:${infer Param}/${infer 
 export interface RequestContext<Template extends string = string> {
   readonly params: { readonly [K in ParamNames<Template>]: string };
   readonly query: URLSearchParams;
-  /** Parsed JSON body; undefined when the request had none. */
+  /** Parsed JSON body (or, for `application/x-www-form-urlencoded`, an object of its fields); undefined when the request had none. */
   readonly body: unknown;
+  readonly headers: IncomingHttpHeaders;
+  /** This source's own base URL (`http://127.0.0.1:PORT`), for the absolute next-page links real APIs send. */
+  readonly baseUrl: string;
 }
 
-/** Returns the JSON body of a 200 reply, or throws an HttpError. */
+/** Returns the JSON body of a 200 reply (or a `Reply`), or throws an HttpError. */
 export type Handler<Template extends string = string> = (ctx: RequestContext<Template>) => unknown;
+
+/** Runs before every routed request (auth, rate limits): throws an HttpError to refuse it. `route` is the stats key. */
+export type Guard = (request: { route: string; headers: IncomingHttpHeaders; method: string }) => void;
 
 type Segment = { param: false; text: string } | { param: true; name: string };
 
@@ -97,6 +116,7 @@ export class HttpApp implements SimulatedSource {
   latencyMs: number;
   readonly faults: FaultInjector;
   private readonly routes: Route[] = [];
+  private readonly guards: Guard[] = [];
   private counts = new Map<string, number>();
   private total = 0;
   private inProgress = 0;
@@ -137,6 +157,12 @@ export class HttpApp implements SimulatedSource {
       staticCount: segments.filter((s) => !s.param).length,
       handler: handler as Handler,
     });
+    return this;
+  }
+
+  /** Adds a check every routed request passes before its handler (stats count refused requests too). */
+  guard(check: Guard): this {
+    this.guards.push(check);
     return this;
   }
 
@@ -215,18 +241,28 @@ export class HttpApp implements SimulatedSource {
     let status = 200;
     let reply: unknown;
     try {
+      for (const guard of this.guards) guard({ route: routeKey, headers: req.headers, method });
       if (!match) throw new HttpError(404, 'not_found');
-      const body = method === 'GET' || method === 'HEAD' ? undefined : await readJsonBody(req);
-      reply = await match.route.handler({ params: match.params, query: url.searchParams, body });
+      const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
+      reply = await match.route.handler({ params: match.params, query: url.searchParams, body, headers: req.headers, baseUrl: this.url });
     } catch (error) {
       const httpError = error instanceof HttpError ? error : new HttpError(500, 'internal_error', String(error));
       status = httpError.status;
-      reply = httpError.message === httpError.code ? { error: httpError.code } : { error: httpError.code, message: httpError.message };
+      reply = httpError.reply ?? (httpError.message === httpError.code ? { error: httpError.code } : { error: httpError.code, message: httpError.message });
+    }
+    let headers: Record<string, string> = {};
+    let contentType: string | undefined;
+    if (reply instanceof Reply) {
+      ({ status } = reply);
+      headers = reply.options.headers ?? {};
+      contentType = reply.options.contentType;
+      reply = reply.body;
     }
 
     await this.delay(delayMs);
     if (outcome) sendFault(req, res, outcome, status, reply);
-    else sendJson(res, status, reply);
+    else if (contentType !== undefined) sendText(res, status, String(reply), contentType, headers);
+    else sendJson(res, status, reply, headers);
   }
 
   private async controlFaults(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -284,6 +320,14 @@ export class HttpApp implements SimulatedSource {
       this.pendingDelays.add(timer);
     });
   }
+}
+
+/** JSON, or for form posts (OAuth2 token requests) an object of the form's fields. */
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  if (!String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return readJsonBody(req);
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
 }
 
 async function readJsonBody(req: IncomingMessage): Promise<unknown> {
@@ -344,11 +388,15 @@ function sendFault(req: IncomingMessage, res: ServerResponse, fault: OutcomeFaul
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  sendText(res, status, JSON.stringify(body), 'application/json; charset=utf-8', headers);
+}
+
+function sendText(res: ServerResponse, status: number, payload: string, contentType: string, headers: Record<string, string> = {}): void {
   if (res.destroyed) return;
-  const payload = JSON.stringify(body);
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
+    ...headers,
+    'content-type': contentType,
     'content-length': Buffer.byteLength(payload),
   });
   res.end(payload);

@@ -1,0 +1,135 @@
+// Simulated Stripe API (customers and charges) after stripe.com/docs/api: list envelopes, starting_after cursors, bearer keys, error objects.
+import type { IncomingHttpHeaders } from 'node:http';
+import { Reply } from '../http-app.js';
+import { idFrom, type VendorData, type VendorPerson } from './people.js';
+import { VendorApp, basicCredentials, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions } from './vendor-app.js';
+
+export const STRIPE_TEST_KEY = 'sk_test_51RosettaSimulatedKey00000000';
+export const STRIPE_MAX_LIMIT = 100;
+
+export interface StripeOptions extends VendorOptions {
+  apiKey?: string;
+}
+
+const invalidRequest = (status: number, message: string, extra: Record<string, string> = {}) => vendorError(status, { error: { ...extra, message, type: 'invalid_request_error' } });
+
+function stripeCustomer(holder: VendorPerson, id: string) {
+  const { person } = holder;
+  return {
+    id,
+    object: 'customer',
+    address: { city: person.address.city, country: person.address.country, line1: person.address.street, line2: null, postal_code: person.address.postalCode, state: null },
+    balance: 0,
+    created: holder.createdAt,
+    currency: 'usd',
+    default_source: null,
+    delinquent: false,
+    description: null,
+    email: holder.email,
+    invoice_prefix: idFrom(holder.index, 11, 8, '0123456789ABCDEF'),
+    invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
+    livemode: false,
+    metadata: {},
+    name: `${person.firstName} ${person.lastName}`,
+    phone: holder.phone,
+    preferred_locales: [],
+    shipping: null,
+    tax_exempt: 'none',
+    test_clock: null,
+  };
+}
+
+type StripeCustomer = ReturnType<typeof stripeCustomer>;
+
+function stripeCharge(customer: StripeCustomer, holder: VendorPerson, n: number) {
+  const created = holder.createdAt + (n + 1) * 86_400 * 7;
+  const amount = 500 + (((holder.index + 1) * 7919 * (n + 3)) % 20_000);
+  const failed = (holder.index + n) % 11 === 0;
+  const refunded = !failed && (holder.index + n) % 7 === 0;
+  return {
+    id: `ch_3${idFrom(holder.index * 16 + n, 23, 23)}`,
+    object: 'charge',
+    amount,
+    amount_captured: failed ? 0 : amount,
+    amount_refunded: refunded ? amount : 0,
+    balance_transaction: failed ? null : `txn_3${idFrom(holder.index * 16 + n, 29, 23)}`,
+    billing_details: { address: customer.address, email: customer.email, name: customer.name, phone: customer.phone },
+    captured: !failed,
+    created,
+    currency: 'usd',
+    customer: customer.id,
+    description: `Order ${1000 + holder.index * 4 + n}`,
+    failure_code: failed ? 'card_declined' : null,
+    failure_message: failed ? 'Your card was declined.' : null,
+    livemode: false,
+    metadata: {},
+    paid: !failed,
+    payment_intent: `pi_3${idFrom(holder.index * 16 + n, 31, 23)}`,
+    receipt_email: customer.email,
+    refunded,
+    status: failed ? 'failed' : 'succeeded',
+  };
+}
+
+/** Stripe lists newest first; `starting_after` is the ID of the last object of the previous page. */
+function listPage<T extends { id: string }>(all: readonly T[], query: URLSearchParams, url: string, kind: string) {
+  const limit = intParam(query.get('limit'), 10, 1, STRIPE_MAX_LIMIT, (m) => invalidRequest(400, `Invalid limit: ${m}`, { param: 'limit' }));
+  const after = query.get('starting_after');
+  let start = 0;
+  if (after !== null) {
+    const at = all.findIndex((item) => item.id === after);
+    if (at < 0) throw invalidRequest(400, `No such ${kind}: '${after}'`, { code: 'resource_missing', param: 'starting_after' });
+    start = at + 1;
+  }
+  const data = all.slice(start, start + limit);
+  return { object: 'list', data, has_more: start + limit < all.length, url };
+}
+
+function authenticate(headers: IncomingHttpHeaders, apiKey: string): void {
+  // Stripe takes the key as a bearer token or as the basic-auth user name.
+  const key = bearerToken(headers) ?? basicCredentials(headers)?.username;
+  if (key === undefined) {
+    throw invalidRequest(401, "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').");
+  }
+  if (key !== apiKey) throw invalidRequest(401, `Invalid API Key provided: ${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`);
+}
+
+export function createStripeServer(data: VendorData, options: StripeOptions = {}): VendorApp {
+  const apiKey = options.apiKey ?? STRIPE_TEST_KEY;
+  const holders = [...data.holders.stripe].reverse();
+  const customers = holders.map((holder) => stripeCustomer(holder, `cus_${idFrom(holder.index, 3, 14)}`));
+  const byId = new Map(customers.map((c) => [c.id, c]));
+  const charges = customers
+    .flatMap((customer, i) => Array.from({ length: holders[i]!.children }, (_, n) => stripeCharge(customer, holders[i]!, n)))
+    .sort((a, b) => b.created - a.created);
+  const chargeById = new Map(charges.map((c) => [c.id, c]));
+
+  const app = new VendorApp(
+    'stripe',
+    options,
+    customers.map((c, i) => ({ id: c.id, personId: holders[i]!.person.personId })),
+    (url) => ({ STRIPE_URL: url, STRIPE_API_KEY: apiKey }),
+  );
+  return app
+    .guard(({ headers }) => authenticate(headers, apiKey))
+    .guard(rateLimitGuard(options, () => vendorError(429, { error: { code: 'rate_limit', message: 'Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits.', type: 'invalid_request_error' } })))
+    .get('/v1/customers', ({ query }) => {
+      // `email` is a case-sensitive exact filter, as the API reference says.
+      const email = query.get('email');
+      return listPage(email === null ? customers : customers.filter((c) => c.email === email), query, '/v1/customers', 'customer');
+    })
+    .get('/v1/customers/:id', ({ params }) => {
+      const customer = byId.get(params.id);
+      if (!customer) throw invalidRequest(404, `No such customer: '${params.id}'`, { code: 'resource_missing', param: 'id' });
+      return customer;
+    })
+    .get('/v1/charges', ({ query }) => {
+      const customer = query.get('customer');
+      return listPage(customer === null ? charges : charges.filter((c) => c.customer === customer), query, '/v1/charges', 'charge');
+    })
+    .get('/v1/charges/:id', ({ params }) => {
+      const charge = chargeById.get(params.id);
+      if (!charge) throw invalidRequest(404, `No such charge: '${params.id}'`, { code: 'resource_missing', param: 'id' });
+      return new Reply(200, charge);
+    });
+}
