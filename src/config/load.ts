@@ -22,34 +22,28 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
 }
 
-const WHOLE_REFERENCE = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-/** Replaces `${NAME}` and `${NAME:-default}` inside string values; a missing variable is a config error at that key. */
+/**
+ * Replaces `${NAME}` and `${NAME:-default}` inside string values; a missing variable is a config error at that key.
+ * Values stay text: where the schema expects a number or a boolean it reads one from the text (schema.ts), and a
+ * secret that happens to be all digits stays the string it is.
+ */
 function interpolate(value: unknown, env: Environment, path: PropertyKey[], problems: { path: string; message: string }[]): unknown {
   if (typeof value === 'string') {
-    const whole = WHOLE_REFERENCE.test(value);
-    const filled = value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
+    return value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
       const found = env[name];
       if (found !== undefined && found !== '') return found;
       if (fallback !== undefined) return fallback;
       problems.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
       return '';
     });
-    // `port: ${PORT:-4000}` should be the number YAML would have read had it been written literally.
-    return whole ? parseScalar(filled) : filled;
   }
   if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...path, i], problems));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, [...path, k], problems)]));
   }
   return value;
-}
-
-function parseScalar(text: string): unknown {
-  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
-  if (text === 'true' || text === 'false') return text === 'true';
-  return text;
 }
 
 type Issue = ZodError['issues'][number];

@@ -2,6 +2,31 @@
 import { z } from 'zod';
 import { TRANSFORM_NAMES } from '../sources/transforms.js';
 
+/**
+ * Text that writes a number: `${PORT}` filled from the environment is text, and platforms hand values over quoted or
+ * padded (`"4000"`, ` 4000`). Anything else is left for zod to refuse with the key's path.
+ */
+function numberFromText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim().replace(/^(["'])(.*)\1$/, '$2').trim();
+  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : value;
+}
+
+function booleanFromText(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const text = value.trim().replace(/^(["'])(.*)\1$/, '$2').trim().toLowerCase();
+  return text === 'true' ? true : text === 'false' ? false : value;
+}
+
+/** A number where the config expects one, also when written as text (see `numberFromText`). */
+function numeric<T extends z.ZodType<number>>(schema: T) {
+  return z.preprocess(numberFromText, schema);
+}
+
+function boolean() {
+  return z.preprocess(booleanFromText, boolean());
+}
+
 /** The unified shapes a source entity can feed, and the mapping targets each one accepts. */
 export const UNIFIED_TARGETS = {
   profile: ['firstName', 'lastName', 'name', 'email', 'phone', 'line1', 'city', 'postalCode', 'country', 'updatedAt'],
@@ -47,12 +72,12 @@ const batchEndpoint = z
     idType: z.enum(['string', 'integer']).default('string'),
     body: z.record(z.string(), z.unknown()).default({}),
     query: queryParams,
-    maxBatchSize: z.number().int().positive(),
+    maxBatchSize: numeric(z.number().int().positive()),
     envelope: path.describe('where the item array sits in the response'),
     /** For responses grouped per requested key: `{ results: [{ device_id, events: [...] }] }`. */
     group: z.strictObject({ key: path, items: path }).optional(),
     /** Batch reads are safe to retry only when the source says so (issue: resilience). */
-    idempotent: z.boolean().default(true),
+    idempotent: boolean().default(true),
   })
   .refine((e) => (e.method === 'GET' ? !!e.idsQueryParam : !!e.idsBodyKey), {
     message: 'GET batch endpoints need idsQueryParam, POST batch endpoints need idsBodyKey',
@@ -64,7 +89,7 @@ const singleEndpoint = z.strictObject({
   path: urlPath.refine((p) => p.includes('{id}'), 'must contain "{id}"'),
   query: queryParams,
   envelope: path.optional().describe('where the record (or item array, for child entities) sits'),
-  concurrency: z.number().int().positive().default(8),
+  concurrency: numeric(z.number().int().positive()).default(8),
 });
 export type SingleEndpoint = z.infer<typeof singleEndpoint>;
 
@@ -94,7 +119,7 @@ const listEndpoint = z.strictObject({
   path: urlPath,
   query: queryParams,
   envelope: path,
-  pageSize: z.number().int().positive().default(100),
+  pageSize: numeric(z.number().int().positive()).default(100),
   pagination,
 });
 export type ListEndpoint = z.infer<typeof listEndpoint>;
@@ -117,9 +142,9 @@ const searchEndpoint = z.strictObject({
  * background read refreshes them. Absent (the default): every query reads the source live.
  */
 const recordCache = z.strictObject({
-  ttlMs: z.number().int().positive(),
-  staleWhileRevalidateMs: z.number().int().nonnegative().default(0),
-  maxEntries: z.number().int().positive().default(10_000),
+  ttlMs: numeric(z.number().int().positive()),
+  staleWhileRevalidateMs: numeric(z.number().int().nonnegative()).default(0),
+  maxEntries: numeric(z.number().int().positive()).default(10_000),
 });
 export type RecordCacheConfig = z.infer<typeof recordCache>;
 
@@ -193,22 +218,22 @@ export type AuthConfig = z.infer<typeof auth>;
 const resilience = z.strictObject({
   /** Retries of idempotent reads (GET, and batch reads with `batch.idempotent`), always within the query's deadline. */
   retry: z.strictObject({
-    maxRetries: z.number().int().min(0).max(10).default(2),
-    initialDelayMs: z.number().int().min(0).default(50),
-    maxDelayMs: z.number().int().min(0).default(1_000),
+    maxRetries: numeric(z.number().int().min(0).max(10)).default(2),
+    initialDelayMs: numeric(z.number().int().min(0)).default(50),
+    maxDelayMs: numeric(z.number().int().min(0)).default(1_000),
   }).prefault({}),
   circuitBreaker: z.strictObject({
     /** Share of failed requests over the window (0 < rate ≤ 1) that opens the circuit. */
-    failureRate: z.number().gt(0).max(1).default(0.5),
-    windowMs: z.number().int().positive().default(10_000),
-    minimumRequests: z.number().int().positive().default(10),
-    halfOpenAfterMs: z.number().int().positive().default(5_000),
+    failureRate: numeric(z.number().gt(0).max(1)).default(0.5),
+    windowMs: numeric(z.number().int().positive()).default(10_000),
+    minimumRequests: numeric(z.number().int().positive()).default(10),
+    halfOpenAfterMs: numeric(z.number().int().positive()).default(5_000),
   }).prefault({}),
   bulkhead: z.strictObject({
     /** Concurrent requests to the source; the connection pool is sized to it. Default: `connections`. */
-    maxConcurrent: z.number().int().positive().optional(),
+    maxConcurrent: numeric(z.number().int().positive()).optional(),
     /** Requests that may wait for a free slot (each no longer than its query's deadline); beyond that they fail at once. */
-    maxQueued: z.number().int().min(0).default(1_000),
+    maxQueued: numeric(z.number().int().min(0)).default(1_000),
   }).prefault({}),
 }).prefault({});
 export type ResilienceConfig = z.infer<typeof resilience>;
@@ -217,9 +242,9 @@ const source = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }),
   auth: auth.default({ type: 'none' }),
   /** Total time one request may take, connect to last body byte. */
-  timeoutMs: z.number().int().positive().default(5_000),
+  timeoutMs: numeric(z.number().int().positive()).default(5_000),
   /** Time to open a connection (capped by timeoutMs). */
-  connectTimeoutMs: z.number().int().positive().default(2_000),
+  connectTimeoutMs: numeric(z.number().int().positive()).default(2_000),
   resilience,
   /** Signed change notifications at `POST /webhooks/<source>`: HMAC-SHA256 of the raw body with this secret. */
   webhook: z.strictObject({
@@ -228,7 +253,7 @@ const source = z.strictObject({
     signatureHeader: z.string().default('x-rosetta-signature'),
   }).optional(),
   /** Keep-alive sockets per source: the connection pool's size. */
-  connections: z.number().int().positive().default(16),
+  connections: numeric(z.number().int().positive()).default(16),
   entities: z.record(z.string().regex(/^[\w-]+$/), entity).refine((e) => Object.keys(e).length > 0, 'a source needs at least one entity'),
 });
 export type SourceConfig = z.infer<typeof source>;
@@ -250,7 +275,7 @@ const permission = z.string().regex(/^(\*|[\w-]+(:[\w-]+)*(:\*)?)$/, 'permission
 const role = z.strictObject({
   permissions: z.array(permission).default([]),
   /** The role sees fields marked @consented (and the personal data beneath them) only for customers who consented. */
-  consentRequired: z.boolean().default(false),
+  consentRequired: boolean().default(false),
 });
 
 const apiKey = z.strictObject({
@@ -273,7 +298,7 @@ const jwt = z.strictObject({
   algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
   /** The claim listing the caller's role names (a string or an array of strings). */
   rolesClaim: z.string().min(1).default('roles'),
-  clockToleranceSec: z.number().int().min(0).max(300).default(30),
+  clockToleranceSec: numeric(z.number().int().min(0).max(300)).default(30),
 });
 
 const authSection = z
@@ -283,7 +308,7 @@ const authSection = z
     jwt: jwt.optional(),
     audit: z.strictObject({
       /** Audit entries older than this are pruned (at start and hourly). */
-      retentionDays: z.number().int().positive().default(90),
+      retentionDays: numeric(z.number().int().positive()).default(90),
     }).prefault({}),
   })
   .superRefine((auth, ctx) => {
@@ -302,19 +327,19 @@ export type RoleConfig = z.infer<typeof role>;
 
 /** Bounds on what one request may ask for; every limit is checked before anything executes. */
 const limitsSection = z.strictObject({
-  maxDepth: z.number().int().positive().default(10),
+  maxDepth: numeric(z.number().int().positive()).default(10),
   /** graphql-armor's cost: objects 2, scalars 1, ×1.5 per level, list fields × their `first`/`last` (defaults included). */
-  maxCost: z.number().int().positive().default(1_000_000),
-  maxAliases: z.number().int().nonnegative().default(15),
-  maxDirectives: z.number().int().nonnegative().default(20),
+  maxCost: numeric(z.number().int().positive()).default(1_000_000),
+  maxAliases: numeric(z.number().int().nonnegative()).default(15),
+  maxDirectives: numeric(z.number().int().nonnegative()).default(20),
   /** How often one field with a sub-selection may appear in a document (graphql-js validates repeats pairwise). */
-  maxRepeatedFields: z.number().int().positive().default(25),
-  maxTokens: z.number().int().positive().default(2_000),
-  maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+  maxRepeatedFields: numeric(z.number().int().positive()).default(25),
+  maxTokens: numeric(z.number().int().positive()).default(2_000),
+  maxBodyBytes: numeric(z.number().int().positive()).default(1024 * 1024),
   /** Default: on, except in production mode. */
-  introspection: z.boolean().optional(),
+  introspection: boolean().optional(),
   /** The offline playground (GraphiQL for browsers at GET /graphql). Default: on, except in production mode. */
-  landingPage: z.boolean().optional(),
+  landingPage: boolean().optional(),
 });
 export type LimitsSection = z.infer<typeof limitsSection>;
 
@@ -322,23 +347,23 @@ export type LimitsSection = z.infer<typeof limitsSection>;
 const corsSection = z.strictObject({
   origins: z.array(z.url().refine((value) => new URL(value).origin === value, 'must be an origin: scheme://host[:port], no path or trailing slash')).min(1),
   /** Lets pages send cookies or HTTP auth (Access-Control-Allow-Credentials); API keys and bearer tokens need no such grant. */
-  credentials: z.boolean().default(false),
+  credentials: boolean().default(false),
   /** How long a browser may reuse a preflight's answer. */
-  maxAgeSec: z.number().int().nonnegative().max(86_400).default(600),
+  maxAgeSec: numeric(z.number().int().nonnegative().max(86_400)).default(600),
 });
 export type CorsSection = z.infer<typeof corsSection>;
 
 /** Bounds on live updates: each subscription holds a source of events and re-reads its customer per event. */
 const subscriptionsSection = z.strictObject({
-  enabled: z.boolean().default(true),
-  maxPerConnection: z.number().int().positive().default(20),
-  maxPerCaller: z.number().int().positive().default(100),
+  enabled: boolean().default(true),
+  maxPerConnection: numeric(z.number().int().positive()).default(20),
+  maxPerCaller: numeric(z.number().int().positive()).default(100),
   /** Events one subscription may deliver per second; more are dropped and counted (the client re-reads on the next). */
-  maxEventsPerSecond: z.number().int().positive().default(20),
+  maxEventsPerSecond: numeric(z.number().int().positive()).default(20),
   /** graphql-ws ping interval: keeps proxies from closing idle sockets and finds dead peers. */
-  keepAliveMs: z.number().int().positive().default(15_000),
+  keepAliveMs: numeric(z.number().int().positive()).default(15_000),
   /** A client that opens a socket but sends no `connection_init` within this is closed (4408). */
-  connectionInitWaitMs: z.number().int().positive().default(5_000),
+  connectionInitWaitMs: numeric(z.number().int().positive()).default(5_000),
 });
 export type SubscriptionsSection = z.infer<typeof subscriptionsSection>;
 
@@ -346,14 +371,14 @@ export const configSchema = z
   .strictObject({
     server: z.strictObject({
       host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65_535).default(4000),
+      port: numeric(z.number().int().min(0).max(65_535)).default(4000),
       /** No upstream wait a query causes (retries, queues, backoff included) lasts past this. */
-      queryDeadlineMs: z.number().int().positive().default(10_000),
+      queryDeadlineMs: numeric(z.number().int().positive()).default(10_000),
       /**
        * Hub processes sharing the port (node:cluster, round-robin): a positive integer, or `auto` for one per core
        * (os.availableParallelism()). Each has its own caches and breakers and a share of every source's caps.
        */
-      workers: z.union([z.number().int().positive(), z.literal('auto')], { error: 'must be a positive integer or "auto"' }).default(1),
+      workers: z.union([numeric(z.number().int().positive()), z.literal('auto')], { error: 'must be a positive integer or "auto"' }).default(1),
       /** Browser pages on these origins may call /graphql (CORS); absent, no cross-origin page may. */
       cors: corsSection.optional(),
       /** Live updates over graphql-ws at /graphql (WebSocket upgrade). */
@@ -361,8 +386,8 @@ export const configSchema = z
     }).prefault({}),
     linkStore: linkStore.default({ kind: 'sqlite', path: 'data/links.sqlite' }),
     linkCache: z.strictObject({
-      maxEntries: z.number().int().positive().default(50_000),
-      ttlMs: z.number().int().positive().default(60_000),
+      maxEntries: numeric(z.number().int().positive()).default(50_000),
+      ttlMs: numeric(z.number().int().positive()).default(60_000),
     }).default({ maxEntries: 50_000, ttlMs: 60_000 }),
     identity: z.strictObject({
       defaultPhoneRegion: z.string().length(2).default('US'),
@@ -374,17 +399,17 @@ export const configSchema = z
       /** Domains whose mailboxes ignore dots and "+tags" in the local part (a.b+x@gmail.com is ab@gmail.com). */
       dotAndPlusInsensitiveDomains: z.array(z.string()).default([]),
       /** Merge protection: at most this many distinct values of a kind per customer. */
-      caps: z.partialRecord(z.enum(['email', 'phone', 'email_md5']), z.number().int().positive()).default({ email: 5, phone: 5 }),
+      caps: z.partialRecord(z.enum(['email', 'phone', 'email_md5']), numeric(z.number().int().positive())).default({ email: 5, phone: 5 }),
       /** `source.entity` pairs one person has at most one record of (e.g. a CRM contact); merges that would break this are refused. */
       uniquePerCustomer: z.array(z.string().regex(/^[\w-]+\.[\w-]+$/, 'must be "source.entity"')).default([]),
       /** A lookup that misses the table probes the sources' search endpoints and links what it finds. */
       onDemand: z.strictObject({
-        enabled: z.boolean().default(true),
+        enabled: boolean().default(true),
         /** How long a lookup that found nothing anywhere is remembered, so misses cannot flood the sources. */
-        missTtlMs: z.number().int().nonnegative().default(30_000),
+        missTtlMs: numeric(z.number().int().nonnegative()).default(30_000),
       }).default({ enabled: true, missTtlMs: 30_000 }),
       /** `forgetCustomer` is refused unless enabled (and, with auth, the caller holds the forget permission). */
-      forget: z.strictObject({ enabled: z.boolean().default(false) }).default({ enabled: false }),
+      forget: z.strictObject({ enabled: boolean().default(false) }).default({ enabled: false }),
     }).default({
       defaultPhoneRegion: 'US',
       blocked: { values: [], patterns: [] },
@@ -405,12 +430,17 @@ export const configSchema = z
     auth: authSection.optional(),
     limits: limitsSection.prefault({}),
     /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
-    federation: z.strictObject({ enabled: z.boolean().default(false) }).prefault({}),
+    federation: z.strictObject({ enabled: boolean().default(false) }).prefault({}),
   })
   .superRefine((config, ctx) => {
     for (const [sourceName, src] of Object.entries(config.sources)) {
       for (const [entityName, ent] of Object.entries(src.entities)) {
         const here = ['sources', sourceName, 'entities', entityName];
+        const cycle = parentCycleFrom(entityName, src.entities);
+        if (cycle) {
+          // A child whose parents lead back to itself is never reached from a customer: its lists would be empty.
+          ctx.addIssue({ code: 'custom', path: [...here, 'parent'], message: `parent cycle: ${cycle.join(' → ')}` });
+        }
         if (ent.parent && !src.entities[ent.parent]) {
           ctx.addIssue({ code: 'custom', path: [...here, 'parent'], message: `no entity "${ent.parent}" in source "${sourceName}"` });
         }
@@ -442,6 +472,18 @@ export const configSchema = z
       }
     }
   });
+
+/** The entities from `start` along `parent` back to `start` itself, or null when the chain ends. */
+function parentCycleFrom(start: string, entities: Record<string, { parent?: string | undefined }>): string[] | null {
+  const chain = [start];
+  for (let next = entities[start]?.parent; next !== undefined && entities[next]; next = entities[next]!.parent) {
+    if (next === start) return [...chain, start];
+    // A cycle further up the chain is reported at its own entities, not at each child hanging off it.
+    if (chain.includes(next)) return null;
+    chain.push(next);
+  }
+  return null;
+}
 
 export type HubConfig = z.infer<typeof configSchema>;
 /** A config as written, before defaults: what tests and callers building configs in code pass in. */

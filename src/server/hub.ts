@@ -79,6 +79,9 @@ export function createApollo(config: HubConfig): ApolloServer<RequestContext> {
     ),
     formatError,
     includeStacktraceInErrorResponses: false,
+    // Apollo stops itself on SIGINT/SIGTERM and then re-sends the signal (exit 143) unless NODE_ENV=test, cutting off
+    // every request in flight; the hub's own drain (src/cli/signals.ts, cluster-worker.ts) owns the signals instead.
+    stopOnTerminationSignals: false,
     ...limits,
     // Telemetry last: it counts the errors the plugins before it added.
     // Apollo's own landing page loads from a CDN: browsers get the hub's offline playground instead (playground.ts).

@@ -59,6 +59,15 @@ export function spawnCli(args: readonly string[]): { child: ChildProcess; waitFo
   };
 }
 
+/**
+ * The environment a production service manager gives the hub: vitest's NODE_ENV=test removed (it changes behaviour,
+ * e.g. Apollo Server installs its own signal handlers unless NODE_ENV is test) and logs silenced.
+ */
+export function productionEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { NODE_ENV: _test, ...env } = process.env;
+  return { ...env, LOG_LEVEL: 'silent', ...overrides };
+}
+
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'rosetta-cli-'));
 }

@@ -1,5 +1,5 @@
 // `rosetta serve` with `server.workers: 2`, run as an operator runs it: a primary process and two workers whose logs
-// name them; SIGTERM to the primary lets a request in flight finish, stops every worker and exits 0.
+// name them; with NODE_ENV unset, as a service manager runs it, SIGTERM to the primary lets a request in flight finish, stops every worker and exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
-import { tempDir, writeConfig } from '../cli/cli-harness.js';
+import { productionEnv, tempDir, writeConfig } from '../cli/cli-harness.js';
 import { graphqlOnNewConnection, onNewConnection } from '../support/cluster-client.js';
 import { syncLinkTable } from '../support/hub-harness.js';
 
@@ -46,7 +46,7 @@ const alive = (pid: number) => {
 };
 
 test('two workers serve and log their names; SIGTERM drains them and the primary exits 0', async () => {
-  primary = spawn(process.execPath, ['--import', 'tsx', 'src/cli/rosetta.ts', 'serve', '--config', configFile], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info' } });
+  primary = spawn(process.execPath, ['--import', 'tsx', 'src/cli/rosetta.ts', 'serve', '--config', configFile], { cwd: ROOT, env: productionEnv({ LOG_LEVEL: 'info' }) });
   const exited = once(primary, 'exit');
   const lines: string[] = [];
   let pending = '';

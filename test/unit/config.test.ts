@@ -75,4 +75,34 @@ describe('config', () => {
     })();
     expect(error?.message).toMatch(/server\.port:/);
   });
+
+  test.each([
+    ['quoted', '"4001"'],
+    ['single-quoted', "'4001'"],
+    ['padded', ' 4001 '],
+  ])('a %s numeric environment value fills a number: PORT=%s', (_how, value) => {
+    const config = parseConfig({ server: { port: '${PORT}', queryDeadlineMs: '"${DEADLINE}"' }, limits: { introspection: '${INTROSPECTION}' }, sources: {} }, { PORT: value, DEADLINE: '7000', INTROSPECTION: 'false' });
+    expect(config.server).toMatchObject({ port: 4001, queryDeadlineMs: 7000 });
+    expect(config.limits.introspection).toBe(false);
+  });
+
+  test('an all-digit secret from the environment stays text where text is expected', () => {
+    const config = parseConfig({ sources: { crm: { ...minimalSource(), auth: { type: 'bearer', token: '${CRM_TOKEN}' } } } }, { CRM_TOKEN: '0012345' });
+    expect(config.sources.crm!.auth).toEqual({ type: 'bearer', token: '0012345' });
+  });
+
+  test('a numeric key holding words is still refused at its path', () => {
+    expect(problemsOf(() => parseConfig({ server: { port: '${PORT}' }, sources: {} }, { PORT: 'eighty' })).map((p) => p.path)).toEqual(['server.port']);
+  });
+
+  test('a parent cycle between entities is a config error at each entity of the cycle', () => {
+    const child = (parent: string) => ({ provides: 'orders', parent, batch: { method: 'GET', path: '/x', idsQueryParam: 'ids', maxBatchSize: 10, envelope: 'x', group: { key: 'id', items: 'items' } } });
+    const source = minimalSource();
+    const entities = { ...source.entities, order: child('refund'), refund: child('order'), note: child('order') };
+    const problems = problemsOf(() => parseConfig({ sources: { shop: { ...source, entities } } }, {}));
+    expect(problems.filter((p) => p.message.startsWith('parent cycle'))).toEqual([
+      { path: 'sources.shop.entities.order.parent', message: 'parent cycle: order → refund → order' },
+      { path: 'sources.shop.entities.refund.parent', message: 'parent cycle: refund → order → refund' },
+    ]);
+  });
 });
