@@ -23,8 +23,9 @@ function numeric<T extends z.ZodType<number>>(schema: T) {
   return z.preprocess(numberFromText, schema);
 }
 
+/** A boolean where the config expects one, also when written as text (`${FLAG:-false}`). */
 function boolean() {
-  return z.preprocess(booleanFromText, boolean());
+  return z.preprocess(booleanFromText, z.boolean());
 }
 
 /** The unified shapes a source entity can feed, and the mapping targets each one accepts. */
