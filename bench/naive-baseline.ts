@@ -161,10 +161,11 @@ const Query: QueryResolvers<BaselineContext> = {
 const Customer: CustomerResolvers<BaselineContext> = {
   id: (customer) => customer.id,
   identities: identitiesOf,
-  profile: async (customer, _args, ctx) => ctx.survivorship.merge(await linkedRecords(ctx, customer, 'profile')),
+  profile: async (customer, _args, ctx) => ({ ...ctx.survivorship.merge(await linkedRecords(ctx, customer, 'profile')), id: customer.id }),
   marketing: async (customer, _args, ctx) => {
     const members = await linkedRecords(ctx, customer, 'marketing');
-    return members.sort((a, b) => String(b.values.updatedAt ?? '').localeCompare(String(a.values.updatedAt ?? '')))[0] ?? null;
+    const newest = members.sort((a, b) => String(b.values.updatedAt ?? '').localeCompare(String(a.values.updatedAt ?? '')))[0];
+    return newest ? { ...newest, customerId: customer.id } : null;
   },
   orders: async (customer, { first }, ctx) => newest(await linkedChildren(ctx, customer, 'orders'), 'placedAt', first),
   tickets: async (customer, { status, first }, ctx) => {

@@ -22,13 +22,13 @@ export const Customer: CustomerResolvers = {
   profile: async (customer, _args, context, info) => {
     const { values, errors } = await loadProfile(context, customer);
     reportPartial(errors, context, info);
-    return values[0]!;
+    return { ...values[0]!, id: customer.id };
   },
 
   marketing: async (customer, _args, context, info) => {
     const { values, errors } = await loadMarketing(context, customer);
     reportPartial(errors, context, info);
-    return values[0] ?? null;
+    return values[0] ? { ...values[0], customerId: customer.id } : null;
   },
 
   orders: (customer, { first }, context) => loadNewestChildren(context, customer, 'orders', 'placedAt', checkFirst(first)),

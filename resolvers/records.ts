@@ -48,6 +48,7 @@ export const Ticket: TicketResolvers = {
 };
 
 export const Marketing: MarketingResolvers = {
+  id: (member) => member.customerId,
   status: (member) => oneOf<MarketingStatus>(MARKETING_STATUSES, member.values.status),
   emailConsent: (member) => (typeof member.values.emailConsent === 'boolean' ? member.values.emailConsent : null),
   consentedAt: (member) => str(member.values.consentedAt),

@@ -25,7 +25,8 @@ export function identitiesOf(customer: CustomerRef) {
   }));
 }
 
-export type MarketingRecord = MappedRecord;
+/** The customer's marketing record, with the customer's ID: the facet's identity for client caches. */
+export type MarketingRecord = MappedRecord & { customerId: string };
 export type OrderRecord = MappedRecord;
 export type TicketRecord = MappedRecord;
 export type EventRecord = MappedRecord;

@@ -76,7 +76,7 @@ export type CircuitState =
 
 export type Customer = {
   __typename?: 'Customer';
-  /** Product analytics events across the customer's devices, most recent first. */
+  /** Product analytics events across the customer's devices, most recent first, at most `first` (0 to 100, default 20). */
   events?: Maybe<Array<AnalyticsEvent>>;
   id: Scalars['ID']['output'];
   /** Every source record linked to this customer, with the evidence that linked it. */
@@ -85,11 +85,11 @@ export type Customer = {
   marketing?: Maybe<Marketing>;
   /** IDs of customers that were merged into this one; `customer(id:)` with any of them returns this customer. */
   mergedIds: Array<Scalars['ID']['output']>;
-  /** Orders from the shop, newest first. Null (with an error naming the source) when the shop fails. */
+  /** Orders from the shop, newest first, at most `first` (0 to 100, default 20). Null (with an error naming the source) when the shop fails. */
   orders?: Maybe<Array<Order>>;
   /** Name and contact details merged from every source that holds them, by the survivorship rule. */
   profile: Profile;
-  /** Support tickets, newest first, optionally only those in the given statuses. */
+  /** Support tickets, newest first, at most `first` (0 to 100, default 20), optionally only those in the given statuses. */
   tickets?: Maybe<Array<Ticket>>;
 };
 
@@ -198,6 +198,8 @@ export type Marketing = {
   __typename?: 'Marketing';
   consentedAt?: Maybe<Scalars['String']['output']>;
   emailConsent?: Maybe<Scalars['Boolean']['output']>;
+  /** The customer's ID: the marketing facet belongs to one customer, so a normalised client cache keys it by this. */
+  id: Scalars['ID']['output'];
   lists: Array<Scalars['String']['output']>;
   status?: Maybe<MarketingStatus>;
 };
@@ -258,6 +260,8 @@ export type Profile = {
   address?: Maybe<Address>;
   email?: Maybe<Scalars['String']['output']>;
   firstName?: Maybe<Scalars['String']['output']>;
+  /** The customer's ID: a profile belongs to one customer, so a normalised client cache keys it by this. */
+  id: Scalars['ID']['output'];
   lastName?: Maybe<Scalars['String']['output']>;
   name?: Maybe<Scalars['String']['output']>;
   phone?: Maybe<Scalars['String']['output']>;
@@ -271,7 +275,7 @@ export type Profile = {
  */
 export type Query = {
   __typename?: 'Query';
-  /** The audit log, newest first: who read whose personal data, and every forget and link change. */
+  /** The audit log, newest first: who read whose personal data, and every forget and link change. `first`: 0 to 500 (default 50). */
   auditLog: AuditConnection;
   /** One customer by its unified ID. Merged-away IDs resolve to the surviving customer. */
   customer?: Maybe<Customer>;
@@ -280,9 +284,12 @@ export type Query = {
    * SOURCE_RECORD takes "source:recordId" (e.g. "crm:C-000042", "shop:1007").
    */
   customerByIdentity?: Maybe<Customer>;
-  /** Customers in a stable order, Relay-style, read from the identity-link table. */
+  /**
+   * Customers in a stable order, Relay-style, read from the identity-link table.
+   * `first`: 0 to 100 (default 20). `after`: an `endCursor` or edge `cursor` from an earlier page.
+   */
   customers: CustomerConnection;
-  /** Merges the matching rules refused (caps, one-per-person identifiers), newest first, for a person to review. */
+  /** Merges the matching rules refused (caps, one-per-person identifiers), newest first, for a person to review. `first`: 0 to 500 (default 50). */
   linkConflicts: Array<LinkConflict>;
   /** Every configured source system and what the hub knows of it. */
   sources: Array<SourceStatus>;
@@ -682,6 +689,7 @@ export type LinkEvidenceResolvers<ContextType = RequestContext, ParentType exten
 export type MarketingResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Marketing'] = ResolversParentTypes['Marketing']> = {
   consentedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   emailConsent?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lists?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<Maybe<ResolversTypes['MarketingStatus']>, ParentType, ContextType>;
 };
@@ -714,6 +722,7 @@ export type ProfileResolvers<ContextType = RequestContext, ParentType extends Re
   address?: Resolver<Maybe<ResolversTypes['Address']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   lastName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
