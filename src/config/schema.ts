@@ -344,6 +344,21 @@ const limitsSection = z.strictObject({
 });
 export type LimitsSection = z.infer<typeof limitsSection>;
 
+/** What /metrics shows and to whom (docs/operations.md). */
+const metricsSection = z.strictObject({
+  /**
+   * The operation names metrics are labelled with (e.g. your trusted documents' names); any other name is `other`.
+   * Absent: the first `maxOperationNames` distinct names the hub sees, then `other`.
+   */
+  operationNames: z.array(z.string().min(1)).optional(),
+  maxOperationNames: numeric(z.number().int().positive().max(1_000)).default(100),
+  /** Serve /metrics on this port (on `server.host`) instead of the GraphQL port; 0 picks a free one. */
+  port: numeric(z.number().int().min(0).max(65_535)).optional(),
+  /** When set, /metrics needs `Authorization: Bearer <key>` (from the environment: `key: ${METRICS_KEY}`). */
+  key: z.string().min(16, 'a metrics key needs at least 16 characters').optional(),
+});
+export type MetricsSection = z.infer<typeof metricsSection>;
+
 /** Cross-origin access for browser apps: exact origins only, because a wildcard cannot carry credentials. */
 const corsSection = z.strictObject({
   origins: z.array(z.url().refine((value) => new URL(value).origin === value, 'must be an origin: scheme://host[:port], no path or trailing slash')).min(1),
@@ -430,6 +445,7 @@ export const configSchema = z
     /** Absent: the hub is open to every caller (the demo). Present: every request needs an API key or a JWT. */
     auth: authSection.optional(),
     limits: limitsSection.prefault({}),
+    metrics: metricsSection.prefault({}),
     /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
     federation: z.strictObject({ enabled: boolean().default(false) }).prefault({}),
   })

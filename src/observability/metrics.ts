@@ -4,6 +4,8 @@ import type { LinkDirectory } from '../identity/directory.js';
 import type { UpstreamCall } from '../sources/http-client.js';
 import type { CacheResult } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
+import type { MetricsSection } from '../config/schema.js';
+import { OperationLabels } from './operation-labels.js';
 
 const CIRCUIT_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN'] as const;
 
@@ -62,7 +64,10 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
-  constructor(options: { directory: LinkDirectory; sources: SourceRegistry; processMetrics?: boolean }) {
+  private readonly operationLabels: OperationLabels;
+
+  constructor(options: { directory: LinkDirectory; sources: SourceRegistry; processMetrics?: boolean; labels?: Pick<MetricsSection, 'operationNames' | 'maxOperationNames'> }) {
+    this.operationLabels = new OperationLabels(options.labels ?? { maxOperationNames: 100 });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'rosetta_' });
     const { directory, sources } = options;
     // Read at scrape time from the objects that own the state, so nothing has to remember to update them.
@@ -115,7 +120,9 @@ export class HubMetrics {
     this.recordCacheRefreshCount.inc({ source, entity, outcome }, keys);
   }
 
-  recordOperation(operation: string, outcome: 'success' | 'partial' | 'error', seconds: number): void {
+  /** `name` is the client's operation name, labelled only if admitted (operation-labels.ts). */
+  recordOperation(name: string | null, outcome: 'success' | 'partial' | 'error', seconds: number): void {
+    const operation = this.operationLabels.labelOf(name);
     this.operations.inc({ operation, outcome });
     this.operationSeconds.observe({ operation }, seconds);
   }

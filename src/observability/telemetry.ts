@@ -1,10 +1,10 @@
 // Everything a hub process reports about itself: metrics, logs and traces, wired into Apollo as one plugin.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
+import type { MetricsSection } from '../config/schema.js';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { UpstreamCall } from '../sources/http-client.js';
 import type { SourceRegistry } from '../sources/registry.js';
-import type { ExtraRoute } from '../server/http.js';
 import type { ExplainPlan } from './explain-plan.js';
 import { createLogger } from './logger.js';
 import { HubMetrics } from './metrics.js';
@@ -15,8 +15,8 @@ export interface Telemetry {
   logger: Logger;
 }
 
-export function createTelemetry(options: { directory: LinkDirectory; sources: SourceRegistry; logger?: Logger }): Telemetry {
-  return { metrics: new HubMetrics(options), logger: options.logger ?? createLogger() };
+export function createTelemetry(options: { directory: LinkDirectory; sources: SourceRegistry; logger?: Logger; metrics?: MetricsSection }): Telemetry {
+  return { metrics: new HubMetrics({ ...options, ...(options.metrics ? { labels: options.metrics } : {}) }), logger: options.logger ?? createLogger() };
 }
 
 /** What the telemetry plugin needs from a request's context. */
@@ -42,10 +42,11 @@ export function upstreamObserver(context: Omit<TelemetryContext, 'requestId' | '
 export const telemetryPlugin: ApolloServerPlugin<TelemetryContext> = {
   async requestDidStart({ contextValue }) {
     const started = performance.now();
-    let operationName = 'anonymous';
+    // The client's name, as given: logs and traces keep it, metrics label it only if admitted.
+    let operationName: string | null = null;
     return {
       async didResolveOperation({ operationName: name, operation }) {
-        operationName = name ?? 'anonymous';
+        operationName = name ?? null;
         contextValue.trace.named(name ?? null, operation?.operation);
       },
       async executionDidStart() {
@@ -67,23 +68,10 @@ export const telemetryPlugin: ApolloServerPlugin<TelemetryContext> = {
           if (ctx.explain) result.extensions = { ...result.extensions, explain: ctx.explain.report(ctx.directory) };
         }
         ctx.telemetry.logger.info(
-          { requestId: ctx.requestId, operation: operationName, outcome, ms: Math.round(seconds * 1000), errors, status: response.http.status ?? 200 },
+          { requestId: ctx.requestId, operation: operationName ?? 'anonymous', outcome, ms: Math.round(seconds * 1000), errors, status: response.http.status ?? 200 },
           'graphql operation',
         );
       },
     };
   },
 };
-
-/** `GET /metrics` in the Prometheus text format. It holds no customer data, so it sits outside auth. */
-export function metricsRoute(telemetry: Telemetry): ExtraRoute {
-  return {
-    method: 'GET',
-    match: (path) => (path === '/metrics' ? {} : null),
-    async handle(_request, response) {
-      const body = await telemetry.metrics.render();
-      response.writeHead(200, { 'content-type': telemetry.metrics.contentType });
-      response.end(body);
-    },
-  };
-}

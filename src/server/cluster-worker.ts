@@ -33,8 +33,9 @@ async function serve(start: StartMessage): Promise<void> {
       extend: (services) => {
         // A store that announces changes itself (PostgreSQL) already reaches every worker's link and record caches.
         relay.attach(services, { relayLinks: !store.onInvalidate, relayRecords: !store.recordInvalidations });
-        return workerRoutes(services, relay, { worker, pid: process.pid });
+        return workerRoutes(services, { worker, pid: process.pid });
       },
+      metrics: () => relay.clusterMetrics(),
     });
   } catch (error) {
     await store.close();

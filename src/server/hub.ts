@@ -4,7 +4,8 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import type { Logger } from 'pino';
 import { ExplainPlan } from '../observability/explain-plan.js';
 import { createLogger } from '../observability/logger.js';
-import { createTelemetry, metricsRoute, telemetryPlugin, upstreamObserver } from '../observability/telemetry.js';
+import { listenMetrics, metricsRoute, type MetricsListener, type MetricsSource } from '../observability/metrics-endpoint.js';
+import { createTelemetry, telemetryPlugin, upstreamObserver } from '../observability/telemetry.js';
 import { OperationTrace, startTracingFromEnv } from '../observability/tracing.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';
 import { accessPlugin, startAuditRetention } from '../auth/audit.js';
@@ -53,7 +54,7 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
   const directory = new LinkDirectory(store, config.linkCache);
   // Another replica merged or forgot customers: what this one cached of them is stale.
   store.onInvalidate?.((customerIds) => (customerIds === 'all' ? directory.clear() : directory.invalidate(customerIds)));
-  const telemetry = createTelemetry({ directory, sources: registry, logger });
+  const telemetry = createTelemetry({ directory, sources: registry, logger, metrics: config.metrics });
   // Empty unless an entity's config asks for a cache; a background refresh gets the same budget as a query.
   const recordCache = new RecordCache(registry, { metrics: telemetry.metrics, logger, refreshDeadlineMs: config.server.queryDeadlineMs });
   // A webhook reaches one replica; the others' caches of the same records are stale too.
@@ -119,6 +120,8 @@ export function requestContext(services: HubServices, requestId: string, explain
 export interface RunningHub {
   services: HubServices;
   url: string;
+  /** Where /metrics is served: the GraphQL port, or `metrics.port`. */
+  metricsUrl: string;
   /** The HTTP server, for a caller that drains it before `close` (a cluster worker). */
   server: HttpSurface['server'];
   close(): Promise<void>;
@@ -132,6 +135,8 @@ export interface StartHubOptions {
    * returns are tried before the hub's own.
    */
   extend?: (services: HubServices) => readonly ExtraRoute[];
+  /** What /metrics serves; default: this process's registry (a cluster worker serves every worker's, aggregated). */
+  metrics?: MetricsSource;
 }
 
 export async function startHub(config: HubConfig, options: StartHubOptions = {}): Promise<RunningHub> {
@@ -144,8 +149,12 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   const extraRoutes = options.extend?.(services) ?? [];
   const apollo = createApollo(config);
   await apollo.start();
+  const metrics = metricsRoute(options.metrics ?? (async () => ({ text: await services.telemetry.metrics.render(), contentType: services.telemetry.metrics.contentType })), config.metrics);
   let http: HttpSurface;
+  let metricsListener: MetricsListener | null = null;
   try {
+    // On a port of its own, /metrics is not served on the public GraphQL port at all.
+    if (config.metrics.port !== undefined) metricsListener = await listenMetrics(config.server.host, config.metrics.port, metrics);
     http = await listenHttp(apollo, (request, requestId, caller) => requestContext(services, requestId, request.headers['x-rosetta-explain'] === '1', caller), {
       host: config.server.host,
       port: config.server.port,
@@ -153,9 +162,10 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       maxBodyBytes: config.limits.maxBodyBytes,
       guardQuery: createQueryGuard(config.limits),
       ...(config.server.cors ? { cors: corsHandler(config.server.cors) } : {}),
-      routes: [...extraRoutes, webhookRoute(services), readinessRoute(services), metricsRoute(services.telemetry), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
+      routes: [...extraRoutes, webhookRoute(services), readinessRoute(services), ...(metricsListener ? [] : [metrics]), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
     });
   } catch (error) {
+    await metricsListener?.close();
     await apollo.stop();
     throw error;
   }
@@ -163,10 +173,12 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   return {
     services,
     url: http.url,
+    metricsUrl: metricsListener?.url ?? http.url.replace(/\/graphql$/, '/metrics'),
     server: http.server,
     async close() {
       stopAuditRetention();
       await http.close();
+      await metricsListener?.close();
       await apollo.stop();
       await services.registry.close();
       await services.directory.store.close();

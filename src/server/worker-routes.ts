@@ -1,9 +1,8 @@
 // The routes a cluster worker answers differently from a lone hub: health and readiness say which worker answered,
-// and /metrics shows every worker's counters, aggregated by the primary.
+// and /metrics (cluster-worker.ts hands startHub the relay's aggregate) shows every worker's counters.
 import type { HubServices } from './context.js';
 import { sendJson, type ExtraRoute } from './http.js';
 import { checkReadiness } from './readiness.js';
-import type { WorkerRelay } from './worker-relay.js';
 
 /** Which worker answered: its slot (1-based, kept across restarts) and its process. */
 export interface WorkerIdentity {
@@ -11,7 +10,7 @@ export interface WorkerIdentity {
   pid: number;
 }
 
-export function workerRoutes(services: HubServices, relay: WorkerRelay, identity: WorkerIdentity): ExtraRoute[] {
+export function workerRoutes(services: HubServices, identity: WorkerIdentity): ExtraRoute[] {
   return [
     {
       method: 'GET',
@@ -25,20 +24,6 @@ export function workerRoutes(services: HubServices, relay: WorkerRelay, identity
         // Each worker reports its own view: its store connection and its own breakers and bulkheads.
         const readiness = await checkReadiness(services);
         sendJson(response, readiness.status === 'ready' ? 200 : 503, { ...readiness, ...identity });
-      },
-    },
-    {
-      method: 'GET',
-      match: (path) => (path === '/metrics' ? {} : null),
-      async handle(_request, response) {
-        try {
-          const { text, contentType } = await relay.clusterMetrics();
-          response.writeHead(200, { 'content-type': contentType });
-          response.end(text);
-        } catch {
-          // Half the workers' counters would read as a counter reset: better no scrape than a wrong one.
-          sendJson(response, 503, { error: 'metrics_unavailable' });
-        }
       },
     },
   ];
