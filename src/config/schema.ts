@@ -207,13 +207,55 @@ const entity = z
   });
 export type EntityConfig = z.infer<typeof entity>;
 
-const auth = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('none') }),
-  z.strictObject({ type: z.literal('bearer'), token: z.string().min(1) }),
-  z.strictObject({ type: z.literal('header'), name: z.string().min(1), value: z.string().min(1) }),
-  z.strictObject({ type: z.literal('basic'), username: z.string(), password: z.string() }),
-]);
+/** A secret: write it as `${ENV_VAR}` so the config loader takes it from the environment, never from the file. */
+const secret = (what: string) => z.string().min(1).describe(`${what}; write it as "\${ENV_VAR}" so it comes from the environment`);
+
+const oauth2ClientCredentials = z
+  .strictObject({
+    type: z.literal('oauth2ClientCredentials'),
+    tokenUrl: z
+      .url({ protocol: /^https?$/ })
+      .refine((url) => url.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url), 'a token URL must be https (plain http only on loopback)')
+      .describe('the token endpoint (RFC 6749 §4.4): the hub POSTs grant_type=client_credentials to it, form-encoded'),
+    clientId: secret('the OAuth2 client id'),
+    clientSecret: secret('the OAuth2 client secret'),
+    scope: z.string().min(1).optional().describe('space-separated scopes to ask for; absent: the client\'s default scopes'),
+    audience: z.string().min(1).optional().describe('the `audience` parameter some providers (Auth0, Okta) need to name the API'),
+    authStyle: z
+      .enum(['body', 'basic'])
+      .default('basic')
+      .describe('how the client authenticates to the token endpoint: `basic` (HTTP Basic, RFC 6749 §2.3.1, which every server must accept) or `body` (client_id and client_secret as form fields)'),
+    refreshBeforeExpiryMs: numeric(z.number().int().min(0))
+      .default(30_000)
+      .describe('a token is fetched anew this long before its `expires_in` runs out, so no request leaves with a token about to expire'),
+  })
+  .describe('OAuth2 client credentials: a bearer token from the token endpoint, cached until shortly before it expires, one fetch in flight at a time, fetched anew once when the source answers 401');
+
+const auth = z
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('none') }).describe('no credentials'),
+    z.strictObject({ type: z.literal('bearer'), token: secret('the token') }).describe('`Authorization: Bearer <token>`'),
+    z.strictObject({ type: z.literal('header'), name: z.string().min(1).describe('the header, e.g. X-Shopify-Access-Token'), value: secret('its value') }).describe('an API key in a header of your choice'),
+    z.strictObject({ type: z.literal('basic'), username: z.string().describe('the user name'), password: z.string().describe('the password; write it as "${ENV_VAR}"') }).describe('HTTP Basic (RFC 7617)'),
+    z
+      .strictObject({ type: z.literal('apiKeyQuery'), param: z.string().min(1).describe('the query parameter, e.g. api_key'), value: secret('the key') })
+      .describe('an API key in a query parameter of every request (some APIs accept nothing else; prefer a header where the API allows one: URLs end up in proxies\' logs)'),
+    oauth2ClientCredentials,
+  ])
+  .describe('how the hub authenticates to the source; a 401 or 403 from it is SOURCE_AUTH_FAILED');
 export type AuthConfig = z.infer<typeof auth>;
+export type OAuth2ClientCredentialsConfig = z.infer<typeof oauth2ClientCredentials>;
+
+/** A token bucket per source, shared by every call the hub makes to it. */
+const rateLimit = z
+  .strictObject({
+    requestsPerSecond: numeric(z.number().positive()).describe('the sustained rate: tokens added to the bucket per second (fractions allowed: 0.5 is one request every two seconds)'),
+    burst: numeric(z.number().int().positive()).describe('the bucket\'s size: requests that may go out at once after the source sat idle'),
+  })
+  .describe(
+    'the most the hub asks of the source: over any run from idle, at most burst + requestsPerSecond × seconds requests. Shared by queries, the link sync, cache refreshes and on-demand probes; a query waits ahead of sync and refresh calls, and no longer than its deadline. Shared by every replica through `rateLimits.redis`, else per process',
+  );
+export type RateLimitConfig = z.infer<typeof rateLimit>;
 
 /** How the hub treats a failing source (issue: resilience); every key has a default, so the section is optional. */
 const resilience = z.strictObject({
@@ -229,6 +271,9 @@ const resilience = z.strictObject({
     windowMs: numeric(z.number().int().positive()).default(10_000),
     minimumRequests: numeric(z.number().int().positive()).default(10),
     halfOpenAfterMs: numeric(z.number().int().positive()).default(5_000),
+    maxRetryAfterMs: numeric(z.number().int().positive())
+      .default(3_600_000)
+      .describe("the longest `Retry-After` (on a 429 or 503) the circuit honours: it opens for max(halfOpenAfterMs, Retry-After) up to this, so a source's mistaken `Retry-After: 99999999` cannot switch it off for good"),
   }).prefault({}),
   bulkhead: z.strictObject({
     /** Concurrent requests to the source; the connection pool is sized to it. Default: `connections`. */
@@ -247,6 +292,7 @@ const source = z.strictObject({
   /** Time to open a connection (capped by timeoutMs). */
   connectTimeoutMs: numeric(z.number().int().positive()).default(2_000),
   resilience,
+  rateLimit: rateLimit.optional(),
   /** Signed change notifications at `POST /webhooks/<source>`: HMAC-SHA256 of the raw body with this secret. */
   webhook: z.strictObject({
     secret: z.string().min(16, 'use a secret of at least 16 characters'),
@@ -446,6 +492,18 @@ export const configSchema = z
     auth: authSection.optional(),
     limits: limitsSection.prefault({}),
     metrics: metricsSection.prefault({}),
+    rateLimits: z
+      .strictObject({
+        redis: z
+          .strictObject({
+            url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').describe('e.g. "${REDIS_URL}"; credentials belong in the environment'),
+            keyPrefix: z.string().min(1).default('rosetta:rate:').describe('prefix of the bucket keys (one key per source): replicas sharing a budget use the same prefix'),
+          })
+          .optional()
+          .describe("where every replica's sources' token buckets live, so replicas share one budget per source. Absent: each process keeps its own buckets (with `server.workers`, each worker a share of the rate)"),
+      })
+      .prefault({})
+      .describe("shared state of the sources' `rateLimit` buckets"),
     /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
     federation: z.strictObject({ enabled: boolean().default(false) }).prefault({}),
   })

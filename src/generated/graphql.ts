@@ -347,6 +347,31 @@ export type QueryLinkConflictsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+export type RateLimitStore =
+  /** This process's own bucket (no rateLimits.redis configured). */
+  | 'LOCAL'
+  /** Redis is configured but unreachable: this process limits its own calls until it answers again. */
+  | 'LOCAL_FALLBACK'
+  /** One bucket in Redis shared by every replica. */
+  | 'REDIS';
+
+export type SourceAuthState =
+  /** The source (or its OAuth2 token endpoint) refused them: its calls fail with SOURCE_AUTH_FAILED. */
+  | 'FAILED'
+  /** The source's last answer accepted the credentials. */
+  | 'OK'
+  /** No answer from the source yet. */
+  | 'UNTESTED';
+
+export type SourceRateLimit = {
+  __typename?: 'SourceRateLimit';
+  /** Calls let through since this hub process started. */
+  granted: Scalars['Int']['output'];
+  store: RateLimitStore;
+  /** Calls waiting for a token now. */
+  waiting: Scalars['Int']['output'];
+};
+
 export type SourceRecordRef = {
   __typename?: 'SourceRecordRef';
   entity: Scalars['String']['output'];
@@ -361,6 +386,12 @@ export type SourceRecordsToErase = {
 
 export type SourceStatus = {
   __typename?: 'SourceStatus';
+  /** Whether the source accepts the hub's credentials, as of its last answer. */
+  auth: SourceAuthState;
+  /** Why the credentials were last refused (operation and HTTP status, or the token endpoint's error code; never a credential); null if they never were. */
+  authError?: Maybe<Scalars['String']['output']>;
+  /** When that was (ISO 8601). */
+  authErrorAt?: Maybe<Scalars['String']['output']>;
   baseUrl: Scalars['String']['output'];
   /** The source's circuit breaker: while OPEN the hub fails fast instead of calling it. */
   circuit: CircuitState;
@@ -372,6 +403,8 @@ export type SourceStatus = {
   name: Scalars['String']['output'];
   /** Requests waiting for a free slot under that cap. */
   queued: Scalars['Int']['output'];
+  /** The source's rateLimit token bucket; null when it has none. */
+  rateLimit?: Maybe<SourceRateLimit>;
   /** recentErrors / recentRequests, from 0 to 1 (0 when there were none). */
   recentErrorRate: Scalars['Float']['output'];
   /** Of those, the ones that failed. */
@@ -503,6 +536,9 @@ export type ResolversTypes = {
   PiiMask: PiiMask;
   Profile: ResolverTypeWrapper<Profile>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RateLimitStore: RateLimitStore;
+  SourceAuthState: SourceAuthState;
+  SourceRateLimit: ResolverTypeWrapper<SourceRateLimit>;
   SourceRecordRef: ResolverTypeWrapper<SourceRecordRef>;
   SourceRecordsToErase: ResolverTypeWrapper<SourceRecordsToErase>;
   SourceStatus: ResolverTypeWrapper<SourceStatus>;
@@ -538,6 +574,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Profile: Profile;
   Query: Record<PropertyKey, never>;
+  SourceRateLimit: SourceRateLimit;
   SourceRecordRef: SourceRecordRef;
   SourceRecordsToErase: SourceRecordsToErase;
   SourceStatus: SourceStatus;
@@ -738,6 +775,12 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   sources?: Resolver<Array<ResolversTypes['SourceStatus']>, ParentType, ContextType>;
 };
 
+export type SourceRateLimitResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceRateLimit'] = ResolversParentTypes['SourceRateLimit']> = {
+  granted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  store?: Resolver<ResolversTypes['RateLimitStore'], ParentType, ContextType>;
+  waiting?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type SourceRecordRefResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceRecordRef'] = ResolversParentTypes['SourceRecordRef']> = {
   entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   recordId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -749,6 +792,9 @@ export type SourceRecordsToEraseResolvers<ContextType = RequestContext, ParentTy
 };
 
 export type SourceStatusResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceStatus'] = ResolversParentTypes['SourceStatus']> = {
+  auth?: Resolver<ResolversTypes['SourceAuthState'], ParentType, ContextType>;
+  authError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  authErrorAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   circuit?: Resolver<ResolversTypes['CircuitState'], ParentType, ContextType>;
   entities?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -756,6 +802,7 @@ export type SourceStatusResolvers<ContextType = RequestContext, ParentType exten
   inFlight?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   queued?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rateLimit?: Resolver<Maybe<ResolversTypes['SourceRateLimit']>, ParentType, ContextType>;
   recentErrorRate?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   recentErrors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   recentRequests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -794,6 +841,7 @@ export type Resolvers<ContextType = RequestContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Profile?: ProfileResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SourceRateLimit?: SourceRateLimitResolvers<ContextType>;
   SourceRecordRef?: SourceRecordRefResolvers<ContextType>;
   SourceRecordsToErase?: SourceRecordsToEraseResolvers<ContextType>;
   SourceStatus?: SourceStatusResolvers<ContextType>;

@@ -1,6 +1,6 @@
 // How many hub workers a config asks for, and the config each of them runs with: its share of every source's caps.
 import { availableParallelism } from 'node:os';
-import type { HubConfig } from '../config/schema.js';
+import type { HubConfig, RateLimitConfig } from '../config/schema.js';
 
 /** `server.workers` as a number: `auto` is one per core this process may use. */
 export function workerCount(config: HubConfig, cores: () => number = availableParallelism): number {
@@ -18,10 +18,15 @@ export function shareOf(cap: number, workers: number, slot: number): number {
   return Math.max(1, share);
 }
 
+/** Worker `slot`'s share of a per-process rate limit: the rate split evenly, the burst like any other cap. */
+function rateLimitShare(rateLimit: RateLimitConfig, workers: number, slot: number): RateLimitConfig {
+  return { requestsPerSecond: rateLimit.requestsPerSecond / workers, burst: shareOf(rateLimit.burst, workers, slot) };
+}
+
 /**
  * The config worker `slot` of `workers` runs with. Each worker has its own connection pool, bulkhead and per-key
  * limits, but the caps in the config are promises to the source system about the hub as a whole: `connections`,
- * `resilience.bulkhead.maxConcurrent` and every entity's `single.concurrency` are split between the workers so
+ * `resilience.bulkhead.maxConcurrent`, every entity's `single.concurrency` and (without Redis) `rateLimit` are split between the workers so
  * their sum stays the configured cap. Queue lengths (`maxQueued`) bound each worker's own memory and stay as
  * written. Pure: the config passed in is not changed.
  */
@@ -44,6 +49,8 @@ export function perWorkerConfig(config: HubConfig, { workers, slot }: { workers:
         {
           ...source,
           connections: share(source.connections),
+          // A bucket in Redis is one budget for every process already; a per-process bucket takes its share of it.
+          ...(source.rateLimit && !config.rateLimits.redis ? { rateLimit: rateLimitShare(source.rateLimit, workers, slot) } : {}),
           resilience: {
             ...source.resilience,
             // Unset, it follows `connections`, whose share is taken above.

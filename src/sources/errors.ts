@@ -1,6 +1,6 @@
 // Upstream failures as values with stable codes; the server turns them into GraphQL errors in one place.
 
-export type SourceErrorCode = 'SOURCE_TIMEOUT' | 'SOURCE_UNAVAILABLE' | 'SOURCE_BAD_RESPONSE' | 'SOURCE_RATE_LIMITED' | 'CIRCUIT_OPEN';
+export type SourceErrorCode = 'SOURCE_TIMEOUT' | 'SOURCE_UNAVAILABLE' | 'SOURCE_BAD_RESPONSE' | 'SOURCE_RATE_LIMITED' | 'SOURCE_AUTH_FAILED' | 'CIRCUIT_OPEN';
 
 export abstract class SourceError extends Error {
   abstract readonly code: SourceErrorCode;
@@ -26,6 +26,7 @@ const PUBLIC_REASON: Record<SourceErrorCode, string> = {
   SOURCE_UNAVAILABLE: 'is unavailable',
   SOURCE_BAD_RESPONSE: 'sent a response the hub could not read',
   SOURCE_RATE_LIMITED: 'is rate limiting the hub',
+  SOURCE_AUTH_FAILED: "refused the hub's credentials",
   CIRCUIT_OPEN: 'is failing; the hub is not calling it for now',
 };
 
@@ -58,6 +59,25 @@ export class SourceRateLimitedError extends SourceError {
 export class SourceBadResponseError extends SourceError {
   readonly code = 'SOURCE_BAD_RESPONSE';
   readonly retryable = false;
+}
+
+/**
+ * The source refused the hub's credentials: a 401 or 403 from it, or its OAuth2 token endpoint turning the client
+ * down. Sending the same request again cannot help, so it is never retried (an OAuth2 source gets one fresh token
+ * after a 401 first). Not an outage either: the source answered, fast, and the breaker does not count it.
+ */
+export class SourceAuthFailedError extends SourceError {
+  readonly code = 'SOURCE_AUTH_FAILED';
+  readonly retryable = false;
+  constructor(
+    source: string,
+    detail: string,
+    /** The source's own 401 or 403; absent when its OAuth2 token endpoint refused the client. */
+    readonly status?: 401 | 403,
+    options?: { cause?: unknown },
+  ) {
+    super(source, detail, options);
+  }
 }
 
 /** The source's circuit breaker is open: the hub fails fast instead of calling a source that keeps failing. */

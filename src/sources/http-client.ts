@@ -1,14 +1,18 @@
 // One source's HTTP access: a keep-alive undici Pool behind the source's resilience policies, auth, JSON decoding and typed errors.
 import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
-import type { AuthConfig, SourceConfig } from '../config/schema.js';
+import type { SourceConfig } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
-import { SourceBadResponseError, SourceError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
+import { AuthState, SourceCredentials, type AppliedCredentials, type AuthHealth } from './credentials.js';
+import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
 import { DeadlineCall, type AttemptLimit, type SourceCall } from './policies/call.js';
 import { Deadline } from './policies/deadline.js';
 import { RollingWindow } from './policies/rolling-window.js';
 import { SourcePolicy, type PolicyStatus } from './policies/source-policy.js';
 import { onCutOff } from './policies/timeout.js';
+import type { TokenBucket } from './policies/token-bucket.js';
+
+export { authHeaders } from './credentials.js';
 
 /** One upstream HTTP call, as reported to explain and to the source's counters. */
 export interface UpstreamCall {
@@ -41,7 +45,7 @@ export interface JsonRequest {
 }
 
 /** What `/readyz` and `Query.sources` report of a source. */
-export interface SourceHealth extends PolicyStatus {
+export interface SourceHealth extends PolicyStatus, AuthHealth {
   /** Upstream requests (attempts, retries included) since the process started, and how many failed. */
   requests: number;
   errors: number;
@@ -53,25 +57,15 @@ export interface SourceHealth extends PolicyStatus {
 }
 
 export interface SourceHttpClientOptions {
-  /** Where circuit state changes are logged. */
+  /** Where circuit and credential state changes are logged. */
   logger?: Logger;
+  /** The source's `rateLimit` bucket (shared through Redis, or this process's); absent: no rate limit. */
+  rateLimitBucket?: TokenBucket;
+  /** The clock OAuth2 token lifetimes are judged by (tests move it). */
+  now?: () => number;
 }
 
 const DEFAULT_LOGGER = createLogger();
-
-/** The headers a source's declared auth adds to every request. */
-export function authHeaders(auth: AuthConfig): Record<string, string> {
-  switch (auth.type) {
-    case 'none':
-      return {};
-    case 'bearer':
-      return { authorization: `Bearer ${auth.token}` };
-    case 'header':
-      return { [auth.name.toLowerCase()]: auth.value };
-    case 'basic':
-      return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` };
-  }
-}
 
 function retryAfterMs(value: string | undefined): number | undefined {
   if (!value) return undefined;
@@ -193,9 +187,8 @@ class ResponseReader implements Dispatcher.DispatchHandler {
 export class SourceHttpClient {
   private readonly pool: Pool;
   private readonly basePath: string;
-  /** Built once: every GET sends the same headers, every POST the same plus its content type. */
-  private readonly headers: Record<string, string>;
-  private readonly jsonBodyHeaders: Record<string, string>;
+  private readonly credentials: SourceCredentials;
+  private readonly authState: AuthState;
   private readonly timeoutMs: number;
   private readonly policy: SourcePolicy;
   private readonly recent: RollingWindow;
@@ -211,10 +204,15 @@ export class SourceHttpClient {
     const base = new URL(config.baseUrl);
     this.basePath = base.pathname.replace(/\/$/, '');
     this.timeoutMs = config.timeoutMs;
-    this.headers = { accept: 'application/json', ...authHeaders(config.auth) };
-    this.jsonBodyHeaders = { ...this.headers, 'content-type': 'application/json' };
+    const logger = options.logger ?? DEFAULT_LOGGER;
+    this.credentials = new SourceCredentials(source, config.auth, { timeoutMs: config.timeoutMs, ...(options.now ? { now: options.now } : {}) });
+    this.authState = new AuthState(source, logger);
     const maxConcurrent = config.resilience.bulkhead.maxConcurrent ?? config.connections;
-    this.policy = new SourcePolicy(source, { timeoutMs: config.timeoutMs, maxConcurrent, resilience: config.resilience }, options.logger ?? DEFAULT_LOGGER);
+    this.policy = new SourcePolicy(
+      source,
+      { timeoutMs: config.timeoutMs, maxConcurrent, resilience: config.resilience, ...(options.rateLimitBucket ? { rateLimitBucket: options.rateLimitBucket } : {}) },
+      logger,
+    );
     this.recent = new RollingWindow(config.resilience.circuitBreaker.windowMs);
     // As many sockets as the bulkhead lets requests through: none idle, none waited for inside undici.
     this.pool = new Pool(base.origin, {
@@ -228,7 +226,17 @@ export class SourceHttpClient {
   requestJson(request: JsonRequest): Promise<unknown> {
     const idempotent = request.method === 'GET' || request.idempotent === true;
     const call = new DeadlineCall(this.source, request.operation, idempotent, request.deadline ?? Deadline.none());
-    return this.policy.run(call, (attempt) => this.attempt(request, attempt));
+    if (!this.credentials.refreshable) return this.policy.run(call, (attempt) => this.attempt(request, attempt, true));
+    return this.policy.run(call, (attempt) => this.attempt(request, attempt, false)).catch((error: unknown) => this.afterRefusal(error, request, call));
+  }
+
+  /**
+   * An OAuth2 token can be revoked or expire early: a 401 drops it (see `attempt`) and the request is sent once more
+   * with a fresh one. A 401 means the source did not act on the request, so even a POST is safe to send again.
+   */
+  private afterRefusal(error: unknown, request: JsonRequest, call: DeadlineCall): Promise<unknown> {
+    if (!(error instanceof SourceAuthFailedError && error.status === 401)) throw error;
+    return this.policy.run(call, (attempt) => this.attempt(request, attempt, true));
   }
 
   health(): SourceHealth {
@@ -236,6 +244,7 @@ export class SourceHttpClient {
     const recentRequests = successes + failures;
     return {
       ...this.policy.status(),
+      ...this.authState.health(),
       requests: this.requests,
       errors: this.errors,
       recentRequests,
@@ -245,18 +254,27 @@ export class SourceHttpClient {
     };
   }
 
-  /** One HTTP request, counted and reported to explain. */
-  private async attempt(request: JsonRequest, call: SourceCall): Promise<unknown> {
+  /**
+   * One HTTP request, counted and reported to explain. `finalSay`: whether a refusal of the credentials is the
+   * request's last word, or (an OAuth2 source's first 401) one a fresh token may still cure, which is not a failing state.
+   */
+  private async attempt(request: JsonRequest, call: SourceCall, finalSay: boolean): Promise<unknown> {
     const started = performance.now();
     this.requests += 1;
     const reader = new ResponseReader();
     let errorCode: string | undefined;
+    let credentials: AppliedCredentials | undefined;
     try {
-      const body = this.decode(request, reader, await this.send(request, call, reader));
+      credentials = this.credentials.now() ?? (await this.tokenWithin(call));
+      const body = this.decode(request, reader, await this.send(request, call, reader, credentials));
       this.recent.record(true);
       return body;
     } catch (thrown) {
       const error = thrown instanceof ReadFailure ? this.readFailed(request.operation, thrown) : thrown;
+      if (error instanceof SourceAuthFailedError) {
+        if (credentials && error.status === 401) this.credentials.refused(credentials);
+        if (finalSay || error.status !== 401) this.authState.refused(error);
+      }
       this.errors += 1;
       this.recent.record(false);
       errorCode = error instanceof SourceError ? error.code : 'SOURCE_UNAVAILABLE';
@@ -276,12 +294,17 @@ export class SourceHttpClient {
     }
   }
 
+  /** An OAuth2 token, fetched (once for every caller waiting) within what is left of the call's deadline. */
+  private tokenWithin(call: SourceCall): Promise<AppliedCredentials> {
+    return call.deadline.race(this.credentials.fetch(), () => new SourceTimeoutError(this.source, "the query's deadline passed while fetching an OAuth2 token"));
+  }
+
   /** Sends the request and resolves to its whole body as text; fails with the attempt's time or a transport failure. */
-  private send(request: JsonRequest, call: SourceCall, reader: ResponseReader): Promise<string> {
+  private send(request: JsonRequest, call: SourceCall, reader: ResponseReader, credentials: AppliedCredentials): Promise<string> {
     const stopListening = onCutOff(call, (limit) => reader.cutOff(limit));
     // Cut off already (the deadline passed while the attempt waited its turn): nothing is sent.
     if (reader.isCutOff) return reader.body;
-    const search = request.query && Object.keys(request.query).length > 0 ? `?${new URLSearchParams(request.query).toString()}` : '';
+    const search = this.search(request, credentials);
     const hasBody = request.body !== undefined;
     try {
       // undici reports its own failures (a bad path, a closed pool) to the reader; only the body's encoding can throw here.
@@ -289,7 +312,7 @@ export class SourceHttpClient {
         {
           method: request.method,
           path: `${this.basePath}${request.path}${search}`,
-          headers: hasBody ? this.jsonBodyHeaders : this.headers,
+          headers: hasBody ? credentials.jsonHeaders : credentials.headers,
           body: hasBody ? JSON.stringify(request.body) : null,
         },
         reader,
@@ -300,9 +323,21 @@ export class SourceHttpClient {
     return stopListening === undefined ? reader.body : reader.body.finally(stopListening);
   }
 
+  /** The query string: the request's parameters, and an API key if the source takes it there. */
+  private search(request: JsonRequest, credentials: AppliedCredentials): string {
+    const hasQuery = request.query !== undefined && Object.keys(request.query).length > 0;
+    if (!hasQuery && !credentials.queryParam) return '';
+    const params = new URLSearchParams(request.query);
+    if (credentials.queryParam) params.set(credentials.queryParam[0], credentials.queryParam[1]);
+    return `?${params.toString()}`;
+  }
+
   /** The JSON of a complete response, or the typed error its status means. */
   private decode(request: JsonRequest, reader: ResponseReader, text: string): unknown {
     const code = reader.status;
+    if (code === 401 || code === 403) throw new SourceAuthFailedError(this.source, `${request.operation}: HTTP ${code}`, code);
+    // A success, or a record the source looked for and did not find, got past its credentials check (a 5xx may come from a gateway in front of it).
+    if (code < 400 || code === 404) this.authState.accepted();
     if (code === 404 && request.notFoundIsNull) return null;
     if (code === 429) throw new SourceRateLimitedError(this.source, `${request.operation}: 429`, retryAfterMs(reader.retryAfter));
     if (code >= 400) {

@@ -300,7 +300,7 @@ export class CachedOperation<V> {
   private async refresh(keys: readonly string[]): Promise<void> {
     const { metrics } = this.options;
     try {
-      const results = await this.read(keys, metrics ? (call) => metrics.recordUpstream(call) : undefined, Deadline.after(this.options.refreshDeadlineMs));
+      const results = await this.read(keys, metrics ? (call) => metrics.recordUpstream(call) : undefined, Deadline.backgroundAfter(this.options.refreshDeadlineMs));
       const failures = results.filter((r): r is Error => r instanceof Error);
       if (keys.length > failures.length) metrics?.recordCacheRefreshes(this.source, this.entity, 'ok', keys.length - failures.length);
       if (failures.length > 0) {

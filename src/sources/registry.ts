@@ -1,8 +1,11 @@
 // Builds one connector per configured source and answers which source entities feed which unified shape.
 import type { Logger } from 'pino';
 import type { HubConfig, UnifiedTarget } from '../config/schema.js';
+import { createLogger } from '../observability/logger.js';
 import { SourceConnector, type EntityReader } from './connector.js';
 import { SourceHttpClient } from './http-client.js';
+import { LocalTokenBucket } from './policies/token-bucket.js';
+import { SharedRateLimits } from './shared-rate-limits.js';
 
 export interface EntityRef {
   source: string;
@@ -20,10 +23,21 @@ export class SourceRegistry {
   private readonly recordProvidersByTarget = new Map<UnifiedTarget, readonly EntityRef[]>();
   private readonly childProvidersByTarget = new Map<UnifiedTarget, readonly ChildEntityRef[]>();
 
+  /** The Redis connection the sources' rate-limit buckets share with other replicas, if `rateLimits.redis` is set. */
+  readonly sharedRateLimits: SharedRateLimits | undefined;
+
   constructor(config: HubConfig, options: { logger?: Logger } = {}) {
     const context = { defaultPhoneRegion: config.identity.defaultPhoneRegion };
+    const redis = config.rateLimits.redis;
+    const logger = options.logger ?? createLogger();
+    const shared = redis && Object.values(config.sources).some((source) => source.rateLimit) ? new SharedRateLimits({ url: redis.url, keyPrefix: redis.keyPrefix, logger }) : undefined;
+    this.sharedRateLimits = shared;
     this.connectors = new Map(
-      Object.entries(config.sources).map(([name, source]) => [name, new SourceConnector(name, source, new SourceHttpClient(name, source, options.logger ? { logger: options.logger } : {}), context)]),
+      Object.entries(config.sources).map(([name, source]) => {
+        const rateLimitBucket = source.rateLimit ? (shared ? shared.bucket(name, source.rateLimit) : new LocalTokenBucket(source.rateLimit)) : undefined;
+        const client = new SourceHttpClient(name, source, { logger, ...(rateLimitBucket ? { rateLimitBucket } : {}) });
+        return [name, new SourceConnector(name, source, client, context)];
+      }),
     );
   }
 
@@ -67,5 +81,6 @@ export class SourceRegistry {
 
   async close(): Promise<void> {
     await Promise.all([...this.connectors.values()].map((c) => c.close()));
+    await this.sharedRateLimits?.close();
   }
 }

@@ -20,7 +20,7 @@ beforeAll(async () => {
       tuneSources(config, (source) => {
         // One request per query, so requests and breaker samples are the same count.
         source.resilience.retry.maxRetries = 0;
-        source.resilience.circuitBreaker = { failureRate: 0.5, windowMs: 60_000, minimumRequests: 4, halfOpenAfterMs: HALF_OPEN_AFTER_MS };
+        source.resilience.circuitBreaker = { failureRate: 0.5, windowMs: 60_000, minimumRequests: 4, halfOpenAfterMs: HALF_OPEN_AFTER_MS, maxRetryAfterMs: 3_600_000 };
       }),
   });
   customers = await customersWith(t, ['crm', 'shop']);

@@ -1,7 +1,7 @@
 // A circuit breaker per source: opens on a failure rate over a rolling window, fails fast while open, probes to close.
-import { BrokenCircuitError, CircuitState, circuitBreaker, handleWhen, type CircuitBreakerPolicy, type IBreaker } from 'cockatiel';
+import { BrokenCircuitError, CircuitState, circuitBreaker, handleWhen, type CircuitBreakerPolicy, type IBackoff, type IBreaker, type IHalfOpenAfterBackoffContext } from 'cockatiel';
 import type { Logger } from 'pino';
-import { CircuitOpenError, isOutage } from '../errors.js';
+import { CircuitOpenError, SourceError, isOutage, requestedRetryDelayMs } from '../errors.js';
 import type { Interceptor, SourceCall } from './call.js';
 import { RollingWindow } from './rolling-window.js';
 
@@ -13,6 +13,8 @@ export interface BreakerOptions {
   minimumRequests: number;
   /** How long the circuit stays open before one probe call may test the source. */
   halfOpenAfterMs: number;
+  /** The longest `Retry-After` honoured: the circuit stays open for max(halfOpenAfterMs, Retry-After) up to this. */
+  maxRetryAfterMs: number;
 }
 
 export type CircuitStatus = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
@@ -54,37 +56,79 @@ export class FailureRateBreaker implements IBreaker {
   }
 }
 
+/**
+ * How long the circuit stays open, decided each time it opens: `halfOpenAfterMs`, or longer when the failure that
+ * opened it carried a `Retry-After` (a 429 or 503 asking the hub to stay away): probing a source every few seconds
+ * against `Retry-After: 3600` only spends the budget it asked the hub to save. The breaker learns the moment the
+ * circuit opens from here, so its state can follow the clock (see `SourceBreaker.status`).
+ */
+class OpenDuration implements IBackoff<IHalfOpenAfterBackoffContext> {
+  constructor(
+    private readonly options: BreakerOptions,
+    private readonly onOpen: (durationMs: number) => void,
+    readonly duration = options.halfOpenAfterMs,
+  ) {}
+
+  next(context: IHalfOpenAfterBackoffContext): OpenDuration {
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const requested = error instanceof SourceError ? requestedRetryDelayMs(error) : undefined;
+    const durationMs = Math.max(this.options.halfOpenAfterMs, Math.min(requested ?? 0, this.options.maxRetryAfterMs));
+    this.onOpen(durationMs);
+    return new OpenDuration(this.options, this.onOpen, durationMs);
+  }
+}
+
 /** One source's breaker: shared by every request to that source, its state changes logged. */
 export class SourceBreaker {
   private readonly policy: CircuitBreakerPolicy;
+  /** When the open circuit lets a probe through (epoch ms); meaningful only while cockatiel says Open. */
+  private probeDueAt = 0;
 
   constructor(
     readonly source: string,
     options: BreakerOptions,
     logger: Logger,
   ) {
-    // Only outages count (timeouts, connection failures, 5xx, 429): a malformed record is not a reason to stop calling.
-    this.policy = circuitBreaker(handleWhen(isOutage), { halfOpenAfter: options.halfOpenAfterMs, breaker: new FailureRateBreaker(options) });
+    const openFor = new OpenDuration(options, (durationMs) => {
+      this.probeDueAt = Date.now() + durationMs;
+    });
+    // Only outages count (timeouts, connection failures, 5xx, 429): a malformed record is not a reason to stop
+    // calling, nor refused credentials (SOURCE_AUTH_FAILED): the source answered, and failing fast would hide why.
+    this.policy = circuitBreaker(handleWhen(isOutage), { halfOpenAfter: openFor, breaker: new FailureRateBreaker(options) });
     let previous: CircuitStatus = 'CLOSED';
     this.policy.onStateChange((state) => {
       const next = STATUS[state];
       const last = this.policy.lastFailure;
       const cause = next === 'OPEN' && last && 'error' in last && isOutage(last.error) ? { cause: last.error.code, detail: last.error.detail } : {};
       const log = { source, from: previous, to: next, ...cause };
-      if (next === 'OPEN') logger.warn(log, `circuit of source "${source}" opened: failing fast for ${options.halfOpenAfterMs} ms`);
+      if (next === 'OPEN') logger.warn({ ...log, openMs: this.probeDueAt - Date.now() }, `circuit of source "${source}" opened: failing fast for ${this.probeDueAt - Date.now()} ms`);
       else logger.info(log, `circuit of source "${source}" ${next === 'CLOSED' ? 'closed' : 'half-open: probing'}`);
       previous = next;
     });
   }
 
+  /**
+   * The state as of now. An open circuit whose time is up is HALF_OPEN even before a call comes to probe it, so
+   * `/readyz` and metrics show what the next call will meet, not what the last one met.
+   */
   get status(): CircuitStatus {
-    return STATUS[this.policy.state];
+    const state = this.policy.state;
+    if (state === CircuitState.Open && Date.now() >= this.probeDueAt) return 'HALF_OPEN';
+    return STATUS[state];
+  }
+
+  /** Whether a call made now would be refused without reaching the source (open and not due, or a probe in flight). */
+  get refusesCalls(): boolean {
+    const state = this.policy.state;
+    return state === CircuitState.HalfOpen || (state === CircuitState.Open && Date.now() < this.probeDueAt);
   }
 
   async execute<T>(run: () => Promise<T>, call: SourceCall): Promise<T> {
+    // Half-open means one probe is in flight: every other call fails fast rather than queue behind it (cockatiel
+    // would hold them until the probe ends, then send them all at a source that may still be failing).
+    if (this.policy.state === CircuitState.HalfOpen) throw new CircuitOpenError(this.source, 'circuit half-open: a probe is in flight; call not sent');
     try {
-      // cockatiel reads the signal only when the circuit is not closed (a call that waited on the half-open probe and
-      // was cancelled meanwhile is not sent): a closed circuit leaves the deadline's signal unbuilt.
+      // cockatiel reads the signal only when the circuit is not closed: a closed circuit leaves the deadline's signal unbuilt.
       return await (this.policy.state === CircuitState.Closed ? this.policy.execute(run) : this.policy.execute(run, call.signal));
     } catch (error) {
       if (error instanceof BrokenCircuitError) throw new CircuitOpenError(this.source, 'circuit open: call not sent', { cause: error });
@@ -95,4 +139,9 @@ export class SourceBreaker {
 
 export function withCircuitBreaker(breaker: SourceBreaker): Interceptor {
   return (next) => (call) => breaker.execute(() => next(call), call);
+}
+
+/** Fails a call at once while the circuit would refuse it, before it waits for a rate-limit token it would waste. */
+export function withOpenCircuitFailFast(breaker: SourceBreaker): Interceptor {
+  return (next) => (call) => (breaker.refusesCalls ? Promise.reject(new CircuitOpenError(breaker.source, 'circuit open: call not sent')) : next(call));
 }

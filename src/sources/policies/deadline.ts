@@ -7,22 +7,30 @@ setMaxListeners(0, NEVER);
 
 export class Deadline {
   /** Immutable, so one serves every call without a budget. */
-  private static readonly NONE = new Deadline(Infinity, NEVER);
+  private static readonly NONE = new Deadline(Infinity, true, NEVER);
   private abortSignal: AbortSignal | undefined;
 
   private constructor(
     /** Epoch milliseconds; Infinity for work with no budget (the link sync). */
     readonly at: number,
+    /** Work no client waits for (the sync, cache refreshes): a rate-limited source serves queries' calls first. */
+    readonly background: boolean,
     signal?: AbortSignal,
   ) {
     this.abortSignal = signal;
   }
 
+  /** A query's budget. */
   static after(ms: number): Deadline {
-    return new Deadline(Date.now() + ms);
+    return new Deadline(Date.now() + ms, false);
   }
 
-  /** No budget: only each request's own timeout bounds it. */
+  /** A budget for background work (a cache refresh): bounded like a query's, but served after queries. */
+  static backgroundAfter(ms: number): Deadline {
+    return new Deadline(Date.now() + ms, true);
+  }
+
+  /** No budget: only each request's own timeout bounds it. Background work (the link sync). */
   static none(): Deadline {
     return Deadline.NONE;
   }
