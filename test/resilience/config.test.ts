@@ -19,7 +19,7 @@ describe('resilience config', () => {
     expect(config.sources.crm!.connectTimeoutMs).toBe(2_000);
     expect(config.sources.crm!.resilience).toEqual({
       retry: { maxRetries: 2, initialDelayMs: 50, maxDelayMs: 1_000 },
-      circuitBreaker: { failureRate: 0.5, windowMs: 10_000, minimumRequests: 10, halfOpenAfterMs: 5_000 },
+      circuitBreaker: { failureRate: 0.5, windowMs: 10_000, minimumRequests: 10, halfOpenAfterMs: 5_000, maxRetryAfterMs: 3_600_000 },
       bulkhead: { maxQueued: 1_000 },
     });
   });
