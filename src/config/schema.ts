@@ -175,6 +175,11 @@ const entity = z
     list: listEndpoint.optional(),
     search: searchEndpoint.optional(),
     identifiers: z.array(identifier).default([]),
+    /**
+     * Where a record holds its version (`updated_at`, a revision number): the link table keeps the last version it
+     * applied per record and ignores an event or page that brings an older or equal one.
+     */
+    versionPath: path.optional(),
     mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}),
     cache: recordCache.optional(),
   })
@@ -296,8 +301,17 @@ const source = z.strictObject({
   /** Signed change notifications at `POST /webhooks/<source>`: HMAC-SHA256 of the raw body with this secret. */
   webhook: z.strictObject({
     secret: z.string().min(16, 'use a secret of at least 16 characters'),
-    /** Header carrying `sha256=<hex digest>`. */
+    /** Header carrying `t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">` (or `sha256=<hex HMAC of the body>` with `replayProtection: eventId`). */
     signatureHeader: z.string().default('x-rosetta-signature'),
+    /** How far a signed timestamp may be from now (either way), and how long an event ID is remembered. */
+    toleranceSeconds: z.number().int().positive().default(300),
+    /**
+     * `timestamp` (the default): the signature binds a timestamp and one older than the tolerance is refused.
+     * `eventId`, for sources that cannot sign a timestamp: each body carries a unique ID at `eventIdPath`, and one
+     * already applied within the tolerance is refused.
+     */
+    replayProtection: z.enum(['timestamp', 'eventId']).default('timestamp'),
+    eventIdPath: path.default('event_id'),
   }).optional(),
   /** Keep-alive sockets per source: the connection pool's size. */
   connections: numeric(z.number().int().positive()).default(16),

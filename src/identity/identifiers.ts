@@ -3,7 +3,17 @@ import type { EntityConfig, HubConfig } from '../config/schema.js';
 import { compilePath } from '../sources/mapping.js';
 import type { IncomingRecord } from './link-planner.js';
 import { recordKeyString, tokenString, type IdentifierKind, type IdentifierToken } from './model.js';
+import type { LinkCounters } from './link-counters.js';
 import { emailMd5, normalizeEmail, normalizeMd5, normalizePhone } from './normalize.js';
+
+/**
+ * Longest values accepted as identifiers (RFC 5321's 254 for an address; E.164 needs 15 digits, and 32 characters
+ * leave room for the spaces, dashes and extension people type). Longer ones are junk or an attack: counted and
+ * never linked or stored.
+ */
+export const MAX_IDENTIFIER_LENGTH = { email: 254, phone: 32 } as const;
+/** Longest record ID accepted: anything longer (or empty) cannot be a key a source really uses. */
+export const MAX_RECORD_ID_LENGTH = 256;
 
 /** The matching rules from config: how identifiers are normalised and which values never link anyone. */
 export class IdentityRules {
@@ -63,7 +73,14 @@ export class IdentityRules {
 type Extractor = (raw: unknown, into: IdentifierToken[]) => void;
 
 /** Compiles an entity's identifier declarations once; the result runs per record. */
-export function compileIdentifierExtractor(entity: Pick<EntityConfig, 'identifiers'>, rules: IdentityRules): Extractor {
+export function compileIdentifierExtractor(entity: Pick<EntityConfig, 'identifiers'>, rules: IdentityRules, counters?: LinkCounters): Extractor {
+  const tooLong = (kind: 'email' | 'phone', value: unknown): boolean => {
+    if ((typeof value === 'string' || typeof value === 'number') && String(value).length > MAX_IDENTIFIER_LENGTH[kind]) {
+      if (counters) counters.invalid[kind] += 1;
+      return true;
+    }
+    return false;
+  };
   const extractors: Extractor[] = entity.identifiers.map((declared) => {
     const read = compilePath(declared.path);
     const add = (into: IdentifierToken[], kind: IdentifierKind, value: string | null) => {
@@ -72,22 +89,28 @@ export function compileIdentifierExtractor(entity: Pick<EntityConfig, 'identifie
     switch (declared.kind) {
       case 'email':
         return (raw, into) => {
-          const plain = normalizeEmail(read(raw));
+          const value = read(raw);
+          if (tooLong('email', value)) return;
+          const plain = normalizeEmail(value);
           const email = rules.email(plain);
           add(into, 'email', email);
           // Tools that key people by an email hash hash the address as typed (lower-cased), not our canonical form.
           if (email !== null) add(into, 'email_md5', emailMd5(plain!));
         };
       case 'phone':
-        return (raw, into) => add(into, 'phone', rules.phone(read(raw)));
+        return (raw, into) => {
+          const value = read(raw);
+          if (!tooLong('phone', value)) add(into, 'phone', rules.phone(value));
+        };
       case 'email_md5':
         return (raw, into) => add(into, 'email_md5', rules.md5(read(raw)));
       case 'reference': {
         const [source = '', targetEntity = ''] = declared.refersTo.split('.');
         return (raw, into) => {
           const value = read(raw);
-          if ((typeof value === 'string' && value.trim() !== '') || typeof value === 'number') {
-            into.push({ kind: 'ref', value: recordKeyString({ source, entity: targetEntity, recordId: String(value).trim() }) });
+          const id = typeof value === 'string' || typeof value === 'number' ? String(value).trim() : '';
+          if (id !== '' && id.length <= MAX_RECORD_ID_LENGTH) {
+            into.push({ kind: 'ref', value: recordKeyString({ source, entity: targetEntity, recordId: id }) });
           }
         };
       }

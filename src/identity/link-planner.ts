@@ -1,7 +1,7 @@
-// Decides, for incoming source records, which customer each belongs to: joins, merges and refused merges (pure).
+// Decides which customer each source record belongs to, as a rebuild from the sources' current records would (pure).
 import { createHash } from 'node:crypto';
 import type { IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
-import { RULE_OF_KIND, recordKeyString, tokenString } from './model.js';
+import { isReviewToken, RULE_OF_KIND, recordKeyString, tokenString } from './model.js';
 
 /** A source record with every identifier token it carries, its own `ref` token included. */
 export interface IncomingRecord extends RecordKey {
@@ -20,13 +20,18 @@ export interface GraphCustomer {
   records: Map<string, GraphRecord>;
 }
 
-/** The part of the link table a batch of records can touch. */
+/**
+ * The part of the link table a batch of records can touch. Loaded as a closure (LinkService.loadClosure): every
+ * customer holding a token that any loaded record holds, so each re-planned group of records is whole.
+ */
 export interface LinkGraph {
   customers: Map<string, GraphCustomer>;
   /** Customer IDs (live or merged away) that already exist, so a new customer never reuses one. */
   takenIds: Set<string>;
   /** Record keys forgotten on request: they must not be linked again until their source deletes them. */
   suppressed: Set<string>;
+  /** Merged-away IDs of each loaded customer: a split gives one back to the records it was seeded by. */
+  aliases?: Map<string, string[]>;
 }
 
 export interface MatchPolicy {
@@ -36,7 +41,7 @@ export interface MatchPolicy {
   uniqueEntities: ReadonlySet<string>;
 }
 
-export type ConflictReason = 'CAP_EXCEEDED' | 'UNIQUE_IDENTIFIER';
+export type ConflictReason = 'CAP_EXCEEDED' | 'UNIQUE_IDENTIFIER' | 'REVIEWED_SPLIT';
 
 /** A merge the policy refused, kept for a person to review. */
 export interface Conflict {
@@ -49,14 +54,57 @@ export interface Conflict {
   detectedAt: string;
 }
 
+/** A merge or split the plan makes, for `Customer.linkHistory`: who and what caused it is added by the caller. */
+export interface LinkEvent {
+  kind: 'MERGE' | 'SPLIT';
+  /** The survivor of a merge; the customer a split took records from. */
+  customerId: string;
+  /** The customer merged away; the customer a split made (or gave its ID back to). */
+  otherCustomerId: string;
+  /** What joined them (merges) or what no longer does (splits): the evidence's rule, REVIEW for a reviewer's. */
+  rule: LinkRule | null;
+}
+
 export interface LinkChanges {
-  /** Customers whose records changed, in full. */
+  /** Customers whose records changed, in full. An upserted ID that was an alias is live again: the store drops the alias. */
   upserted: GraphCustomer[];
   /** Customers that no longer exist: merged into another, or left with no records. */
   removed: { customerId: string; mergedInto: string | null }[];
   conflicts: Conflict[];
   /** Forgotten records their source has now deleted: no longer need suppressing. */
   released: RecordKey[];
+  events?: LinkEvent[];
+  /** Merged-away IDs that are live customers again (a split gave them back): the store drops their alias rows. */
+  restored?: string[];
+  /** Written with the links by the caller (LinkService), in the same transaction. */
+  history?: LinkHistoryEntry[];
+  /** The version each applied record is now at, so an older event about it is ignored. */
+  versions?: RecordVersion[];
+  /** Webhook event IDs applied, remembered until `expiresAt` so a replay of one within its window is refused. */
+  seenEvents?: SeenEvent[];
+}
+
+/** A merge or split as `Customer.linkHistory` shows it: what happened, when, and who or what caused it. */
+export interface LinkHistoryEntry extends LinkEvent {
+  at: string;
+  /** `sync`, `webhook:<source>`, `lookup`, or the reviewer (`api-key:<name>`, `jwt:<sub>`). */
+  actor: string;
+  /** The request or event that caused it. */
+  requestId: string;
+  /** A reviewer's stated reason; null for automatic changes. */
+  reason: string | null;
+}
+
+export interface RecordVersion {
+  record: RecordKey;
+  version: string;
+  deleted: boolean;
+}
+
+export interface SeenEvent {
+  source: string;
+  eventId: string;
+  expiresAt: string;
 }
 
 /** A new customer's ID, derived from its first record so rebuilding the same data gives the same ID. */
@@ -65,200 +113,357 @@ export function deriveCustomerId(recordKey: string, attempt = 0): string {
   return `cus_${createHash('sha256').update(seed).digest('hex').slice(0, 16)}`;
 }
 
+/** How many derived IDs per record are recognised as "seeded by this record" when a split gives IDs back. */
+const ANCHOR_ATTEMPTS = 3;
+
+const sourceTokens = (tokens: readonly IdentifierToken[]) => tokens.filter((t) => !isReviewToken(t));
 const sameTokens = (a: readonly IdentifierToken[], b: readonly IdentifierToken[]) =>
   a.length === b.length && a.every((t, i) => t.kind === b[i]!.kind && t.value === b[i]!.value);
 
-/** Working state over a loaded graph: indexes kept in step with every join and merge. */
-class Planner {
-  private readonly customerOfRecord = new Map<string, GraphCustomer>();
-  private readonly holders = new Map<string, Set<GraphCustomer>>();
-  private readonly dirty = new Set<GraphCustomer>();
-  private readonly removed = new Map<string, string | null>();
-  readonly conflicts: Conflict[] = [];
-  private readonly released: RecordKey[] = [];
+/** Older first (created earlier, then smaller ID): the older of two merged customers keeps its ID. */
+const older = (a: GraphCustomer, b: GraphCustomer) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-  constructor(
-    private readonly graph: LinkGraph,
-    private readonly policy: MatchPolicy,
-    private readonly now: string,
-  ) {
-    for (const customer of graph.customers.values()) {
-      for (const [key, record] of customer.records) {
-        this.customerOfRecord.set(key, customer);
-        this.index(customer, record.tokens);
-      }
+/** One record of the working set: its tokens now, and the customer and link it has in the table. */
+interface WorkingRecord {
+  key: string;
+  recordKey: RecordKey;
+  tokens: IdentifierToken[];
+  current: GraphCustomer | null;
+}
+
+/** A group of records the canonical partition keeps together; `rules` says how each joined it. */
+interface Group {
+  records: WorkingRecord[];
+  /** The smallest record key: groups are ordered by it, so the partition does not depend on arrival order. */
+  first: string;
+  joinedBy: Map<string, IdentifierToken | null>;
+}
+
+/**
+ * The canonical partition: records in key order; each joins every earlier group it shares a token with (those
+ * with the smaller first key first) unless the policy refuses that merge. Records a reviewer merged are one
+ * group before anything else. It depends only on the set of records and their tokens: a rebuild from the
+ * sources and any sequence of events that ends with the same records give the same groups.
+ */
+function partition(records: readonly WorkingRecord[], policy: MatchPolicy, refused: (record: WorkingRecord, token: IdentifierToken, reason: ConflictReason, detail: string, group: Group, other: Group) => void): Group[] {
+  const sorted = [...records].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const groupOf = new Map<WorkingRecord, Group>();
+  const union = (into: Group, from: Group) => {
+    for (const record of from.records) {
+      into.records.push(record);
+      groupOf.set(record, into);
+      into.joinedBy.set(record.key, from.joinedBy.get(record.key) ?? null);
+    }
+    if (from.first < into.first) into.first = from.first;
+  };
+  for (const record of sorted) groupOf.set(record, { records: [record], first: record.key, joinedBy: new Map([[record.key, null]]) });
+
+  // A reviewer's merge binds before any evidence, and no policy refuses it.
+  const mergeHolders = new Map<string, WorkingRecord[]>();
+  for (const record of sorted) for (const token of record.tokens) if (token.kind === 'merge') mergeHolders.set(token.value, [...(mergeHolders.get(token.value) ?? []), record]);
+  for (const [value, holders] of [...mergeHolders].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    for (const record of holders.slice(1)) {
+      const into = groupOf.get(holders[0]!)!;
+      const from = groupOf.get(record)!;
+      if (into === from) continue;
+      union(into, from);
+      into.joinedBy.set(record.key, { kind: 'merge', value });
     }
   }
 
-  private index(customer: GraphCustomer, tokens: readonly IdentifierToken[]): void {
-    for (const token of tokens) {
+  const holders = new Map<string, WorkingRecord[]>();
+  for (const record of sorted) {
+    const candidates = new Set<Group>();
+    const via = new Map<Group, IdentifierToken>();
+    for (const token of record.tokens) {
+      if (isReviewToken(token)) continue;
       const key = tokenString(token);
-      let set = this.holders.get(key);
-      if (!set) this.holders.set(key, (set = new Set()));
-      set.add(customer);
-    }
-  }
-
-  private unindex(customer: GraphCustomer, tokens: readonly IdentifierToken[]): void {
-    for (const token of tokens) this.holders.get(tokenString(token))?.delete(customer);
-  }
-
-  /** Older first; a customer being created in this batch is younger than every stored one. */
-  private static older(a: GraphCustomer, b: GraphCustomer): number {
-    return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-  }
-
-  private refusal(records: Iterable<GraphRecord>): { reason: ConflictReason; detail: string } | null {
-    const distinct = new Map<IdentifierKind, Set<string>>();
-    const uniqueHeld = new Map<string, Set<string>>();
-    for (const record of records) {
-      const entity = `${record.link.source}.${record.link.entity}`;
-      if (this.policy.uniqueEntities.has(entity)) {
-        let ids = uniqueHeld.get(entity);
-        if (!ids) uniqueHeld.set(entity, (ids = new Set()));
-        ids.add(record.link.recordId);
-        if (ids.size > 1) return { reason: 'UNIQUE_IDENTIFIER', detail: `would hold two ${entity} records (${[...ids].join(', ')})` };
+      for (const holder of holders.get(key) ?? []) {
+        const group = groupOf.get(holder)!;
+        candidates.add(group);
+        if (!via.has(group)) via.set(group, token);
       }
-      for (const token of record.tokens) {
-        const cap = this.policy.caps[token.kind];
-        if (cap === undefined) continue;
-        let values = distinct.get(token.kind);
-        if (!values) distinct.set(token.kind, (values = new Set()));
-        values.add(token.value);
-        if (values.size > cap) return { reason: 'CAP_EXCEEDED', detail: `would hold more than ${cap} ${token.kind} values` };
-      }
+      holders.set(key, [...(holders.get(key) ?? []), record]);
     }
-    return null;
-  }
-
-  private sharedToken(a: Iterable<GraphRecord>, b: Iterable<GraphRecord>): IdentifierToken | null {
-    const inA = new Set<string>();
-    for (const record of a) for (const token of record.tokens) inA.add(tokenString(token));
-    for (const record of b) for (const token of record.tokens) if (inA.has(tokenString(token))) return token;
-    return null;
-  }
-
-  private newCustomerId(recordKey: string): string {
-    for (let attempt = 0; ; attempt += 1) {
-      const id = deriveCustomerId(recordKey, attempt);
-      if (!this.graph.takenIds.has(id) && !this.graph.customers.has(id)) return id;
-    }
-  }
-
-  /** Moves every record of `from` into `into`; `from` becomes an alias of `into`. */
-  private mergeInto(into: GraphCustomer, from: GraphCustomer): void {
-    for (const [key, record] of from.records) {
-      record.link = { ...record.link, customerId: into.id };
-      into.records.set(key, record);
-      this.customerOfRecord.set(key, into);
-      this.unindex(from, record.tokens);
-      this.index(into, record.tokens);
-    }
-    from.records.clear();
-    this.graph.customers.delete(from.id);
-    this.dirty.delete(from);
-    this.removed.set(from.id, into.id);
-    // Aliases of `from` now point at `into`: the store flattens chains when it writes this.
-    this.dirty.add(into);
-  }
-
-  upsert(incoming: IncomingRecord): void {
-    const key = recordKeyString(incoming);
-    if (this.graph.suppressed.has(key)) return;
-    let group = this.customerOfRecord.get(key) ?? null;
-    if (group) {
-      const existing = group.records.get(key)!;
-      // Unchanged records change nothing: this is what makes re-syncing idempotent.
-      if (sameTokens(existing.tokens, incoming.tokens)) return;
-      this.unindex(group, existing.tokens);
-      existing.tokens = incoming.tokens;
-      this.index(group, incoming.tokens);
-      this.dirty.add(group);
-    }
-    const pending: GraphRecord = {
-      link: { source: incoming.source, entity: incoming.entity, recordId: incoming.recordId, customerId: '', rule: 'SEED', evidence: null, linkedAt: this.now },
-      tokens: incoming.tokens,
-    };
-    const candidates = new Set<GraphCustomer>();
-    for (const token of incoming.tokens) for (const holder of this.holders.get(tokenString(token)) ?? []) if (holder !== group) candidates.add(holder);
-
-    for (const candidate of [...candidates].sort(Planner.older)) {
-      if (!this.graph.customers.has(candidate.id)) continue; // merged away earlier in this loop
-      const groupRecords = group ? [...group.records.values()] : [pending];
-      const token = this.sharedToken(groupRecords, candidate.records.values())!;
-      const refused = this.refusal([...groupRecords, ...candidate.records.values()]);
-      if (refused) {
-        this.conflicts.push({ ...refused, token, record: incoming, customerId: group?.id ?? null, otherCustomerId: candidate.id, detectedAt: this.now });
+    for (const candidate of [...candidates].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))) {
+      const group = groupOf.get(record)!;
+      // Candidates are the groups they were when found: one may since have been merged into this record's group.
+      const target = groupOf.get(candidate.records[0]!)!;
+      if (target === group) continue;
+      const token = via.get(candidate)!;
+      const refusal = refusalOf([...group.records, ...target.records], policy);
+      if (refusal) {
+        refused(record, token, refusal.reason, refusal.detail, group, target);
         continue;
       }
-      if (!group) {
-        pending.link = { ...pending.link, customerId: candidate.id, rule: RULE_OF_KIND[token.kind] as LinkRule, evidence: token.value };
-        candidate.records.set(key, pending);
-        this.customerOfRecord.set(key, candidate);
-        this.index(candidate, pending.tokens);
-        this.dirty.add(candidate);
-        group = candidate;
+      const [into, from] = target.first < group.first ? [target, group] : [group, target];
+      union(into, from);
+      // The record joined through this token unless it came with its group (then its rule is already set).
+      if (into === target && from.joinedBy.get(record.key) === null) into.joinedBy.set(record.key, token);
+      groupOf.set(record, into);
+    }
+  }
+  return [...new Set(groupOf.values())].sort((a, b) => (a.first < b.first ? -1 : 1));
+}
+
+function refusalOf(records: readonly WorkingRecord[], policy: MatchPolicy): { reason: ConflictReason; detail: string } | null {
+  const distinct = new Map<IdentifierKind, Set<string>>();
+  const uniqueHeld = new Map<string, Set<string>>();
+  const splitSides = new Map<string, string>();
+  for (const record of records) {
+    const entity = `${record.recordKey.source}.${record.recordKey.entity}`;
+    if (policy.uniqueEntities.has(entity)) {
+      let ids = uniqueHeld.get(entity);
+      if (!ids) uniqueHeld.set(entity, (ids = new Set()));
+      ids.add(record.recordKey.recordId);
+      if (ids.size > 1) return { reason: 'UNIQUE_IDENTIFIER', detail: `would hold two ${entity} records (${[...ids].join(', ')})` };
+    }
+    for (const token of record.tokens) {
+      if (token.kind === 'split') {
+        const cut = token.value.lastIndexOf(':');
+        const [rule, side] = [token.value.slice(0, cut), token.value.slice(cut + 1)];
+        const seen = splitSides.get(rule);
+        if (seen !== undefined && seen !== side) return { reason: 'REVIEWED_SPLIT', detail: `a reviewer split these records apart (${rule})` };
+        splitSides.set(rule, side);
         continue;
       }
-      // The older customer survives; the younger becomes its alias.
-      const [survivor, merged] = Planner.older(group, candidate) <= 0 ? [group, candidate] : [candidate, group];
-      this.mergeInto(survivor, merged);
-      group = survivor;
-    }
-
-    if (!group) {
-      const customer: GraphCustomer = { id: this.newCustomerId(key), createdAt: this.now, records: new Map() };
-      pending.link = { ...pending.link, customerId: customer.id };
-      customer.records.set(key, pending);
-      this.graph.customers.set(customer.id, customer);
-      this.customerOfRecord.set(key, customer);
-      this.index(customer, pending.tokens);
-      this.dirty.add(customer);
+      const cap = policy.caps[token.kind];
+      if (cap === undefined) continue;
+      let values = distinct.get(token.kind);
+      if (!values) distinct.set(token.kind, (values = new Set()));
+      values.add(token.value);
+      if (values.size > cap) return { reason: 'CAP_EXCEEDED', detail: `would hold more than ${cap} ${token.kind} values` };
     }
   }
-
-  remove(key: RecordKey): void {
-    const recordKey = recordKeyString(key);
-    if (this.graph.suppressed.has(recordKey)) this.released.push(key);
-    const customer = this.customerOfRecord.get(recordKey);
-    if (!customer) return;
-    const record = customer.records.get(recordKey)!;
-    this.unindex(customer, record.tokens);
-    customer.records.delete(recordKey);
-    this.customerOfRecord.delete(recordKey);
-    if (customer.records.size === 0) {
-      this.graph.customers.delete(customer.id);
-      this.dirty.delete(customer);
-      this.removed.set(customer.id, null);
-    } else {
-      this.dirty.add(customer);
-    }
-  }
-
-  changes(): LinkChanges {
-    return {
-      upserted: [...this.dirty],
-      removed: [...this.removed].map(([customerId, mergedInto]) => ({ customerId, mergedInto })),
-      conflicts: this.conflicts,
-      released: this.released,
-    };
-  }
+  return null;
 }
 
 export type RecordChange = { upsert: IncomingRecord } | { remove: RecordKey };
 
 /**
- * Applies record changes, in order, to a loaded graph. Records are matched on shared tokens; a record
- * bridging several customers merges them into the oldest unless the policy refuses, which is recorded.
- * Records are never split off automatically: undoing a merge is a reviewed, manual act.
+ * Applies record changes to a loaded graph and re-plans every group of records they touch through the canonical
+ * partition: joins and merges where evidence bridges customers, and splits where a merge's evidence is gone (the
+ * merged-away ID comes back for the records it was seeded by). Groups the changes do not touch are left alone.
  */
 export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], policy: MatchPolicy, now = new Date().toISOString()): LinkChanges {
-  const planner = new Planner(graph, policy, now);
-  for (const change of changes) {
-    if ('upsert' in change) planner.upsert(change.upsert);
-    else planner.remove(change.remove);
+  const working = new Map<string, WorkingRecord>();
+  for (const customer of graph.customers.values()) {
+    for (const [key, record] of customer.records) {
+      working.set(key, { key, recordKey: { source: record.link.source, entity: record.link.entity, recordId: record.link.recordId }, tokens: record.tokens, current: customer });
+    }
   }
-  return planner.changes();
+  const changed = new Set<string>();
+  const touched = new Set<GraphCustomer>();
+  const released: RecordKey[] = [];
+  for (const change of changes) {
+    if ('upsert' in change) {
+      const incoming = change.upsert;
+      const key = recordKeyString(incoming);
+      if (graph.suppressed.has(key)) continue;
+      const existing = working.get(key);
+      // A reviewer's decisions stay with the record through its updates; only a review (which sends them) changes them.
+      const tokens = incoming.tokens.some(isReviewToken) ? incoming.tokens : [...sourceTokens(incoming.tokens), ...(existing?.tokens.filter(isReviewToken) ?? [])];
+      // Unchanged records change nothing: this is what makes re-syncing idempotent.
+      if (existing && sameTokens(existing.tokens, tokens)) continue;
+      const recordKey = { source: incoming.source, entity: incoming.entity, recordId: incoming.recordId };
+      working.set(key, { key, recordKey, tokens, current: existing?.current ?? null });
+      changed.add(key);
+      if (existing?.current) touched.add(existing.current);
+    } else {
+      const key = recordKeyString(change.remove);
+      if (graph.suppressed.has(key)) released.push(change.remove);
+      const existing = working.get(key);
+      if (!existing) continue;
+      working.delete(key);
+      changed.add(key);
+      if (existing.current) touched.add(existing.current);
+    }
+  }
+  if (changed.size === 0) return { upserted: [], removed: [], conflicts: [], released, events: [], restored: [] };
+
+  // Every record connected by tokens to a changed record or to a touched customer's records is re-planned.
+  // So is every record of a customer holding one of those: a customer is re-planned whole or not at all.
+  const components = connectedComponents([...working.values()]);
+  const recordsOf = new Map<GraphCustomer, WorkingRecord[]>();
+  for (const record of working.values()) if (record.current) recordsOf.set(record.current, [...(recordsOf.get(record.current) ?? []), record]);
+  const affectedRoots = new Set<WorkingRecord[]>();
+  const involved = new Set<GraphCustomer>(touched);
+  const queue = [...working.values()].filter((r) => changed.has(r.key) || (r.current && touched.has(r.current)));
+  while (queue.length > 0) {
+    const component = components.get(queue.pop()!)!;
+    if (affectedRoots.has(component)) continue;
+    affectedRoots.add(component);
+    for (const record of component) {
+      if (!record.current || involved.has(record.current)) continue;
+      involved.add(record.current);
+      queue.push(...recordsOf.get(record.current)!);
+    }
+  }
+  const affected = [...affectedRoots].flat();
+
+  const pendingConflicts: { record: WorkingRecord; token: IdentifierToken; reason: ConflictReason; detail: string; group: Group; other: Group }[] = [];
+  const groups = partition(affected, policy, (record, token, reason, detail, group, other) => {
+    // A refusal is reported when a change brought it about, not again on every re-plan of the same records.
+    if ([...group.records, ...other.records].some((r) => changed.has(r.key))) pendingConflicts.push({ record, token, reason, detail, group, other });
+  });
+
+  const ids = assignIds(groups, [...involved].sort(older), graph);
+  const groupOfKey = new Map<string, Group>();
+  for (const group of groups) for (const record of group.records) groupOfKey.set(record.key, group);
+
+  const upserted: GraphCustomer[] = [];
+  const events: LinkEvent[] = [];
+  const restored: string[] = [];
+  const assigned = new Set(ids.values());
+  for (const group of groups) {
+    const id = ids.get(group)!;
+    const current = graph.customers.get(id) ?? null;
+    const customer: GraphCustomer = { id, createdAt: current?.createdAt ?? now, records: new Map() };
+    let dirty = current === null || current.records.size !== group.records.length;
+    for (const record of [...group.records].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+      const joinedBy = group.joinedBy.get(record.key) ?? null;
+      const held = record.current?.id === id ? record.current.records.get(record.key)!.link : null;
+      const link: Link = {
+        ...record.recordKey,
+        customerId: id,
+        rule: joinedBy ? RULE_OF_KIND[joinedBy.kind] : 'SEED',
+        evidence: joinedBy && joinedBy.kind !== 'merge' ? joinedBy.value : null,
+        linkedAt: held?.linkedAt ?? now,
+      };
+      if (!held || held.rule !== link.rule || held.evidence !== link.evidence || changed.has(record.key)) dirty = true;
+      customer.records.set(record.key, { link, tokens: record.tokens });
+    }
+    if (dirty) upserted.push(customer);
+    if (current === null && [...(graph.aliases?.values() ?? [])].some((list) => list.includes(id))) restored.push(id);
+    if (current === null) {
+      // Records that were another live customer's: a split from it (a new group of records of no customer is not).
+      const from = [...new Set(group.records.flatMap((r) => (r.current && assigned.has(r.current.id) && r.current.id !== id ? [r.current.id] : [])))];
+      for (const source of from) events.push({ kind: 'SPLIT', customerId: source, otherCustomerId: id, rule: null });
+    }
+  }
+
+  const removed: LinkChanges['removed'] = [];
+  for (const customer of involved) {
+    if (assigned.has(customer.id)) continue;
+    // Merged into the group now holding most of its records that still exist; removed with the last of them.
+    const counts = new Map<string, number>();
+    for (const key of customer.records.keys()) {
+      const group = groupOfKey.get(key);
+      if (group) counts.set(ids.get(group)!, (counts.get(ids.get(group)!) ?? 0) + 1);
+    }
+    const mergedInto = [...counts].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))[0]?.[0] ?? null;
+    removed.push({ customerId: customer.id, mergedInto });
+    if (mergedInto) {
+      const survivor = upserted.find((c) => c.id === mergedInto);
+      const bridge = survivor ? [...survivor.records.values()].find((r) => customer.records.has(recordKeyString(r.link)) && r.link.rule !== 'SEED') : undefined;
+      events.push({ kind: 'MERGE', customerId: mergedInto, otherCustomerId: customer.id, rule: bridge?.link.rule ?? null });
+    }
+  }
+  const conflicts = pendingConflicts.map(({ record, token, reason, detail, group, other }): Conflict => ({
+    reason,
+    detail,
+    token,
+    record: record.recordKey,
+    customerId: ids.get(groupOfKey.get(record.key)!) ?? null,
+    otherCustomerId: ids.get(groupOfKey.get(other.records[0]!.key)!)!,
+    detectedAt: now,
+  })).filter((c) => c.customerId !== c.otherCustomerId);
+  return { upserted, removed, conflicts, released, events, restored };
+}
+
+/** Records connected through any shared token (review tokens included), each mapped to its component's list. */
+function connectedComponents(records: readonly WorkingRecord[]): Map<WorkingRecord, WorkingRecord[]> {
+  const parent = new Map<WorkingRecord, WorkingRecord>();
+  const find = (r: WorkingRecord): WorkingRecord => {
+    let root = r;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    for (let node = r; node !== root; ) {
+      const next = parent.get(node)!;
+      parent.set(node, root);
+      node = next;
+    }
+    return root;
+  };
+  const firstHolder = new Map<string, WorkingRecord>();
+  for (const record of records) parent.set(record, record);
+  for (const record of records) {
+    for (const token of record.tokens) {
+      const key = tokenString(token);
+      const holder = firstHolder.get(key);
+      if (!holder) firstHolder.set(key, record);
+      else parent.set(find(record), find(holder));
+    }
+  }
+  const lists = new Map<WorkingRecord, WorkingRecord[]>();
+  const result = new Map<WorkingRecord, WorkingRecord[]>();
+  for (const record of records) {
+    const root = find(record);
+    let list = lists.get(root);
+    if (!list) lists.set(root, (list = []));
+    list.push(record);
+    result.set(record, list);
+  }
+  return result;
+}
+
+/**
+ * Names each group: a live customer keeps its ID in the group holding the record it was seeded by, or else in
+ * the group holding most of its records; a merged-away ID comes back for the group holding its seed record;
+ * any other group gets an ID derived from its first record. Older customers choose first.
+ */
+function assignIds(groups: readonly Group[], involved: readonly GraphCustomer[], graph: LinkGraph): Map<Group, string> {
+  const ids = new Map<Group, string>();
+  const used = new Set<string>();
+  const groupOfKey = new Map<string, Group>();
+  for (const group of groups) for (const record of group.records) groupOfKey.set(record.key, group);
+  const seedOf = new Map<string, string>();
+  for (const key of groupOfKey.keys()) for (let attempt = 0; attempt < ANCHOR_ATTEMPTS; attempt += 1) seedOf.set(deriveCustomerId(key, attempt), key);
+  const give = (group: Group | undefined, id: string) => {
+    if (!group || ids.has(group) || used.has(id)) return;
+    ids.set(group, id);
+    used.add(id);
+  };
+  for (const customer of involved) give(groupOfKey.get(seedOf.get(customer.id) ?? ''), customer.id);
+  for (const group of groups) {
+    if (ids.has(group)) continue;
+    const counts = new Map<GraphCustomer, number>();
+    for (const record of group.records) if (record.current) counts.set(record.current, (counts.get(record.current) ?? 0) + 1);
+    const best = [...counts].filter(([c]) => !used.has(c.id)).sort(([a, x], [b, y]) => y - x || older(a, b))[0];
+    if (best) give(group, best[0].id);
+  }
+  for (const customer of involved) for (const alias of graph.aliases?.get(customer.id) ?? []) give(groupOfKey.get(seedOf.get(alias) ?? ''), alias);
+  for (const group of groups) {
+    if (ids.has(group)) continue;
+    for (let attempt = 0; ; attempt += 1) {
+      const id = deriveCustomerId(group.first, attempt);
+      const aliased = [...(graph.aliases?.values() ?? [])].some((list) => list.includes(id));
+      if (!used.has(id) && !graph.takenIds.has(id) && !graph.customers.has(id) && !aliased) {
+        give(group, id);
+        break;
+      }
+    }
+  }
+  return ids;
+}
+
+/**
+ * Which of a customer's records a reviewer's split puts on `anchorB`'s side: the canonical partition of the
+ * records with the two anchors forbidden to meet, so the evidence decides where each other record goes.
+ */
+export function reviewedSplitSide(records: readonly IncomingRecord[], anchorA: string, anchorB: string, policy: MatchPolicy): Set<string> {
+  const working = records.map((r): WorkingRecord => {
+    const key = recordKeyString(r);
+    const cut = key === anchorA ? [{ kind: 'split' as const, value: 'pending:a' }] : key === anchorB ? [{ kind: 'split' as const, value: 'pending:b' }] : [];
+    return { key, recordKey: { source: r.source, entity: r.entity, recordId: r.recordId }, tokens: [...r.tokens.filter((t) => t.kind !== 'merge'), ...cut], current: null };
+  });
+  const groups = partition(working, policy, () => undefined);
+  return new Set(groups.find((g) => g.records.some((r) => r.key === anchorB))!.records.map((r) => r.key));
+}
+
+/** The record a customer ID was derived from (its seed), among these record keys; null when none is. */
+export function seedRecordOf(customerId: string, recordKeys: Iterable<string>): string | null {
+  for (const key of recordKeys) for (let attempt = 0; attempt < ANCHOR_ATTEMPTS; attempt += 1) if (deriveCustomerId(key, attempt) === customerId) return key;
+  return null;
 }
 
 /** Every token the changes can match on: what the store must load the neighbourhood of. */

@@ -4,10 +4,13 @@ import type { HubConfig, SearchKind } from '../config/schema.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { LinkDirectory } from './directory.js';
-import { compileIdentifierExtractor, incomingRecord, IdentityRules } from './identifiers.js';
-import { deriveCustomerId, planLinks, tokensOf, type IncomingRecord, type MatchPolicy, type RecordChange } from './link-planner.js';
-import type { CustomerLinks, IdentifierToken } from './model.js';
-import { recordKeyString } from './model.js';
+import { compileIdentifierExtractor, incomingRecord, IdentityRules, MAX_RECORD_ID_LENGTH } from './identifiers.js';
+import { LinkCounters } from './link-counters.js';
+import { deriveCustomerId, planLinks, reviewedSplitSide, seedRecordOf, tokensOf, type IncomingRecord, type LinkChanges, type LinkGraph, type MatchPolicy, type RecordChange, type RecordVersion } from './link-planner.js';
+import type { CustomerLinks, IdentifierToken, RecordKey } from './model.js';
+import { recordKeyString, tokenString } from './model.js';
+import { compilePath } from '../sources/mapping.js';
+import { randomUUID } from 'node:crypto';
 import { emailMd5, normalizeEmail } from './normalize.js';
 import { linkAuditEntries, type LinkOrigin } from './link-audit.js';
 import type { ForgottenCustomer, SyncCursor } from './store.js';
@@ -16,8 +19,41 @@ export interface ApplySummary {
   /** Customers whose records changed (created, joined, updated). */
   customersChanged: number;
   merges: number;
+  /** Merges undone: their evidence is gone, or a reviewer split them. */
+  splits: number;
   conflicts: number;
   customersRemoved: number;
+  /** Changes ignored because the table already holds that version of the record or a newer one. */
+  stale: number;
+  /** True when the whole delivery was refused: its event ID was applied before, within its replay window. */
+  replayed: boolean;
+}
+
+/** A record change with the version the source gave it (its `versionPath` value, or a delete's version). */
+export type VersionedChange = RecordChange & { version?: string | null };
+
+export interface ApplyOptions {
+  /** A webhook delivery's event ID: applied at most once within `expiresAt`, across every process sharing the store. */
+  event?: { source: string; id: string; expiresAt: string };
+  /** A reviewer's stated reason, kept in the link history. */
+  reason?: string;
+}
+
+/** Thrown for a review the table cannot carry out (unknown customer, an ID that was not merged into it). */
+export class LinkReviewError extends Error {
+  readonly code = 'BAD_USER_INPUT';
+}
+
+/**
+ * Whether version `a` is newer than `b`. Numbers (revisions) compare as numbers, timestamps as instants, and
+ * anything else as text; a source keeps one kind per entity.
+ */
+export function isNewerVersion(a: string, b: string): boolean {
+  const [na, nb] = [Number(a), Number(b)];
+  if (a.trim() !== '' && b.trim() !== '' && Number.isFinite(na) && Number.isFinite(nb)) return na > nb;
+  const [ta, tb] = [Date.parse(a), Date.parse(b)];
+  if (!Number.isNaN(ta) && !Number.isNaN(tb)) return ta > tb;
+  return a > b;
 }
 
 export interface LookupResult {
@@ -30,6 +66,7 @@ export class LinkService {
   readonly rules: IdentityRules;
   private readonly policy: MatchPolicy;
   private readonly extractors = new Map<string, ReturnType<typeof compileIdentifierExtractor>>();
+  private readonly versionReaders = new Map<string, (raw: unknown) => unknown>();
   /** A plan reads the graph and then writes it: two plans interleaved would each miss the other's links. */
   private readonly serial = pLimit(1);
 
@@ -39,42 +76,214 @@ export class LinkService {
     private readonly directory: LinkDirectory,
     /** Holds what was read of records; a forget drops it with the links. */
     private readonly recordCache?: Pick<RecordCache, 'invalidate'>,
+    readonly counters = new LinkCounters(),
   ) {
     this.rules = new IdentityRules(config.identity);
     this.policy = { caps: config.identity.caps, uniqueEntities: new Set(config.identity.uniquePerCustomer) };
     for (const { source, entity, reader } of registry.linkedEntities()) {
-      this.extractors.set(`${source}.${entity}`, compileIdentifierExtractor(reader.config, this.rules));
+      this.extractors.set(`${source}.${entity}`, compileIdentifierExtractor(reader.config, this.rules, counters));
+      if (reader.config.versionPath) this.versionReaders.set(`${source}.${entity}`, compilePath(reader.config.versionPath));
     }
   }
 
-  /** A raw record as the planner needs it; null when the record has no ID. */
+  /**
+   * A raw record as the planner needs it; null when it has no usable ID (missing, empty or longer than
+   * MAX_RECORD_ID_LENGTH: counted as invalid, never linked).
+   */
   toIncoming(source: string, entity: string, raw: unknown): IncomingRecord | null {
     const extract = this.extractors.get(`${source}.${entity}`);
     if (!extract) throw new Error(`${source}.${entity} is not a linked entity`);
-    const recordId = this.registry.reader(source, entity).recordIdOf(raw);
-    return recordId === null ? null : incomingRecord({ source, entity, recordId }, raw, extract);
+    const recordId = validRecordId(this.registry.reader(source, entity).recordIdOf(raw));
+    if (recordId === null) {
+      this.counters.invalid.record_id += 1;
+      return null;
+    }
+    return incomingRecord({ source, entity, recordId }, raw, extract);
   }
 
-  /** Plans and writes record changes; every change is also written to the audit log under `origin`. */
-  apply(changes: readonly RecordChange[], cursor?: SyncCursor, origin: LinkOrigin = { actor: 'system', requestId: 'internal' }): Promise<ApplySummary> {
+  /** The record's version at the entity's `versionPath`, as text; null when the entity declares none or the record lacks it. */
+  versionOf(source: string, entity: string, raw: unknown): string | null {
+    const value = this.versionReaders.get(`${source}.${entity}`)?.(raw);
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  }
+
+  /** A raw record and its version, as a change for `apply`; null when the record is invalid. */
+  upsertOf(source: string, entity: string, raw: unknown): VersionedChange | null {
+    const record = this.toIncoming(source, entity, raw);
+    return record ? { upsert: record, version: this.versionOf(source, entity, raw) } : null;
+  }
+
+  /**
+   * Plans and writes record changes; every change is also written to the audit log under `origin`. A change
+   * whose version is not newer than the one the table holds is ignored (counted as stale); a delivery whose event
+   * ID was applied within its window is refused whole.
+   */
+  apply(changes: readonly VersionedChange[], cursor?: SyncCursor, origin: LinkOrigin = { actor: 'system', requestId: 'internal' }, options: ApplyOptions = {}): Promise<ApplySummary> {
     return this.serial(() => this.exclusive(async () => {
       const store = this.directory.store;
-      const candidateIds = changes.flatMap((c) => ('upsert' in c ? [deriveCustomerId(recordKeyString(c.upsert))] : []));
-      const graph = await store.loadGraph({ tokens: tokensOf(changes), candidateIds });
-      const plan = planLinks(graph, changes, this.policy);
-      if (plan.upserted.length > 0 || plan.removed.length > 0 || plan.conflicts.length > 0 || plan.released.length > 0 || cursor) {
-        await store.applyChanges(plan, cursor);
+      const now = new Date().toISOString();
+      const summary: ApplySummary = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, customersRemoved: 0, stale: 0, replayed: false };
+      if (options.event && (await store.seenEvents(options.event.source, [options.event.id], now)).has(options.event.id)) {
+        this.counters.replays += 1;
+        return { ...summary, replayed: true };
       }
+      const { fresh, versions } = await this.freshChanges(changes);
+      summary.stale = changes.length - fresh.length;
+      this.counters.stale += summary.stale;
+      this.counters.applied += fresh.length;
+      const graph = await this.loadClosure(fresh);
+      const plan: LinkChanges = planLinks(graph, fresh, this.policy, now);
+      plan.versions = versions;
+      if (options.event) plan.seenEvents = [{ source: options.event.source, eventId: options.event.id, expiresAt: options.event.expiresAt }];
+      plan.history = (plan.events ?? []).map((event) => ({ ...event, at: now, actor: origin.actor, requestId: origin.requestId, reason: options.reason ?? null }));
+      const writes = plan.upserted.length + plan.removed.length + plan.conflicts.length + plan.released.length + versions.length + (plan.seenEvents?.length ?? 0);
+      if (writes > 0 || cursor) await store.applyChanges(plan, cursor);
       const audit = linkAuditEntries(plan, origin);
       if (audit.length > 0) await store.appendAudit(audit);
       this.directory.invalidate([...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)]);
       return {
+        ...summary,
         customersChanged: plan.upserted.length,
         merges: plan.removed.filter((r) => r.mergedInto !== null).length,
+        splits: (plan.events ?? []).filter((e) => e.kind === 'SPLIT').length,
         conflicts: plan.conflicts.length,
         customersRemoved: plan.removed.filter((r) => r.mergedInto === null).length,
       };
     }));
+  }
+
+  /**
+   * The changes newer than what the table holds, in order, and the versions they bring. A delete without a
+   * version leaves a tombstone at the record's last version, so an older upsert delivered after it stays ignored.
+   */
+  private async freshChanges(changes: readonly VersionedChange[]): Promise<{ fresh: RecordChange[]; versions: RecordVersion[] }> {
+    const keyOf = (change: VersionedChange): RecordKey => ('upsert' in change ? change.upsert : change.remove);
+    const versioned = changes.filter((c) => c.version != null || 'remove' in c);
+    const held = versioned.length > 0 ? await this.directory.store.getRecordVersions(versioned.map(keyOf)) : new Map<string, RecordVersion>();
+    const fresh: RecordChange[] = [];
+    const written = new Map<string, RecordVersion>();
+    for (const change of changes) {
+      const record = keyOf(change);
+      const key = recordKeyString(record);
+      const last = written.get(key) ?? held.get(key);
+      if (change.version != null) {
+        if (last && !isNewerVersion(change.version, last.version)) continue;
+        written.set(key, { record, version: change.version, deleted: 'remove' in change });
+      } else if ('remove' in change && last) {
+        written.set(key, { record, version: last.version, deleted: true });
+      }
+      fresh.push('upsert' in change ? { upsert: change.upsert } : { remove: change.remove });
+    }
+    return { fresh, versions: [...written.values()] };
+  }
+
+  /**
+   * The graph a plan needs: every customer holding a token of the changes, then every customer holding a token
+   * of those, until nothing new is found. A merge is re-planned only with all the records its evidence joins.
+   */
+  private async loadClosure(changes: readonly RecordChange[]): Promise<LinkGraph> {
+    const store = this.directory.store;
+    const graph: LinkGraph = { customers: new Map(), takenIds: new Set(), suppressed: new Set(), aliases: new Map() };
+    const asked = new Set<string>();
+    const candidates = (keys: Iterable<string>) => [...keys].flatMap((key) => [deriveCustomerId(key), deriveCustomerId(key, 1)]);
+    let tokens = tokensOf(changes);
+    let candidateIds = candidates(changes.flatMap((c) => ('upsert' in c ? [recordKeyString(c.upsert)] : [])));
+    while (tokens.length > 0) {
+      for (const token of tokens) asked.add(tokenString(token));
+      const part = await store.loadGraph({ tokens, candidateIds });
+      const added: string[] = [];
+      const next = new Map<string, IdentifierToken>();
+      for (const [id, customer] of part.customers) {
+        if (graph.customers.has(id)) continue;
+        graph.customers.set(id, customer);
+        for (const [key, record] of customer.records) {
+          added.push(key);
+          for (const token of record.tokens) if (!asked.has(tokenString(token))) next.set(tokenString(token), token);
+        }
+      }
+      for (const id of part.takenIds) graph.takenIds.add(id);
+      for (const key of part.suppressed) graph.suppressed.add(key);
+      for (const [id, aliases] of part.aliases ?? []) graph.aliases!.set(id, aliases);
+      tokens = [...next.values()];
+      candidateIds = candidates(added);
+    }
+    return graph;
+  }
+
+  /**
+   * Removes the links of an entity's records a complete sync pass did not list (linked before the pass began, so
+   * a record created during it is kept), through the same planner: merges that rested on them are undone.
+   */
+  async reconcile(source: string, entity: string, listed: ReadonlySet<string>, passStartedAt: string): Promise<number> {
+    const gone = (await this.directory.store.listLinkedRecordIds(source, entity, passStartedAt)).filter((id) => !listed.has(id));
+    for (let i = 0; i < gone.length; i += 500) {
+      await this.apply(gone.slice(i, i + 500).map((recordId) => ({ remove: { source, entity, recordId } })), undefined, { actor: 'sync', requestId: `reconcile:${source}.${entity}:${passStartedAt}` });
+    }
+    return gone.length;
+  }
+
+  /**
+   * A reviewer's merge: every record of these customers carries one `merge` token, so the planner keeps them
+   * together whatever the policy or later evidence says, and any reviewed split between them is lifted.
+   */
+  async mergeCustomers(ids: readonly string[], reason: string, origin: LinkOrigin): Promise<CustomerLinks> {
+    const found = await this.directory.store.getCustomers(ids);
+    const missing = ids.filter((id) => !found.has(id));
+    if (missing.length > 0) throw new LinkReviewError(`no customer ${missing.join(', ')}`);
+    const keys = [...new Set([...found.values()].flatMap((c) => c.links.map((l) => recordKeyString(l))))];
+    const records = await this.recordsWithTokens(keys);
+    const rule = `rev_${randomUUID().slice(0, 8)}`;
+    const splitRules = (side: string) => new Set(records.flatMap((r) => r.tokens.filter((t) => t.kind === 'split' && t.value.endsWith(side)).map((t) => t.value.slice(0, -2))));
+    const [sideA, sideB] = [splitRules(':a'), splitRules(':b')];
+    const lifted = new Set([...sideA].filter((r) => sideB.has(r)));
+    const changes = records.map((r): VersionedChange => ({
+      upsert: { ...r, tokens: [...r.tokens.filter((t) => !(t.kind === 'split' && lifted.has(t.value.slice(0, -2)))), { kind: 'merge', value: rule }] },
+    }));
+    await this.apply(changes, undefined, origin, { reason });
+    return (await this.directory.store.getCustomers([ids[0]!])).get(ids[0]!)!;
+  }
+
+  /**
+   * A reviewer's split of `mergedId` out of customer `id`: the records are divided by the canonical partition with
+   * the two customers' seed records kept apart, and each side carries a `split` token so the same evidence never
+   * merges them again. The merged-away ID comes back for its side.
+   */
+  async unmergeCustomer(id: string, mergedId: string, reason: string, origin: LinkOrigin): Promise<CustomerLinks[]> {
+    const customer = (await this.directory.store.getCustomers([id])).get(id);
+    if (!customer) throw new LinkReviewError(`no customer ${id}`);
+    if (!customer.mergedIds.includes(mergedId)) throw new LinkReviewError(`${mergedId} was not merged into ${customer.customerId}`);
+    const keys = customer.links.map((l) => recordKeyString(l));
+    const anchorB = seedRecordOf(mergedId, keys);
+    if (anchorB === null) throw new LinkReviewError(`no record ${mergedId} was started by is linked any more: its records cannot be told apart`);
+    const anchorA = seedRecordOf(customer.customerId, keys) ?? keys.find((k) => k !== anchorB)!;
+    const records = await this.recordsWithTokens(keys);
+    const sideB = reviewedSplitSide(records, anchorA, anchorB, this.policy);
+    const rule = `rev_${randomUUID().slice(0, 8)}`;
+    const valuesB = new Set(records.filter((r) => sideB.has(recordKeyString(r))).flatMap((r) => r.tokens.filter((t) => t.kind === 'merge').map((t) => t.value)));
+    const valuesA = new Set(records.filter((r) => !sideB.has(recordKeyString(r))).flatMap((r) => r.tokens.filter((t) => t.kind === 'merge').map((t) => t.value)));
+    const changes = records.map((r): VersionedChange => ({
+      upsert: {
+        ...r,
+        tokens: [
+          // A reviewer's earlier merge across the two sides is what this split overrides.
+          ...r.tokens.filter((t) => !(t.kind === 'merge' && valuesA.has(t.value) && valuesB.has(t.value))),
+          { kind: 'split', value: `${rule}:${sideB.has(recordKeyString(r)) ? 'b' : 'a'}` },
+        ],
+      },
+    }));
+    await this.apply(changes, undefined, origin, { reason });
+    const after = await this.directory.store.getCustomers([customer.customerId, mergedId]);
+    return [...new Map([...after.values()].map((c) => [c.customerId, c])).values()];
+  }
+
+  /** The records with their stored tokens (a review keeps what the sources sent and changes only its own tokens). */
+  private async recordsWithTokens(keys: readonly string[]): Promise<IncomingRecord[]> {
+    const graph = await this.directory.store.loadGraph({ tokens: keys.map((value) => ({ kind: 'ref', value })), candidateIds: [] });
+    const records: IncomingRecord[] = [];
+    for (const customer of graph.customers.values()) {
+      for (const [key, record] of customer.records) if (keys.includes(key)) records.push({ source: record.link.source, entity: record.link.entity, recordId: record.link.recordId, tokens: record.tokens });
+    }
+    return records;
   }
 
   /**
@@ -131,9 +340,18 @@ export class LinkService {
     }));
   }
 
+  /** Merges and splits of a customer (its merged-away IDs included), newest first. */
+  linkHistory(customer: CustomerLinks, first: number) {
+    return this.directory.store.readLinkHistory([customer.customerId, ...customer.mergedIds], first);
+  }
+
   /** `serial` orders this process's plans; a store shared by several processes also takes its lock across them. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const store = this.directory.store;
     return store.withLinkLock ? store.withLinkLock(work) : work();
   }
+}
+
+function validRecordId(id: string | null): string | null {
+  return id === null || id.trim() === '' || id.length > MAX_RECORD_ID_LENGTH ? null : id;
 }

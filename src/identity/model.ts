@@ -7,7 +7,7 @@ export interface RecordKey {
 }
 
 /** How a record came to belong to its customer. */
-export type LinkRule = 'SEED' | 'EMAIL' | 'PHONE' | 'EMAIL_MD5' | 'EXTERNAL_ID';
+export type LinkRule = 'SEED' | 'EMAIL' | 'PHONE' | 'EMAIL_MD5' | 'EXTERNAL_ID' | 'REVIEW';
 
 export interface Link extends RecordKey {
   customerId: string;
@@ -22,7 +22,15 @@ export interface Link extends RecordKey {
  * and a record naming another system's record (a CRM ID in shop metadata) holds that one too, so a
  * reference links in either order of arrival.
  */
-export type IdentifierKind = 'email' | 'phone' | 'email_md5' | 'ref';
+export type IdentifierKind = 'email' | 'phone' | 'email_md5' | 'ref' | ReviewKind;
+
+/**
+ * A reviewer's decision, kept on the records it concerns as a token the planner reads: records sharing a
+ * `merge` token are one customer whatever the policy says; records holding `split` tokens `<rule>:a` and
+ * `<rule>:b` are never one customer. Sources never send these; an update of a record keeps them.
+ */
+export type ReviewKind = 'merge' | 'split';
+export const isReviewToken = (token: IdentifierToken): boolean => token.kind === 'merge' || token.kind === 'split';
 
 export interface IdentifierToken {
   kind: IdentifierKind;
@@ -44,4 +52,4 @@ export function tokenString(token: IdentifierToken): string {
   return `${token.kind}\u0000${token.value}`;
 }
 
-export const RULE_OF_KIND: Record<IdentifierKind, LinkRule> = { email: 'EMAIL', phone: 'PHONE', email_md5: 'EMAIL_MD5', ref: 'EXTERNAL_ID' };
+export const RULE_OF_KIND: Record<IdentifierKind, LinkRule> = { email: 'EMAIL', phone: 'PHONE', email_md5: 'EMAIL_MD5', ref: 'EXTERNAL_ID', merge: 'REVIEW', split: 'REVIEW' };

@@ -4,12 +4,12 @@ import pLimit from 'p-limit';
 import { Client, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { pino, type Logger } from 'pino';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
-import type { GraphCustomer, LinkChanges, LinkGraph } from './link-planner.js';
+import type { GraphCustomer, LinkChanges, LinkGraph, RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
 import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
-import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, SyncCursor } from './store.js';
+import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, StoredLinkHistoryEntry, SyncCursor } from './store.js';
 
 /**
  * Versioned, append-only: a released migration is never edited, only followed by a new one. Versions
@@ -110,6 +110,42 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; sql: string }[] = 
         forgotten_at text NOT NULL,
         PRIMARY KEY (source, entity, record_id)
       );
+    `,
+  },
+  {
+    version: 4,
+    // The link table as derived state: record versions (stale events ignored), webhook event IDs within their
+    // replay window, and the history of merges and splits with their causes.
+    sql: `
+      CREATE TABLE record_versions (
+        source text COLLATE "C" NOT NULL,
+        entity text COLLATE "C" NOT NULL,
+        record_id text COLLATE "C" NOT NULL,
+        version text NOT NULL,
+        deleted boolean NOT NULL,
+        PRIMARY KEY (source, entity, record_id)
+      );
+      CREATE TABLE webhook_events (
+        source text COLLATE "C" NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        expires_at text COLLATE "C" NOT NULL,
+        PRIMARY KEY (source, event_id)
+      );
+      CREATE INDEX webhook_events_by_expiry ON webhook_events (expires_at);
+      CREATE TABLE link_history (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at text NOT NULL,
+        kind text NOT NULL,
+        customer_id text COLLATE "C" NOT NULL,
+        other_customer_id text COLLATE "C" NOT NULL,
+        rule text,
+        actor text NOT NULL,
+        request_id text NOT NULL,
+        reason text
+      );
+      CREATE INDEX link_history_by_customer ON link_history (customer_id, seq);
+      CREATE INDEX link_history_by_other ON link_history (other_customer_id, seq);
+      CREATE INDEX links_by_linked_at ON links (source, entity, linked_at);
     `,
   },
 ];
@@ -381,7 +417,7 @@ export class PostgresLinkStore implements LinkStore {
     this.reads += 1;
     // One round trip: every customer holding a token, with its records' tokens in their original order; the taken
     // candidate IDs; and the forgotten records among the upserted ones (each brings its own `ref` token, so found by key).
-    const { rows } = await this.pool.query<{ customers: { id: string; created_at: string; links: LinkTuple[]; tokens: TokenTuple[] | null }[]; taken: string[]; suppressed: string[] }>(
+    const { rows } = await this.pool.query<{ customers: { id: string; created_at: string; links: LinkTuple[]; tokens: TokenTuple[] | null; aliases: string[] | null }[]; taken: string[]; suppressed: string[] }>(
       `WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS w(kind, value)),
        hit AS (SELECT DISTINCT i.customer_id FROM wanted w JOIN identifiers i ON i.kind = w.kind AND i.value = w.value)
        SELECT
@@ -389,7 +425,8 @@ export class PostgresLinkStore implements LinkStore {
              'id', c.id,
              'created_at', c.created_at,
              'links', (SELECT json_agg(${LINK_TUPLE}) FROM links l WHERE l.customer_id = c.id),
-             'tokens', (SELECT json_agg(json_build_array(i.kind, i.value, i.source, i.entity, i.record_id) ORDER BY i.position) FROM identifiers i WHERE i.customer_id = c.id)
+             'tokens', (SELECT json_agg(json_build_array(i.kind, i.value, i.source, i.entity, i.record_id) ORDER BY i.position) FROM identifiers i WHERE i.customer_id = c.id),
+             'aliases', (SELECT json_agg(a.alias_id ORDER BY a.merged_at, a.alias_id) FROM customer_aliases a WHERE a.customer_id = c.id)
            )), '[]') FROM hit h JOIN customers c ON c.id = h.customer_id) AS customers,
          ARRAY(SELECT id FROM customers WHERE id = ANY($3::text[]) UNION SELECT alias_id FROM customer_aliases WHERE alias_id = ANY($3::text[])) AS taken,
          ARRAY(SELECT w.value FROM wanted w JOIN forgotten_records f ON w.kind = 'ref' AND f.source || ':' || f.entity || ':' || f.record_id = w.value) AS suppressed`,
@@ -397,7 +434,9 @@ export class PostgresLinkStore implements LinkStore {
     );
     const row = rows[0]!;
     const customers = new Map<string, GraphCustomer>();
+    const aliases = new Map<string, string[]>();
     for (const stored of row.customers) {
+      if (stored.aliases) aliases.set(stored.id, stored.aliases);
       const customer: GraphCustomer = { id: stored.id, createdAt: stored.created_at, records: new Map() };
       for (const tuple of stored.links ?? []) {
         const link = toLink(stored.id, tuple);
@@ -408,7 +447,7 @@ export class PostgresLinkStore implements LinkStore {
       }
       customers.set(customer.id, customer);
     }
-    return { customers, takenIds: new Set(row.taken), suppressed: new Set(row.suppressed) };
+    return { customers, takenIds: new Set(row.taken), suppressed: new Set(row.suppressed), aliases };
   }
 
   async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
@@ -487,6 +526,10 @@ export class PostgresLinkStore implements LinkStore {
       if (dropped.length > 0) {
         changed += await rowCount(client.query('DELETE FROM customer_aliases WHERE customer_id = ANY($1::text[])', [dropped]));
       }
+      if (changes.restored?.length) {
+        changed += await rowCount(client.query('DELETE FROM customer_aliases WHERE alias_id = ANY($1::text[])', [changes.restored]));
+      }
+      await writeDerivedState(client, changes);
       if (changes.conflicts.length > 0) {
         const c = changes.conflicts;
         await client.query(
@@ -537,6 +580,65 @@ export class PostgresLinkStore implements LinkStore {
     } catch (error) {
       // The links are written and committed; stale statistics cost speed, not correctness.
       this.logger.warn({ err: error }, 'could not refresh link table statistics');
+    }
+  }
+
+  async getRecordVersions(records: readonly RecordKey[]): Promise<Map<string, RecordVersion>> {
+    this.reads += 1;
+    if (records.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ source: string; entity: string; record_id: string; version: string; deleted: boolean }>(
+      `SELECT v.* FROM unnest($1::text[], $2::text[], $3::text[]) AS w(source, entity, record_id)
+       JOIN record_versions v ON (v.source, v.entity, v.record_id) = (w.source, w.entity, w.record_id)`,
+      [records.map((r) => r.source), records.map((r) => r.entity), records.map((r) => r.recordId)],
+    );
+    return new Map(rows.map((row) => {
+      const record = { source: row.source, entity: row.entity, recordId: row.record_id };
+      return [recordKeyString(record), { record, version: row.version, deleted: row.deleted }];
+    }));
+  }
+
+  async seenEvents(source: string, eventIds: readonly string[], now: string): Promise<Set<string>> {
+    this.reads += 1;
+    const { rows } = await this.pool.query<{ event_id: string }>('SELECT event_id FROM webhook_events WHERE source = $1 AND event_id = ANY($2::text[]) AND expires_at > $3', [source, eventIds, now]);
+    return new Set(rows.map((r) => r.event_id));
+  }
+
+  async listLinkedRecordIds(source: string, entity: string, linkedBefore: string): Promise<string[]> {
+    this.reads += 1;
+    const { rows } = await this.pool.query<{ record_id: string }>('SELECT record_id FROM links WHERE source = $1 AND entity = $2 AND linked_at < $3 ORDER BY record_id', [source, entity, linkedBefore]);
+    return rows.map((r) => r.record_id);
+  }
+
+  async readLinkHistory(customerIds: readonly string[], first: number): Promise<StoredLinkHistoryEntry[]> {
+    this.reads += 1;
+    const { rows } = await this.pool.query<{ seq: string; at: string; kind: 'MERGE' | 'SPLIT'; customer_id: string; other_customer_id: string; rule: string | null; actor: string; request_id: string; reason: string | null }>(
+      'SELECT * FROM link_history WHERE customer_id = ANY($1::text[]) OR other_customer_id = ANY($1::text[]) ORDER BY seq DESC LIMIT $2',
+      [customerIds, first],
+    );
+    return rows.map((row) => ({
+      seq: Number(row.seq), at: row.at, kind: row.kind, customerId: row.customer_id, otherCustomerId: row.other_customer_id,
+      rule: row.rule as LinkRule | null, actor: row.actor, requestId: row.request_id, reason: row.reason,
+    }));
+  }
+
+  /**
+   * One sync at a time across every replica: a session advisory lock on a connection of its own, held for the
+   * whole sync; if this process dies the session ends and the lock is freed.
+   */
+  async withSyncLock<T>(work: () => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const lockKey = `rosetta.sync.${this.schema}`;
+    let healthy = false;
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+        healthy = true;
+      }
+    } finally {
+      client.release(!healthy);
     }
   }
 
@@ -663,6 +765,37 @@ async function inTransaction<T>(client: PoolClient, work: () => Promise<T>): Pro
 
 async function rowCount(result: Promise<{ rowCount: number | null }>): Promise<number> {
   return (await result).rowCount ?? 0;
+}
+
+/** Versions, event IDs and history entries a plan brings, in the plan's transaction. */
+async function writeDerivedState(client: PoolClient, changes: LinkChanges): Promise<void> {
+  const versions = changes.versions ?? [];
+  if (versions.length > 0) {
+    await client.query(
+      `INSERT INTO record_versions (source, entity, record_id, version, deleted)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[])
+       ON CONFLICT (source, entity, record_id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted`,
+      [versions.map((v) => v.record.source), versions.map((v) => v.record.entity), versions.map((v) => v.record.recordId), versions.map((v) => v.version), versions.map((v) => v.deleted)],
+    );
+  }
+  const events = changes.seenEvents ?? [];
+  if (events.length > 0) {
+    // Expired IDs go as new ones come: the table holds one tolerance window of events.
+    await client.query('DELETE FROM webhook_events WHERE expires_at <= $1', [new Date().toISOString()]);
+    await client.query(
+      `INSERT INTO webhook_events (source, event_id, expires_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+       ON CONFLICT (source, event_id) DO UPDATE SET expires_at = excluded.expires_at`,
+      [events.map((e) => e.source), events.map((e) => e.eventId), events.map((e) => e.expiresAt)],
+    );
+  }
+  const history = changes.history ?? [];
+  if (history.length > 0) {
+    await client.query(
+      `INSERT INTO link_history (at, kind, customer_id, other_customer_id, rule, actor, request_id, reason)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+      [history.map((h) => h.at), history.map((h) => h.kind), history.map((h) => h.customerId), history.map((h) => h.otherCustomerId), history.map((h) => h.rule), history.map((h) => h.actor), history.map((h) => h.requestId), history.map((h) => h.reason)],
+    );
+  }
 }
 
 async function writeCursor(db: Pick<Pool, 'query'>, cursor: SyncCursor): Promise<void> {

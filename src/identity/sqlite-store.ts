@@ -2,10 +2,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Conflict, GraphCustomer, LinkChanges, LinkGraph } from './link-planner.js';
+import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion } from './link-planner.js';
+import pLimit from 'p-limit';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString } from './model.js';
-import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, SyncCursor } from './store.js';
+import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, StoredLinkHistoryEntry, SyncCursor } from './store.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
@@ -101,6 +102,42 @@ export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
         forgotten_at TEXT NOT NULL,
         PRIMARY KEY (source, entity, record_id)
       ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 4,
+    // The link table as derived state: record versions (stale events ignored), webhook event IDs within their
+    // replay window, and the history of merges and splits with their causes.
+    sql: `
+      CREATE TABLE record_versions (
+        source TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        record_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        PRIMARY KEY (source, entity, record_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE webhook_events (
+        source TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (source, event_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX webhook_events_by_expiry ON webhook_events (expires_at);
+      CREATE TABLE link_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        other_customer_id TEXT NOT NULL,
+        rule TEXT,
+        actor TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX link_history_by_customer ON link_history (customer_id, seq);
+      CREATE INDEX link_history_by_other ON link_history (other_customer_id, seq);
+      CREATE INDEX links_by_linked_at ON links (source, entity, linked_at);
     `,
   },
 ];
@@ -321,7 +358,7 @@ export class SqliteLinkStore implements LinkStore {
         .pluck()
         .all(json(query.tokens.flatMap((t) => (t.kind === 'ref' ? [refParts(t.value)] : [])))) as string[],
     );
-    return { customers, takenIds, suppressed };
+    return { customers, takenIds, suppressed, aliases: this.mergedIdsOf([...customers.keys()]) };
   }
 
   async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
@@ -339,7 +376,11 @@ export class SqliteLinkStore implements LinkStore {
           rows += this.statement('DELETE FROM customer_aliases WHERE customer_id = ?').run(customerId).changes;
         }
       }
+      if (changes.restored?.length) {
+        rows += this.statement('DELETE FROM customer_aliases WHERE alias_id IN (SELECT value FROM json_each(?))').run(json(changes.restored)).changes;
+      }
       this.insertConflicts(changes.conflicts);
+      this.writeDerivedState(changes);
       const release = this.statement('DELETE FROM forgotten_records WHERE source = ? AND entity = ? AND record_id = ?');
       for (const key of changes.released) release.run(key.source, key.entity, key.recordId);
       if (cursor) this.writeCursor(cursor);
@@ -404,6 +445,67 @@ export class SqliteLinkStore implements LinkStore {
     const deleteLink = this.statement('DELETE FROM links WHERE source = ? AND entity = ? AND record_id = ?');
     for (const [key, row] of heldLinks) if (!keptLinks.has(key)) rows += deleteLink.run(row.source, row.entity, row.record_id).changes;
     return rows;
+  }
+
+  /** Versions, event IDs and history entries a plan brings, in the plan's transaction. */
+  private writeDerivedState(changes: LinkChanges): void {
+    const version = this.statement(
+      `INSERT INTO record_versions (source, entity, record_id, version, deleted) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (source, entity, record_id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted`,
+    );
+    for (const v of changes.versions ?? []) version.run(v.record.source, v.record.entity, v.record.recordId, v.version, v.deleted ? 1 : 0);
+    if (changes.seenEvents?.length) {
+      const now = new Date().toISOString();
+      // Expired IDs go as new ones come: the table holds one tolerance window of events.
+      this.statement('DELETE FROM webhook_events WHERE expires_at <= ?').run(now);
+      const event = this.statement('INSERT OR REPLACE INTO webhook_events (source, event_id, expires_at) VALUES (?, ?, ?)');
+      for (const e of changes.seenEvents) event.run(e.source, e.eventId, e.expiresAt);
+    }
+    const history = this.statement('INSERT INTO link_history (at, kind, customer_id, other_customer_id, rule, actor, request_id, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const h of changes.history ?? []) history.run(h.at, h.kind, h.customerId, h.otherCustomerId, h.rule, h.actor, h.requestId, h.reason);
+  }
+
+  async getRecordVersions(records: readonly RecordKey[]): Promise<Map<string, RecordVersion>> {
+    this.reads += 1;
+    const rows = this.statement(
+        `SELECT v.* FROM json_each(?) w JOIN record_versions v
+         ON v.source = json_extract(w.value, '$[0]') AND v.entity = json_extract(w.value, '$[1]') AND v.record_id = json_extract(w.value, '$[2]')`,
+      )
+      .all(json(records.map((r) => [r.source, r.entity, r.recordId]))) as { source: string; entity: string; record_id: string; version: string; deleted: number }[];
+    return new Map(rows.map((row) => {
+      const record = { source: row.source, entity: row.entity, recordId: row.record_id };
+      return [recordKeyString(record), { record, version: row.version, deleted: row.deleted === 1 }];
+    }));
+  }
+
+  async seenEvents(source: string, eventIds: readonly string[], now: string): Promise<Set<string>> {
+    this.reads += 1;
+    return new Set(this.statement('SELECT event_id FROM webhook_events WHERE source = ? AND event_id IN (SELECT value FROM json_each(?)) AND expires_at > ?').pluck().all(source, json(eventIds), now) as string[]);
+  }
+
+  async listLinkedRecordIds(source: string, entity: string, linkedBefore: string): Promise<string[]> {
+    this.reads += 1;
+    return this.statement('SELECT record_id FROM links WHERE source = ? AND entity = ? AND linked_at < ? ORDER BY record_id').pluck().all(source, entity, linkedBefore) as string[];
+  }
+
+  async readLinkHistory(customerIds: readonly string[], first: number): Promise<StoredLinkHistoryEntry[]> {
+    this.reads += 1;
+    const rows = this.statement(
+        `SELECT * FROM link_history WHERE customer_id IN (SELECT value FROM json_each(@ids)) OR other_customer_id IN (SELECT value FROM json_each(@ids))
+         ORDER BY seq DESC LIMIT @first`,
+      )
+      .all({ ids: json(customerIds), first }) as { seq: number; at: string; kind: 'MERGE' | 'SPLIT'; customer_id: string; other_customer_id: string; rule: string | null; actor: string; request_id: string; reason: string | null }[];
+    return rows.map((row) => ({
+      seq: row.seq, at: row.at, kind: row.kind, customerId: row.customer_id, otherCustomerId: row.other_customer_id,
+      rule: row.rule as LinkRule | null, actor: row.actor, requestId: row.request_id, reason: row.reason,
+    }));
+  }
+
+  /** One process owns the file: its syncs queue here. */
+  private readonly syncTurn = pLimit(1);
+
+  withSyncLock<T>(work: () => Promise<T>): Promise<T> {
+    return this.syncTurn(work);
   }
 
   private insertConflicts(conflicts: readonly Conflict[]): void {

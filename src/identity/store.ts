@@ -1,5 +1,5 @@
 // The link store interface every backend (SQLite, PostgreSQL) implements and one contract suite tests.
-import type { Conflict, LinkChanges, LinkGraph } from './link-planner.js';
+import type { Conflict, LinkChanges, LinkGraph, LinkHistoryEntry, RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, RecordKey } from './model.js';
 
 /** Record-cache invalidations to and from the OTHER processes sharing a store. */
@@ -74,6 +74,10 @@ export interface AuditLog {
   pruneAudit(before: string): Promise<number>;
 }
 
+export interface StoredLinkHistoryEntry extends LinkHistoryEntry {
+  seq: number;
+}
+
 export interface LinkStore extends AuditLog {
   /** Customers by ID (merged-away IDs resolve to their survivor), keyed by the ID asked for. One read. */
   getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>>;
@@ -91,6 +95,20 @@ export interface LinkStore extends AuditLog {
   getSyncCursor(source: string, entity: string): Promise<SyncCursor | null>;
   saveSyncCursor(cursor: SyncCursor): Promise<void>;
   listConflicts(limit: number): Promise<StoredConflict[]>;
+
+  /** The version each of these records was last applied at (keyed by `source:entity:recordId`); unversioned records are absent. */
+  getRecordVersions(records: readonly RecordKey[]): Promise<Map<string, RecordVersion>>;
+  /** Which of these event IDs of `source` were applied and are still within their replay window at `now`. */
+  seenEvents(source: string, eventIds: readonly string[], now: string): Promise<Set<string>>;
+  /** IDs of an entity's linked records linked before `linkedBefore` (ISO time), in ID order: reconciliation's candidates. */
+  listLinkedRecordIds(source: string, entity: string, linkedBefore: string): Promise<string[]>;
+  /** Merges and splits of these customers (live or merged-away IDs), newest first. */
+  readLinkHistory(customerIds: readonly string[], first: number): Promise<StoredLinkHistoryEntry[]>;
+  /**
+   * Runs `work` while no other process sharing the store runs a sync (PostgreSQL: an advisory lock held by its
+   * own connection, so a process that dies mid-sync frees it). Waits for the running one to finish.
+   */
+  withSyncLock<T>(work: () => Promise<T>): Promise<T>;
   /** Removes a customer's links, identifiers and aliases; null when there is no such customer. */
   forgetCustomer(customerId: string): Promise<ForgottenCustomer | null>;
 

@@ -1,7 +1,6 @@
 // Builds and refreshes the link table by paging through every linked entity, resumably, through the LinkService.
 import type { SourceRegistry } from '../sources/registry.js';
-import type { LinkService } from './link-service.js';
-import type { RecordChange } from './link-planner.js';
+import type { LinkService, VersionedChange } from './link-service.js';
 import type { LinkStore, SyncCursor } from './store.js';
 
 export interface EntitySyncSummary {
@@ -11,6 +10,8 @@ export interface EntitySyncSummary {
   pages: number;
   /** True when this run continued a pass an earlier run left unfinished. */
   resumed: boolean;
+  /** Links removed because this complete pass no longer listed their records (0 after a resumed pass: it saw only part). */
+  reconciled: number;
 }
 
 export interface SyncSummary {
@@ -18,7 +19,11 @@ export interface SyncSummary {
   records: number;
   customersChanged: number;
   merges: number;
+  splits: number;
   conflicts: number;
+  /** Records ignored because the table already held that version or a newer one (a webhook was faster). */
+  stale: number;
+  reconciled: number;
   customers: number;
   ms: number;
 }
@@ -36,12 +41,22 @@ export interface SyncOptions {
  * next run resumes after the last written page. A completed pass leaves the cursor empty: the next run starts
  * over, and records that did not change change nothing.
  */
-export async function syncLinks({ registry, links, store }: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions = {}): Promise<SyncSummary> {
+export function syncLinks(services: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions = {}): Promise<SyncSummary> {
+  // One sync at a time across every process sharing the store: two passes would each reconcile against half a view.
+  return services.store.withSyncLock(() => syncPass(services, options));
+}
+
+/**
+ * A complete pass (every page read without error, from the first) also reconciles: records the source no longer
+ * lists lose their links through the planner. A resumed pass saw only its tail, so it deletes nothing.
+ */
+async function syncPass({ registry, links, store }: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions): Promise<SyncSummary> {
   const started = performance.now();
-  const totals = { customersChanged: 0, merges: 0, conflicts: 0 };
+  const totals = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, stale: 0 };
   const entities: EntitySyncSummary[] = [];
   for (const { source, entity, reader } of registry.linkedEntities()) {
-    const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false };
+    const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false, reconciled: 0 };
+    const listed = new Set<string>();
     entities.push(summary);
     if (!reader.config.list) continue;
     const saved = await store.getSyncCursor(source, entity);
@@ -60,16 +75,20 @@ export async function syncLinks({ registry, links, store }: { registry: SourceRe
           // Marked handled so a crash before it is awaited leaves no unhandled rejection; awaiting it still throws.
           next.catch(() => undefined);
         }
-        const changes: RecordChange[] = [];
+        const changes: VersionedChange[] = [];
         for (const raw of page.items) {
-          const record = links.toIncoming(source, entity, raw);
-          if (record) changes.push({ upsert: record });
+          const change = links.upsertOf(source, entity, raw);
+          if (!change) continue;
+          changes.push(change);
+          if ('upsert' in change) listed.add(change.upsert.recordId);
         }
         const cursor: SyncCursor = { source, entity, cursor: page.next, passStartedAt, completedAt: page.next === null ? new Date().toISOString() : null };
         const applied = await links.apply(changes, cursor, { actor: 'sync', requestId: `sync:${source}.${entity}:${passStartedAt}` });
         totals.customersChanged += applied.customersChanged;
         totals.merges += applied.merges;
+        totals.splits += applied.splits;
         totals.conflicts += applied.conflicts;
+        totals.stale += applied.stale;
         summary.records += changes.length;
         summary.pages += 1;
         options.onPage?.({ source, entity, records: summary.records, pages: summary.pages });
@@ -82,11 +101,13 @@ export async function syncLinks({ registry, links, store }: { registry: SourceRe
     }
     // Lets the generator finish (and release its request state) when the loop left it at its last page.
     await pages.return(undefined);
+    if (!summary.resumed) summary.reconciled = await links.reconcile(source, entity, listed, passStartedAt);
   }
   return {
     entities,
     records: entities.reduce((n, e) => n + e.records, 0),
     ...totals,
+    reconciled: entities.reduce((n, e) => n + e.reconciled, 0),
     customers: await store.countCustomers(),
     ms: Math.round(performance.now() - started),
   };

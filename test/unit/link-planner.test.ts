@@ -13,19 +13,32 @@ const phone = (value: string): IdentifierToken => ({ kind: 'phone', value });
 
 /** The link table as the planner would leave it after each batch, kept in memory. */
 class Table {
-  readonly graph: LinkGraph = { customers: new Map(), takenIds: new Set(), suppressed: new Set() };
+  readonly graph: LinkGraph = { customers: new Map(), takenIds: new Set(), suppressed: new Set(), aliases: new Map() };
   private clock = 0;
 
   apply(changes: RecordChange[], policy = NO_LIMITS): LinkChanges {
     // Each batch is a later moment, so "older" is meaningful across batches.
     const now = new Date(Date.UTC(2026, 0, 1, 0, 0, this.clock++)).toISOString();
-    const loaded: LinkGraph = { customers: new Map([...this.graph.customers].map(([id, c]) => [id, clone(c)])), takenIds: new Set(this.graph.takenIds), suppressed: new Set(this.graph.suppressed) };
+    const aliases = this.graph.aliases!;
+    const loaded: LinkGraph = {
+      customers: new Map([...this.graph.customers].map(([id, c]) => [id, clone(c)])),
+      takenIds: new Set(this.graph.takenIds),
+      suppressed: new Set(this.graph.suppressed),
+      aliases: new Map([...aliases].map(([id, list]) => [id, [...list]])),
+    };
     const plan = planLinks(loaded, changes, policy, now);
     for (const customer of plan.upserted) this.graph.customers.set(customer.id, clone(customer));
+    // As the stores do: an ID merged away becomes an alias of its survivor (with its own aliases); a restored one stops being one.
     for (const { customerId, mergedInto } of plan.removed) {
       this.graph.customers.delete(customerId);
-      if (mergedInto) this.graph.takenIds.add(customerId);
+      const held = aliases.get(customerId) ?? [];
+      aliases.delete(customerId);
+      if (mergedInto) {
+        this.graph.takenIds.add(customerId);
+        aliases.set(mergedInto, [...(aliases.get(mergedInto) ?? []), ...held, customerId]);
+      }
     }
+    for (const id of plan.restored ?? []) for (const [owner, list] of aliases) aliases.set(owner, list.filter((alias) => alias !== id));
     return plan;
   }
 
@@ -69,7 +82,7 @@ describe('linking records into customers', () => {
     const table = new Table();
     const batch = upserts(rec('crm', '1', [email('a@x.io')]), rec('shop', '2', [email('a@x.io')]));
     table.apply(batch);
-    expect(table.apply(batch)).toEqual({ upserted: [], removed: [], conflicts: [], released: [] });
+    expect(table.apply(batch)).toMatchObject({ upserted: [], removed: [], conflicts: [], released: [], events: [] });
   });
 
   test('a record that bridges two customers merges them into the older, which keeps its ID', () => {
@@ -171,5 +184,68 @@ describe('forgotten records', () => {
     table.graph.suppressed.add('crm:e:1');
     expect(table.apply(upserts(rec('crm', '1', [email('a@x.io')]))).upserted).toEqual([]);
     expect(table.apply([{ remove: { source: 'crm', entity: 'e', recordId: '1' } }]).released).toEqual([{ source: 'crm', entity: 'e', recordId: '1' }]);
+  });
+});
+
+describe('convergence: the table follows the evidence both ways', () => {
+  /** Which records share a customer, independent of customer IDs. */
+  const partitionOf = (table: Table) => [...table.graph.customers.values()].map((c) => [...c.records.keys()].sort().join(' ')).sort();
+
+  test('a merge whose bridging record changes its email is undone, and the merged-away ID comes back for its records', () => {
+    const table = new Table();
+    table.apply(upserts(rec('crm', '1', [email('a@x.io')])));
+    table.apply(upserts(rec('shop', '2', [phone('+14155550134')])));
+    const [older, younger] = [table.customerOf('crm', '1')!, table.customerOf('shop', '2')!];
+    table.apply(upserts(rec('support', '3', [email('a@x.io'), phone('+14155550134')])));
+    expect(table.customerOf('shop', '2')).toBe(older);
+    const plan = table.apply(upserts(rec('support', '3', [email('a@x.io')])));
+    expect(table.customerOf('shop', '2')).toBe(younger);
+    expect(table.customerOf('support', '3')).toBe(older);
+    expect(plan.restored).toEqual([younger]);
+    expect(plan.events).toEqual([{ kind: 'SPLIT', customerId: older, otherCustomerId: younger, rule: null }]);
+  });
+
+  test('deleting the record that bridged two customers splits them again', () => {
+    const table = new Table();
+    table.apply(upserts(rec('crm', '1', [email('a@x.io')]), rec('shop', '2', [phone('+14155550134')])));
+    table.apply(upserts(rec('support', '3', [email('a@x.io'), phone('+14155550134')])));
+    expect(table.graph.customers.size).toBe(1);
+    table.apply([{ remove: { source: 'support', entity: 'e', recordId: '3' } }]);
+    expect(partitionOf(table)).toEqual(['crm:e:1', 'shop:e:2']);
+  });
+
+  test('a record still bridged by other evidence keeps its merge', () => {
+    const table = new Table();
+    table.apply(upserts(rec('crm', '1', [email('a@x.io'), phone('+14155550134')]), rec('shop', '2', [email('a@x.io'), phone('+14155550134')])));
+    const plan = table.apply(upserts(rec('shop', '2', [phone('+14155550134')])));
+    expect(partitionOf(table)).toEqual(['crm:e:1 shop:e:2']);
+    expect(plan.removed).toEqual([]);
+  });
+
+  test('which of two CRM contacts gets a shared shop record does not depend on arrival order', () => {
+    const policy: MatchPolicy = { caps: {}, uniqueEntities: new Set(['crm.e']) };
+    const records = [rec('crm', 'C-2', [email('a@x.io')]), rec('crm', 'C-1', [phone('+14155550134')]), rec('shop', '7', [email('a@x.io'), phone('+14155550134')])];
+    const outcomes = [[0, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0]].map((order) => {
+      const table = new Table();
+      for (const i of order) table.apply(upserts(records[i]!), policy);
+      return partitionOf(table);
+    });
+    expect(outcomes).toEqual(outcomes.map(() => ['crm:e:C-1 shop:e:7', 'crm:e:C-2']));
+  });
+
+  test("a reviewer's merge holds against the policy, and a reviewer's split is not re-merged by the same evidence", () => {
+    const table = new Table();
+    const policy: MatchPolicy = { caps: {}, uniqueEntities: new Set(['crm.e']) };
+    table.apply(upserts(rec('crm', '1', [email('a@x.io'), { kind: 'merge', value: 'r1' }]), rec('crm', '2', [phone('+14155550134'), { kind: 'merge', value: 'r1' }])), policy);
+    expect(partitionOf(table)).toEqual(['crm:e:1 crm:e:2']);
+    // A source update keeps the reviewer's token.
+    table.apply(upserts(rec('crm', '1', [email('b@x.io')])), policy);
+    expect(partitionOf(table)).toEqual(['crm:e:1 crm:e:2']);
+
+    table.apply(upserts(rec('shop', '1', [email('c@x.io'), { kind: 'split', value: 'r2:a' }]), rec('shop', '2', [email('c@x.io'), { kind: 'split', value: 'r2:b' }])));
+    expect(partitionOf(table)).toContain('shop:e:1');
+    expect(partitionOf(table)).toContain('shop:e:2');
+    const plan = table.apply(upserts(rec('support', '9', [email('c@x.io')])));
+    expect(plan.conflicts).toEqual([expect.objectContaining({ reason: 'REVIEWED_SPLIT' })]);
   });
 });
