@@ -33,6 +33,13 @@ export function createCrmServer(data: Dataset, options: SourceOptions & { webhoo
     if (contact.phone) byPhone.set(phoneKey(contact.phone), [...(byPhone.get(phoneKey(contact.phone)) ?? []), contact]);
   };
 
+  // HubSpot's `updatedAt` has milliseconds; two writes within one still get distinct, increasing versions here.
+  let lastWrite = 0;
+  const writeStamp = () => {
+    lastWrite = Math.max(Date.now(), lastWrite + 1);
+    return new Date(lastWrite).toISOString();
+  };
+
   return new HttpApp('crm', options)
     .get('/contacts', ({ query }) => {
       const ids = listQuery(query, 'ids', { max: CRM_MAX_BATCH_IDS });
@@ -62,7 +69,7 @@ export function createCrmServer(data: Dataset, options: SourceOptions & { webhoo
         ...(previous ?? { personId: 'external', first_name: '', last_name: '', primary_email: null, phone: null, lifecycle_stage: 'lead', owner: { name: '', email: '' }, address: { street: '', city: '', zip: '', country: 'US' } }),
         ...fields,
         id: params.id,
-        updated_at: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        updated_at: writeStamp(),
       } as CrmContact;
       if (!previous) contacts.splice(firstIndexAfter(contacts, contact.id, (c) => c.id), 0, contact);
       else contacts[contacts.indexOf(previous)] = contact;
@@ -76,7 +83,8 @@ export function createCrmServer(data: Dataset, options: SourceOptions & { webhoo
       unindex(contact);
       byId.delete(contact.id);
       contacts.splice(contacts.indexOf(contact), 1);
-      await options.webhooks?.emit({ type: 'delete', entity: 'contact', id: contact.id });
+      // The delete's time is its version: an update sent before it and delivered after it must not bring it back.
+      await options.webhooks?.emit({ type: 'delete', entity: 'contact', id: contact.id, version: writeStamp() });
       return { deleted: contact.id };
     })
     .get('/contacts/:id', ({ params }) => {

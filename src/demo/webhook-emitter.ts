@@ -8,6 +8,8 @@ export interface ChangeEvent {
   record?: unknown;
   /** The deleted record's ID (deletes). */
   id?: string | number;
+  /** The change's version when the record does not carry it (a delete's time). */
+  version?: string;
 }
 
 export interface WebhookTarget {
@@ -16,11 +18,17 @@ export interface WebhookTarget {
   signatureHeader?: string;
 }
 
+/** `sha256=<hex HMAC of the body>`: what a sender that cannot sign a timestamp sends (the hub then dedupes by event ID). */
 export function signBody(body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** Sends change events to whatever target is set; with none set, changes are simply not announced. */
+/** Stripe-style `t=<unix seconds>,v1=<hex HMAC of "<t>.<body>">`: the signature binds the time it was sent. */
+export function signTimestamped(body: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** Sends change events, signed with the time they were sent, to whatever target is set; with none set, changes are not announced. */
 export class WebhookEmitter {
   target: WebhookTarget | null = null;
   delivered = 0;
@@ -34,7 +42,7 @@ export class WebhookEmitter {
     try {
       const response = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [target.signatureHeader ?? 'x-rosetta-signature']: signBody(body, target.secret) },
+        headers: { 'content-type': 'application/json', [target.signatureHeader ?? 'x-rosetta-signature']: signTimestamped(body, target.secret) },
         body,
         signal: AbortSignal.timeout(5_000),
       });

@@ -1,7 +1,10 @@
-// `POST /webhooks/:source`: a source's signed change notification, applied to the link table at once.
+// `POST /webhooks/:source`: a source's signed change notification, applied to the link table at once, in version order, once.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { RecordChange } from '../identity/link-planner.js';
+import type { SourceConfig } from '../config/schema.js';
+import type { VersionedChange } from '../identity/link-service.js';
+import { MAX_RECORD_ID_LENGTH } from '../identity/identifiers.js';
+import { compilePath } from '../sources/mapping.js';
 import type { HubServices } from './context.js';
 import { readRawBody, sendJson, type ExtraRoute } from './http.js';
 
@@ -10,6 +13,8 @@ const changeEvent = z.object({
   entity: z.string(),
   record: z.unknown().optional(),
   id: z.union([z.string(), z.number()]).optional(),
+  /** The change's version when the record does not carry one (a delete's time or revision). */
+  version: z.union([z.string(), z.number()]).optional(),
 });
 const payload = z.union([changeEvent, z.object({ events: z.array(changeEvent).min(1).max(1000) })]);
 
@@ -18,12 +23,43 @@ export interface WebhookReply {
   body: Record<string, unknown>;
 }
 
-function signatureMatches(rawBody: Buffer, header: string | undefined, secret: string): boolean {
+const hmac = (secret: string, ...parts: (string | Buffer)[]) => {
+  const mac = createHmac('sha256', secret);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+};
+
+/** Constant-time comparison; unequal lengths are rejected before it because timingSafeEqual requires them equal. */
+const sameDigest = (given: Buffer, expected: Buffer) => given.length === expected.length && timingSafeEqual(given, expected);
+
+/** `sha256=<hex HMAC of the body>`: for sources that dedupe by event ID instead of signing a timestamp. */
+function bodySignatureMatches(rawBody: Buffer, header: string | undefined, secret: string): boolean {
   if (!header?.startsWith('sha256=')) return false;
-  const given = Buffer.from(header.slice('sha256='.length), 'hex');
-  const expected = createHmac('sha256', secret).update(rawBody).digest();
-  // Constant-time comparison; unequal lengths are rejected before it because timingSafeEqual requires them equal.
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return sameDigest(Buffer.from(header.slice('sha256='.length), 'hex'), hmac(secret, rawBody));
+}
+
+export type TimestampVerdict = { ok: true; timestamp: number } | { ok: false; error: 'invalid_signature' | 'timestamp_outside_tolerance' };
+
+/**
+ * Stripe-style `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (several `v1` allowed, for rotating
+ * secrets). The timestamp is signed, so a captured delivery replays only within the tolerance either way of now.
+ */
+export function verifyTimestampSignature(rawBody: Buffer, header: string | undefined, secret: string, toleranceSeconds: number, nowSeconds = Math.floor(Date.now() / 1000)): TimestampVerdict {
+  if (!header) return { ok: false, error: 'invalid_signature' };
+  const parts = header.split(',').map((part) => part.trim().split('='));
+  const stamps = parts.filter(([key]) => key === 't').map(([, value]) => value ?? '');
+  const signatures = parts.filter(([key]) => key === 'v1').map(([, value]) => Buffer.from(value ?? '', 'hex'));
+  if (stamps.length !== 1 || !/^\d{1,12}$/.test(stamps[0]!) || signatures.length === 0) return { ok: false, error: 'invalid_signature' };
+  const expected = hmac(secret, `${stamps[0]}.`, rawBody);
+  if (!signatures.some((given) => sameDigest(given, expected))) return { ok: false, error: 'invalid_signature' };
+  const timestamp = Number(stamps[0]);
+  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return { ok: false, error: 'timestamp_outside_tolerance' };
+  return { ok: true, timestamp };
+}
+
+/** The header a simulated or real sender sets: `t=<now>,v1=<HMAC of "<t>.<body>">`. */
+export function signWebhook(body: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  return `t=${timestamp},v1=${hmac(secret, `${timestamp}.`, body).toString('hex')}`;
 }
 
 /** The route for `listenHttp`. */
@@ -43,37 +79,70 @@ export function webhookRoute(services: HubServices): ExtraRoute {
   };
 }
 
+type WebhookConfig = NonNullable<SourceConfig['webhook']>;
+const eventIdReaders = new WeakMap<WebhookConfig, (raw: unknown) => unknown>();
+
 export async function receiveWebhook(services: HubServices, sourceName: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>): Promise<WebhookReply> {
   const source = services.config.sources[sourceName];
   // Unknown sources and sources without a secret look the same as a bad signature: nothing to probe for.
   if (!source?.webhook) return { status: 401, body: { error: 'invalid_signature' } };
-  const header = headers[source.webhook.signatureHeader.toLowerCase()];
-  if (!signatureMatches(rawBody, Array.isArray(header) ? header[0] : header, source.webhook.secret)) {
+  const webhook = source.webhook;
+  const given = headers[webhook.signatureHeader.toLowerCase()];
+  const header = Array.isArray(given) ? given[0] : given;
+  const counters = services.links.counters;
+  if (webhook.replayProtection === 'timestamp') {
+    const verdict = verifyTimestampSignature(rawBody, header, webhook.secret, webhook.toleranceSeconds);
+    if (!verdict.ok) {
+      if (verdict.error === 'timestamp_outside_tolerance') counters.replays += 1;
+      return { status: 401, body: { error: verdict.error } };
+    }
+  } else if (!bodySignatureMatches(rawBody, header, webhook.secret)) {
     return { status: 401, body: { error: 'invalid_signature' } };
   }
+  let body: unknown;
   let parsed: z.infer<typeof payload>;
   try {
-    parsed = payload.parse(JSON.parse(rawBody.toString('utf8')));
+    body = JSON.parse(rawBody.toString('utf8'));
+    parsed = payload.parse(body);
   } catch {
     return { status: 400, body: { error: 'bad_payload', message: 'expected {type, entity, record | id} or {events: [...]}' } };
   }
+  let eventId: string | null = null;
+  if (webhook.replayProtection === 'eventId') {
+    let read = eventIdReaders.get(webhook);
+    if (!read) eventIdReaders.set(webhook, (read = compilePath(webhook.eventIdPath)));
+    const value = read(body);
+    if ((typeof value !== 'string' && typeof value !== 'number') || String(value) === '' || String(value).length > MAX_RECORD_ID_LENGTH) {
+      return { status: 400, body: { error: 'bad_payload', message: `a delivery needs its event ID at "${webhook.eventIdPath}"` } };
+    }
+    eventId = String(value);
+  }
   const events = 'events' in parsed ? parsed.events : [parsed];
   const linked = new Set(services.registry.linkedEntities().filter((e) => e.source === sourceName).map((e) => e.entity));
-  const changes: RecordChange[] = [];
+  const changes: VersionedChange[] = [];
   for (const event of events) {
     if (!linked.has(event.entity)) return { status: 400, body: { error: 'unknown_entity', entity: event.entity } };
+    const version = event.version === undefined ? null : String(event.version);
     if (event.type === 'delete') {
-      if (event.id === undefined) return { status: 400, body: { error: 'bad_payload', message: 'a delete needs the record id' } };
-      changes.push({ remove: { source: sourceName, entity: event.entity, recordId: String(event.id) } });
+      const id = event.id === undefined ? '' : String(event.id);
+      if (id.trim() === '' || id.length > MAX_RECORD_ID_LENGTH) {
+        counters.invalid.record_id += 1;
+        return { status: 400, body: { error: 'invalid_record_id', message: `a delete needs the record id (1 to ${MAX_RECORD_ID_LENGTH} characters)` } };
+      }
+      changes.push({ remove: { source: sourceName, entity: event.entity, recordId: id }, version });
       continue;
     }
-    const record = services.links.toIncoming(sourceName, event.entity, event.record);
-    if (!record) return { status: 400, body: { error: 'bad_payload', message: 'an upsert needs the record with its id' } };
-    changes.push({ upsert: record });
+    const change = services.links.upsertOf(sourceName, event.entity, event.record);
+    if (!change) return { status: 400, body: { error: 'invalid_record_id', message: `an upsert needs the record with its id (1 to ${MAX_RECORD_ID_LENGTH} characters)` } };
+    changes.push(version === null ? change : { ...change, version });
   }
   // The source says these records changed: what was read of them before is out of date, whatever the link table makes of it.
   services.recordCache.invalidate(changes.map((change) => ('upsert' in change ? change.upsert : change.remove)));
   const requestId = typeof headers['x-request-id'] === 'string' ? headers['x-request-id'].slice(0, 100) : randomUUID();
-  const summary = await services.links.apply(changes, undefined, { actor: `webhook:${sourceName}`, requestId });
-  return { status: 200, body: { applied: changes.length, ...summary } };
+  const expiresAt = new Date(Date.now() + webhook.toleranceSeconds * 1000).toISOString();
+  const summary = await services.links.apply(changes, undefined, { actor: `webhook:${sourceName}`, requestId }, eventId === null ? {} : { event: { source: sourceName, id: eventId, expiresAt } });
+  if (summary.stale > 0 || summary.replayed) {
+    services.telemetry.logger.debug({ source: sourceName, requestId, stale: summary.stale, replayed: summary.replayed }, 'webhook changes ignored: not newer than the table, or a replayed event');
+  }
+  return { status: 200, body: { applied: summary.replayed ? 0 : changes.length - summary.stale, ...summary } };
 }
