@@ -10,7 +10,7 @@ import { Deadline } from './policies/deadline.js';
 import { RollingWindow } from './policies/rolling-window.js';
 import { SourcePolicy, type PolicyStatus } from './policies/source-policy.js';
 import { onCutOff } from './policies/timeout.js';
-import type { TokenBucket } from './policies/token-bucket.js';
+import { LocalTokenBucket, type TokenBucket } from './policies/token-bucket.js';
 
 export { authHeaders } from './credentials.js';
 
@@ -59,7 +59,7 @@ export interface SourceHealth extends PolicyStatus, AuthHealth {
 export interface SourceHttpClientOptions {
   /** Where circuit and credential state changes are logged. */
   logger?: Logger;
-  /** The source's `rateLimit` bucket (shared through Redis, or this process's); absent: no rate limit. */
+  /** The source's `rateLimit` bucket when shared through Redis; absent: a per-process one if the source has a `rateLimit`. */
   rateLimitBucket?: TokenBucket;
   /** The clock OAuth2 token lifetimes are judged by (tests move it). */
   now?: () => number;
@@ -208,11 +208,8 @@ export class SourceHttpClient {
     this.credentials = new SourceCredentials(source, config.auth, { timeoutMs: config.timeoutMs, ...(options.now ? { now: options.now } : {}) });
     this.authState = new AuthState(source, logger);
     const maxConcurrent = config.resilience.bulkhead.maxConcurrent ?? config.connections;
-    this.policy = new SourcePolicy(
-      source,
-      { timeoutMs: config.timeoutMs, maxConcurrent, resilience: config.resilience, ...(options.rateLimitBucket ? { rateLimitBucket: options.rateLimitBucket } : {}) },
-      logger,
-    );
+    const rateLimitBucket = options.rateLimitBucket ?? (config.rateLimit ? new LocalTokenBucket(config.rateLimit) : undefined);
+    this.policy = new SourcePolicy(source, { timeoutMs: config.timeoutMs, maxConcurrent, resilience: config.resilience, ...(rateLimitBucket ? { rateLimitBucket } : {}) }, logger);
     this.recent = new RollingWindow(config.resilience.circuitBreaker.windowMs);
     // As many sockets as the bulkhead lets requests through: none idle, none waited for inside undici.
     this.pool = new Pool(base.origin, {

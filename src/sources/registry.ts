@@ -4,7 +4,6 @@ import type { HubConfig, UnifiedTarget } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
 import { SourceConnector, type EntityReader } from './connector.js';
 import { SourceHttpClient } from './http-client.js';
-import { LocalTokenBucket } from './policies/token-bucket.js';
 import { SharedRateLimits } from './shared-rate-limits.js';
 
 export interface EntityRef {
@@ -34,7 +33,7 @@ export class SourceRegistry {
     this.sharedRateLimits = shared;
     this.connectors = new Map(
       Object.entries(config.sources).map(([name, source]) => {
-        const rateLimitBucket = source.rateLimit ? (shared ? shared.bucket(name, source.rateLimit) : new LocalTokenBucket(source.rateLimit)) : undefined;
+        const rateLimitBucket = source.rateLimit && shared ? shared.bucket(name, source.rateLimit) : undefined;
         const client = new SourceHttpClient(name, source, { logger, ...(rateLimitBucket ? { rateLimitBucket } : {}) });
         return [name, new SourceConnector(name, source, client, context)];
       }),

@@ -43,6 +43,8 @@ export class SharedRateLimits {
   private readonly logger: Logger;
   private readonly keyPrefix: string;
   state: SharedStoreState = 'connecting';
+  /** Settles when the first connection is up or has failed: takes made at start wait for it rather than fall back at once. */
+  private readonly firstConnection: Promise<void>;
   /** Takes answered by a per-process bucket because Redis failed them. */
   fallbacks = 0;
   lastError: string | undefined;
@@ -56,6 +58,11 @@ export class SharedRateLimits {
     this.redis.on('ready', () => this.reachable());
     // ioredis reports each failed reconnect here; without a listener it would be an unhandled 'error' event.
     this.redis.on('error', (error: Error) => this.unreachable(error));
+    this.firstConnection = new Promise<void>((resolve) => {
+      this.redis.once('ready', resolve);
+      this.redis.once('error', () => resolve());
+      setTimeout(resolve, COMMAND_TIMEOUT_MS).unref();
+    });
   }
 
   bucket(source: string, rate: BucketRate): TokenBucket {
@@ -64,6 +71,7 @@ export class SharedRateLimits {
 
   /** One take at a bucket in Redis; rejects when Redis does not answer. */
   async take(key: string, intervalMs: number, toleranceMs: number): Promise<Take> {
+    if (this.state === 'connecting') await this.firstConnection;
     const answer = (await this.redis.eval(TAKE_SCRIPT, 1, key, String(intervalMs), String(toleranceMs))) as string;
     this.reachable();
     return answer === 'granted' ? GRANTED : { granted: false, waitMs: Number(answer) };
