@@ -102,6 +102,34 @@ export class HubMetrics {
         for (const connector of sources.connectors.values()) this.set({ source: connector.name }, connector.client.health().inFlight);
       },
     });
+    new Gauge({
+      name: 'rosetta_source_auth_failed',
+      help: "1 while the source refuses the hub's credentials (its last answer about them was a 401/403, or its OAuth2 token endpoint refused), else 0.",
+      labelNames: ['source'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const connector of sources.connectors.values()) this.set({ source: connector.name }, connector.client.health().auth === 'FAILED' ? 1 : 0);
+      },
+    });
+    const shared = sources.sharedRateLimits;
+    if (shared) {
+      new Gauge({
+        name: 'rosetta_rate_limit_store_up',
+        help: 'Whether the Redis holding the sources\' shared rate-limit buckets answers (1) or each process falls back to its own buckets (0).',
+        registers: [this.registry],
+        collect() {
+          this.set(shared.state === 'unreachable' ? 0 : 1);
+        },
+      });
+      new Gauge({
+        name: 'rosetta_rate_limit_store_fallbacks',
+        help: 'Rate-limit token takes answered by a per-process bucket because Redis failed them, since start.',
+        registers: [this.registry],
+        collect() {
+          this.set(shared.fallbacks);
+        },
+      });
+    }
   }
 
   recordUpstream(call: UpstreamCall): void {
