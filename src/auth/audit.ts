@@ -1,5 +1,5 @@
 // The audit side of a request: PII reads written when the response is ready (fail closed), and retention pruning.
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import type { AuditLog } from '../identity/store.js';
 import type { ProtectedContext } from './protect-schema.js';
 
@@ -13,23 +13,31 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 export const accessPlugin: ApolloServerPlugin<ProtectedContext> = {
   async requestDidStart() {
     return {
-      async willSendResponse({ response, contextValue, logger }) {
-        if (response.body.kind !== 'single') return;
-        const result = response.body.singleResult;
-        try {
-          await contextValue.access.flushReads();
-        } catch (error) {
-          logger.error(`audit log write failed: ${(error as Error).message}`);
-          response.body.singleResult = { errors: [{ message: 'the audit log is unavailable, so no personal data can be served', extensions: { code: 'AUDIT_UNAVAILABLE' } }] };
-          response.http.status = 503;
-          return;
-        }
-        const masked = contextValue.access.masked;
-        if (masked.length > 0) result.extensions = { ...result.extensions, masked };
+      willSendResponse(requestContext) {
+        // Apollo runs every plugin's willSendResponse at once: the telemetry plugin waits for this to report the
+        // response actually sent (an AUDIT_UNAVAILABLE 503 is an error, not the success it replaced).
+        const final = auditReads(requestContext);
+        requestContext.contextValue.access.responseFinal = final;
+        return final;
       },
     };
   },
 };
+
+async function auditReads({ response, contextValue, logger }: Parameters<NonNullable<GraphQLRequestListener<ProtectedContext>['willSendResponse']>>[0]): Promise<void> {
+  if (response.body.kind !== 'single') return;
+  const result = response.body.singleResult;
+  try {
+    await contextValue.access.flushReads();
+  } catch (error) {
+    logger.error(`audit log write failed, personal data withheld (request ${contextValue.access.requestId}): ${(error as Error).message}`);
+    response.body.singleResult = { errors: [{ message: 'the audit log is unavailable, so no personal data can be served', extensions: { code: 'AUDIT_UNAVAILABLE' } }] };
+    response.http.status = 503;
+    return;
+  }
+  const masked = contextValue.access.masked;
+  if (masked.length > 0) result.extensions = { ...result.extensions, masked };
+}
 
 /** Deletes audit entries older than the retention period; returns how many went. */
 export function pruneExpiredAudit(log: AuditLog, retentionDays: number, now: Date = new Date()): Promise<number> {

@@ -19,6 +19,8 @@ export interface ConsentCheck {
 
 export class RequestAccess {
   readonly masked: MaskedPath[] = [];
+  /** Settles once the audit plugin has finished with the response (it may replace it): what telemetry reports. */
+  responseFinal: Promise<void> = Promise.resolve();
   /** Objects beneath a data subject → that subject's ID (e.g. a Profile → its customer), so reads name the customer. */
   private readonly subjects = new WeakMap<object, string>();
   private readonly withoutConsent = new WeakSet<object>();

@@ -9,7 +9,7 @@ import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, Re
 import { recordKeyString, tokenString } from './model.js';
 import { InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
 import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
-import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, StoredLinkHistoryEntry, SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 
 /**
  * Versioned, append-only: a released migration is never edited, only followed by a new one. Versions
@@ -740,6 +740,56 @@ export class PostgresLinkStore implements LinkStore {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  async checkHealth(): Promise<StoreHealth> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      return { condition: 'unreachable', cause: (error as Error).message };
+    }
+    let healthy = false;
+    const latest = POSTGRES_MIGRATIONS.at(-1)!.version;
+    try {
+      await client.query('BEGIN');
+      const step = async (failing: StoreHealth['condition'], sql: string, values: unknown[] = []) => {
+        try {
+          return await client.query(sql, values);
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          // 42P01: undefined table (the schema is gone: a database dropped and recreated); 25006: read-only transaction.
+          const condition = code === '42P01' ? 'schema_missing' : code === '25006' ? 'read_only' : code === undefined ? 'unreachable' : failing;
+          throw Object.assign(new Error((error as Error).message), { condition });
+        }
+      };
+      const version = (await step('unreachable', 'SELECT MAX(version) AS version FROM schema_migrations')).rows[0]?.version as number | null;
+      if (version === null || version === undefined) return { condition: 'schema_missing', cause: 'no migration recorded' };
+      if (version < latest) return { condition: 'schema_outdated', cause: `schema version ${version}, expected ${latest}` };
+      await step('unreachable', 'SELECT 1 FROM customers LIMIT 1');
+      const e = HEALTH_PROBE_AUDIT;
+      // Written and rolled back: the audit log is append-only, and the probe must leave no trace.
+      await step('audit_unavailable', 'INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8)', [
+        e.at, e.requestId, e.actor, JSON.stringify(e.roles), e.action, e.customerId, JSON.stringify(e.fields), e.detail,
+      ]);
+      healthy = true;
+      return { condition: 'ok' };
+    } catch (error) {
+      return { condition: (error as { condition?: StoreHealth['condition'] }).condition ?? 'unreachable', cause: (error as Error).message };
+    } finally {
+      try {
+        await client.query('ROLLBACK');
+      } catch (error) {
+        // The connection is gone with its transaction; it is destroyed below rather than pooled again.
+        healthy = false;
+        this.logger.debug({ err: error }, 'readiness probe could not roll back');
+      }
+      client.release(!healthy);
+    }
+  }
+
+  async repairSchema(): Promise<void> {
+    await PostgresLinkStore.migrate(this.pool, this.schema);
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@ import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion } f
 import pLimit from 'p-limit';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString } from './model.js';
-import type { AuditAction, AuditEntry, AuditQuery, CustomerPage, ForgottenCustomer, LinkStore, StoredAuditEntry, StoredConflict, StoredLinkHistoryEntry, SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
@@ -604,6 +604,40 @@ export class SqliteLinkStore implements LinkStore {
 
   async ping(): Promise<void> {
     this.statement('SELECT 1').get();
+  }
+
+  async checkHealth(): Promise<StoreHealth> {
+    const latest = SQLITE_MIGRATIONS.at(-1)!.version;
+    try {
+      const version = this.db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get() as number | null;
+      if (version === null) return { condition: 'schema_missing', cause: 'no migration recorded' };
+      if (version < latest) return { condition: 'schema_outdated', cause: `schema version ${version}, expected ${latest}` };
+      this.db.prepare('SELECT 1 FROM customers LIMIT 1').get();
+    } catch (error) {
+      const cause = (error as Error).message;
+      return { condition: /no such table/.test(cause) ? 'schema_missing' : 'unreachable', cause };
+    }
+    // A probe row in a savepoint always rolled back: the audit log is append-only, and the probe must leave no trace.
+    try {
+      this.db.exec('SAVEPOINT readiness_probe');
+      try {
+        const e = HEALTH_PROBE_AUDIT;
+        this.db.prepare('INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(e.at, e.requestId, e.actor, json(e.roles), e.action, e.customerId, json(e.fields), e.detail);
+      } finally {
+        this.db.exec('ROLLBACK TO readiness_probe');
+        this.db.exec('RELEASE readiness_probe');
+      }
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      return { condition: code.startsWith('SQLITE_READONLY') ? 'read_only' : 'audit_unavailable', cause: (error as Error).message };
+    }
+    return { condition: 'ok' };
+  }
+
+  async repairSchema(): Promise<void> {
+    // Statements prepared against the tables that are gone would keep failing.
+    this.statements.clear();
+    this.migrate();
   }
 
   async close(): Promise<void> {

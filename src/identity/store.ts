@@ -78,6 +78,18 @@ export interface StoredLinkHistoryEntry extends LinkHistoryEntry {
   seq: number;
 }
 
+/** Why a store cannot serve; `ok` when it can. */
+export type StoreCondition = 'ok' | 'unreachable' | 'read_only' | 'schema_missing' | 'schema_outdated' | 'audit_unavailable';
+
+export interface StoreHealth {
+  condition: StoreCondition;
+  /** The underlying error's message, for the log (never for a client). */
+  cause?: string;
+}
+
+/** A probe row for the audit log: written inside a transaction that is always rolled back. */
+export const HEALTH_PROBE_AUDIT: AuditEntry = { at: new Date(0).toISOString(), requestId: 'readiness-probe', actor: 'readiness-probe', roles: [], action: 'PII_READ', customerId: null, fields: [], detail: null };
+
 export interface LinkStore extends AuditLog {
   /** Customers by ID (merged-away IDs resolve to their survivor), keyed by the ID asked for. One read. */
   getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>>;
@@ -128,8 +140,15 @@ export interface LinkStore extends AuditLog {
    */
   readonly recordInvalidations?: RecordInvalidations;
 
-  /** Cheap liveness check for /readyz. */
+  /** Cheap liveness check. */
   ping(): Promise<void>;
+  /**
+   * What /readyz needs to know: the store answers reads, takes writes, has the current schema and its audit log
+   * accepts rows (a probe row written and rolled back). Never throws: a failure is a condition with its cause.
+   */
+  checkHealth(): Promise<StoreHealth>;
+  /** Runs the migrations again (the database was dropped and recreated empty); resolves once the schema is current. */
+  repairSchema(): Promise<void>;
   /** Reads served so far (counted so tests can assert the hot path's cost exactly). */
   readonly reads: number;
   /** Link-table rows (customers, links, identifiers, aliases) plans inserted, updated or deleted so far: a plan writes only what changed. */

@@ -1,7 +1,10 @@
 // Everything a hub process reports about itself: metrics, logs and traces, wired into Apollo as one plugin.
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError } from 'graphql';
 import type { MetricsSection } from '../config/schema.js';
+import { SourceError } from '../sources/errors.js';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { UpstreamCall } from '../sources/http-client.js';
 import type { SourceRegistry } from '../sources/registry.js';
@@ -26,6 +29,8 @@ export interface TelemetryContext {
   directory: LinkDirectory;
   explain: ExplainPlan | null;
   trace: OperationTrace;
+  /** The audit plugin's work on the response, awaited so the outcome reported is the one sent. */
+  access?: { responseFinal: Promise<void> };
 }
 
 /** One observer per request for every upstream call: metrics always, trace and explain when on. */
@@ -54,7 +59,16 @@ export const telemetryPlugin: ApolloServerPlugin<TelemetryContext> = {
         if (!plan) return;
         return { willResolveField: ({ info }) => plan.enterField(info) };
       },
+      async didEncounterErrors({ errors, contextValue: ctx }) {
+        // Internal errors reach the client as "internal error" alone (formatError): their cause is logged here, once.
+        for (const error of errors) {
+          const original = unwrapResolverError(error);
+          if (original instanceof GraphQLError || original instanceof SourceError) continue;
+          ctx.telemetry.logger.error({ requestId: ctx.requestId, path: error.path?.join('.'), err: original }, 'internal error');
+        }
+      },
       async willSendResponse({ response, contextValue: ctx }) {
+        await ctx.access?.responseFinal.catch(() => undefined);
         const seconds = (performance.now() - started) / 1000;
         const result = response.body.kind === 'single' ? response.body.singleResult : null;
         // Runs after the partial-errors plugin, so partial source errors are already in the result.

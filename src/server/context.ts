@@ -12,6 +12,7 @@ import type { LinkService } from '../identity/link-service.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
+import type { StoreReadiness } from './store-readiness.js';
 
 /** Long-lived parts shared by every request of one hub process. */
 export interface HubServices {
@@ -23,6 +24,8 @@ export interface HubServices {
   links: LinkService;
   survivorship: SurvivorshipRule;
   telemetry: Telemetry;
+  /** The link store's condition for /readyz, which also migrates a schema that went missing. */
+  storeReadiness: StoreReadiness;
 }
 
 export interface RequestContext extends HubServices {

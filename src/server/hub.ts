@@ -36,6 +36,7 @@ import { createQueryGuard, productionMode, queryLimits } from './limits.js';
 import { playgroundEnabled, playgroundRoutes } from './playground.js';
 import { partialErrorsPlugin } from './plugins.js';
 import { readinessRoute } from './readiness.js';
+import { StoreReadiness } from './store-readiness.js';
 import { loadTypeDefs } from './schema.js';
 import { webhookRoute } from './webhooks.js';
 
@@ -67,12 +68,15 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
     links: new LinkService(config, registry, directory, recordCache),
     survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
     telemetry,
+    storeReadiness: new StoreReadiness(store, logger),
   };
 }
 
-export function createApollo(config: HubConfig): ApolloServer<RequestContext> {
+export function createApollo(config: HubConfig, logger?: Logger): ApolloServer<RequestContext> {
   const { plugins: limitPlugins, ...limits } = queryLimits(config);
   return new ApolloServer<RequestContext>({
+    // Apollo's own messages (an audit write that failed) go to the hub's JSON log, not to the console.
+    ...(logger ? { logger } : {}),
     // The schema's access directives (@pii, @restricted, @consented, @audited) are enforced here, once, by wrapping resolvers.
     // Federation mode builds the same SDL and resolvers as a subgraph, so the protection applies to `_entities` too.
     schema: protectSchema(
@@ -103,6 +107,7 @@ export function requestContext(services: HubServices, requestId: string, explain
     links: services.links,
     survivorship: services.survivorship,
     telemetry: services.telemetry,
+    storeReadiness: services.storeReadiness,
     requestId,
     explain: plan,
     trace,
@@ -147,7 +152,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   const tracing = await startTracingFromEnv();
   const services = createServices(config, options.store ?? (await openLinkStore(config)), options.logger ? { logger: options.logger } : {});
   const extraRoutes = options.extend?.(services) ?? [];
-  const apollo = createApollo(config);
+  const apollo = createApollo(config, services.telemetry.logger);
   await apollo.start();
   const metrics = metricsRoute(options.metrics ?? (async () => ({ text: await services.telemetry.metrics.render(), contentType: services.telemetry.metrics.contentType })), config.metrics);
   let http: HttpSurface;

@@ -171,7 +171,7 @@ describe('when the audit log cannot be written', () => {
       const response = await t.graphql(`query($a: ID!) { customer(id: $a) { profile { email } } }`, { variables: { a: ids[0] }, headers: keyHeader('support') });
       expect(response.status).toBe(503);
       expect(response.data).toBeUndefined();
-      expect(response.errors).toEqual([{ message: 'the audit log is unavailable, so no personal data can be served', extensions: { code: 'AUDIT_UNAVAILABLE' } }]);
+      expect(response.errors).toEqual([{ message: 'the audit log is unavailable, so no personal data can be served', extensions: { code: 'AUDIT_UNAVAILABLE', requestId: expect.any(String) } }]);
       expect(JSON.stringify(response)).not.toContain('@');
     } finally {
       t.store.appendAudit = original;
