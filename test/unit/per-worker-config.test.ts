@@ -85,6 +85,20 @@ describe('perWorkerConfig', () => {
     expect(shares[1]!.sources.crm!.entities).toEqual(whole.sources.crm!.entities);
   });
 
+  test('a per-process rate limit is split between the workers (rates add up to the rate, bursts to the burst); one in Redis is not', () => {
+    const limited = (redis: boolean): HubConfig => {
+      const c = config();
+      c.sources.support!.rateLimit = { requestsPerSecond: 10, burst: 5 };
+      if (redis) c.rateLimits = { redis: { url: 'redis://127.0.0.1:6379', keyPrefix: 'rosetta:rate:' } };
+      return c;
+    };
+    const shares = [0, 1, 2].map((slot) => perWorkerConfig(limited(false), { workers: 3, slot }).sources.support!.rateLimit!);
+    expect(shares.map((r) => r.burst)).toEqual([2, 2, 1]);
+    expect(shares.reduce((sum, r) => sum + r.requestsPerSecond, 0)).toBeCloseTo(10, 10);
+    expect(perWorkerConfig(limited(true), { workers: 3, slot: 1 }).sources.support!.rateLimit).toEqual({ requestsPerSecond: 10, burst: 5 });
+    expect(perWorkerConfig(limited(false), { workers: 3, slot: 0 }).sources.crm!.rateLimit).toBeUndefined();
+  });
+
   test('one worker runs the config as written', () => {
     const whole = config();
     expect(perWorkerConfig(whole, { workers: 1, slot: 0 })).toBe(whole);
