@@ -20,6 +20,7 @@ const config: CodegenConfig = {
           Order: '../customer/model.js#OrderRecord',
           Ticket: '../customer/model.js#TicketRecord',
           AnalyticsEvent: '../customer/model.js#EventRecord',
+          CustomerChange: '../identity/change-feed.js#DeliveredChange',
         },
       },
     },

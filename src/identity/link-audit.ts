@@ -6,6 +6,8 @@ import type { LinkChanges } from './link-planner.js';
 export interface LinkOrigin {
   actor: string;
   requestId: string;
+  /** The source said these records changed (a webhook): each is announced to subscribers even if its links did not change. */
+  announced?: boolean;
 }
 
 /** Customer IDs named in a summary row at most; past that the row only counts them. */

@@ -3,6 +3,8 @@ import pLimit from 'p-limit';
 import type { HubConfig, SearchKind } from '../config/schema.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
+import type { ChangeFeed } from './change-feed.js';
+import { customerChangesOf, recordOwners } from './change-events.js';
 import type { LinkDirectory } from './directory.js';
 import { compileIdentifierExtractor, incomingRecord, IdentityRules, MAX_RECORD_ID_LENGTH } from './identifiers.js';
 import { LinkCounters } from './link-counters.js';
@@ -77,6 +79,8 @@ export class LinkService {
     /** Holds what was read of records; a forget drops it with the links. */
     private readonly recordCache?: Pick<RecordCache, 'invalidate'>,
     readonly counters = new LinkCounters(),
+    /** Told of every change applied, for live subscribers. */
+    private readonly feed?: Pick<ChangeFeed, 'publish'>,
   ) {
     this.rules = new IdentityRules(config.identity);
     this.policy = { caps: config.identity.caps, uniqueEntities: new Set(config.identity.uniquePerCustomer) };
@@ -132,6 +136,7 @@ export class LinkService {
       this.counters.stale += summary.stale;
       this.counters.applied += fresh.length;
       const graph = await this.loadClosure(fresh);
+      const owners = this.feed ? recordOwners(graph) : null;
       const plan: LinkChanges = planLinks(graph, fresh, this.policy, now);
       plan.versions = versions;
       if (options.event) plan.seenEvents = [{ source: options.event.source, eventId: options.event.id, expiresAt: options.event.expiresAt }];
@@ -141,6 +146,8 @@ export class LinkService {
       const audit = linkAuditEntries(plan, origin);
       if (audit.length > 0) await store.appendAudit(audit);
       this.directory.invalidate([...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)]);
+      // After the invalidation: a subscriber re-reading the customer for this event must see the new links.
+      if (owners) this.feed!.publish(customerChangesOf(fresh, owners, plan, origin.announced ?? false, now));
       return {
         ...summary,
         customersChanged: plan.upserted.length,
@@ -335,6 +342,7 @@ export class LinkService {
       if (forgotten) {
         this.directory.invalidate([forgotten.customerId, customerId]);
         this.recordCache?.invalidate(forgotten.records);
+        this.feed?.publish([{ kind: 'FORGET', customerId: forgotten.customerId, survivorId: null, splitOffId: null, source: null, entity: null, recordId: null, at: new Date().toISOString() }]);
       }
       return forgotten;
     }));

@@ -2,6 +2,7 @@
 // records, changed (LISTEN/NOTIFY).
 import type { Client } from 'pg';
 import type { Logger } from 'pino';
+import type { CustomerChange } from './change-feed.js';
 import type { RecordKey } from './model.js';
 
 export const INVALIDATION_CHANNEL = 'rosetta_links';
@@ -10,6 +11,8 @@ export const INVALIDATION_CHANNEL = 'rosetta_links';
  * changes, and a process listening for links alone (an older replica during an upgrade) then never wakes for them.
  */
 export const RECORD_INVALIDATION_CHANNEL = 'rosetta_records';
+/** Customer change events for live subscribers (change-feed.ts): heard by every replica, acted on by few. */
+export const CHANGE_CHANNEL = 'rosetta_changes';
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the margin is for the envelope's own bytes. */
 const MAX_PAYLOAD_BYTES = 7_900;
@@ -77,6 +80,28 @@ export function recordInvalidationPayloads(origin: string, schema: string, recor
   return chunkedPayloads({ origin, schema }, 'records', tuples.values(), Infinity);
 }
 
+/** Change events as `[kind, customerId, survivorId, splitOffId, source, entity, recordId, at]` tuples, in as many payloads as they need. */
+export function changePayloads(origin: string, schema: string, changes: readonly CustomerChange[]): string[] {
+  return chunkedPayloads({ origin, schema }, 'changes', changes.map((c) => [c.kind, c.customerId, c.survivorId, c.splitOffId, c.source, c.entity, c.recordId, c.at]), Infinity);
+}
+
+const CHANGE_KINDS: ReadonlySet<string> = new Set(['UPSERT', 'DELETE', 'MERGE', 'SPLIT', 'FORGET']);
+
+function changesOf(message: Record<string, unknown>): CustomerChange[] | null {
+  const { changes } = message;
+  if (!Array.isArray(changes)) return null;
+  const parsed: CustomerChange[] = [];
+  for (const tuple of changes) {
+    if (!Array.isArray(tuple) || tuple.length !== 8) return null;
+    const [kind, customerId, survivorId, splitOffId, source, entity, recordId, at] = tuple as unknown[];
+    const text = (value: unknown) => typeof value === 'string';
+    const maybe = (value: unknown) => value === null || typeof value === 'string';
+    if (!text(kind) || !CHANGE_KINDS.has(kind as string) || !text(customerId) || !maybe(survivorId) || !maybe(splitOffId) || !maybe(source) || !maybe(entity) || !maybe(recordId) || !text(at)) return null;
+    parsed.push({ kind: kind as CustomerChange['kind'], customerId: customerId as string, survivorId: survivorId as string | null, splitOffId: splitOffId as string | null, source: source as string | null, entity: entity as string | null, recordId: recordId as string | null, at: at as string });
+  }
+  return parsed;
+}
+
 function parseEnvelope(payload: string | undefined): (Envelope & Record<string, unknown>) | null {
   if (!payload) return null;
   try {
@@ -112,6 +137,7 @@ function recordsOf(message: Record<string, unknown>): RecordKey[] | 'all' | null
 export class InvalidationSubscriber {
   private readonly listeners = new Set<InvalidationListener>();
   private readonly recordListeners = new Set<RecordInvalidationListener>();
+  private readonly changeListeners = new Set<(changes: readonly CustomerChange[] | 'missed') => void>();
   private client: Client | null = null;
   private retryMs = MIN_RETRY_MS;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -141,6 +167,11 @@ export class InvalidationSubscriber {
     return () => this.recordListeners.delete(listener);
   }
 
+  subscribeChanges(listener: (changes: readonly CustomerChange[] | 'missed') => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   private async listen(): Promise<void> {
     const client = this.connect();
     client.on('notification', (notification) => this.deliver(notification.channel, notification.payload));
@@ -148,7 +179,7 @@ export class InvalidationSubscriber {
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${INVALIDATION_CHANNEL}; LISTEN ${RECORD_INVALIDATION_CHANNEL}`);
+      await client.query(`LISTEN ${INVALIDATION_CHANNEL}; LISTEN ${RECORD_INVALIDATION_CHANNEL}; LISTEN ${CHANGE_CHANNEL}`);
     } catch (error) {
       await client.end().catch(() => undefined); // already failed: the error worth reporting is the one thrown below
       throw error;
@@ -179,6 +210,7 @@ export class InvalidationSubscriber {
           this.logger.info('invalidation LISTEN connection (links and records) re-established');
           this.emit(this.listeners, 'all');
           this.emit(this.recordListeners, 'all');
+          this.emit(this.changeListeners, 'missed');
         },
         (error: unknown) => {
           if (this.closed) return;
@@ -200,6 +232,9 @@ export class InvalidationSubscriber {
     } else if (channel === RECORD_INVALIDATION_CHANNEL) {
       const records = recordsOf(message);
       if (records) this.emit(this.recordListeners, records);
+    } else if (channel === CHANGE_CHANNEL) {
+      const changes = changesOf(message);
+      if (changes) this.emit(this.changeListeners, changes);
     }
   }
 

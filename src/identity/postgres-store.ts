@@ -7,7 +7,8 @@ import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import type { GraphCustomer, LinkChanges, LinkGraph, RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
-import { InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
+import { CHANGE_CHANNEL, changePayloads, InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
+import type { CustomerChangeTransport } from './change-feed.js';
 import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
 import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 
@@ -253,6 +254,7 @@ export class PostgresLinkStore implements LinkStore {
   private writtenSinceAnalyze = 0;
   private analyzeAfter = ANALYZE_MIN_ROWS;
   readonly recordInvalidations: PostgresRecordInvalidations;
+  readonly customerChanges: CustomerChangeTransport;
 
   private constructor(
     private readonly pool: Pool,
@@ -263,6 +265,13 @@ export class PostgresLinkStore implements LinkStore {
     private readonly logger: Logger,
   ) {
     this.recordInvalidations = new PostgresRecordInvalidations(pool, subscriber, origin, schema);
+    this.customerChanges = {
+      // After the change committed (the link service publishes once `applyChanges` returned), in one statement.
+      publish: async (changes) => {
+        if (changes.length > 0) await pool.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [CHANGE_CHANNEL, changePayloads(origin, schema, changes)]);
+      },
+      subscribe: (listener) => subscriber.subscribeChanges(listener),
+    };
   }
 
   /** Connects, migrates the schema (one replica at a time) and starts listening for other replicas' changes. */

@@ -1,4 +1,5 @@
 // The link store interface every backend (SQLite, PostgreSQL) implements and one contract suite tests.
+import type { CustomerChangeTransport } from './change-feed.js';
 import type { Conflict, LinkChanges, LinkGraph, LinkHistoryEntry, RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, RecordKey } from './model.js';
 
@@ -139,6 +140,8 @@ export interface LinkStore extends AuditLog {
    * LISTEN/NOTIFY): each process's caches are its own, but a webhook reaches only one of them.
    */
   readonly recordInvalidations?: RecordInvalidations;
+  /** Carries customer change events to live subscribers on the other processes sharing the store (PostgreSQL NOTIFY). */
+  readonly customerChanges?: CustomerChangeTransport;
 
   /** Cheap liveness check. */
   ping(): Promise<void>;

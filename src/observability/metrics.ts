@@ -66,6 +66,24 @@ export class HubMetrics {
 
   private readonly operationLabels: OperationLabels;
 
+  private readonly subscriptionsActive = new Gauge({
+    name: 'rosetta_subscriptions_active',
+    help: 'GraphQL subscriptions open now (graphql-ws).',
+    registers: [this.registry],
+  });
+  private readonly subscriptionEvents = new Counter({
+    name: 'rosetta_subscription_events_total',
+    help: 'Customer change events by outcome: delivered to a subscriber, or withheld (its rate limit, or a client reading too slowly).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly subscriptionRefusals = new Counter({
+    name: 'rosetta_subscription_refusals_total',
+    help: 'Subscription connections and operations refused, by reason (unauthenticated, forbidden, limit, invalid).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { directory: LinkDirectory; sources: SourceRegistry; processMetrics?: boolean; labels?: Pick<MetricsSection, 'operationNames' | 'maxOperationNames'> }) {
     this.operationLabels = new OperationLabels(options.labels ?? { maxOperationNames: 100 });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'rosetta_' });
@@ -153,6 +171,22 @@ export class HubMetrics {
     const operation = this.operationLabels.labelOf(name);
     this.operations.inc({ operation, outcome });
     this.operationSeconds.observe({ operation }, seconds);
+  }
+
+  subscriptionOpened(): void {
+    this.subscriptionsActive.inc();
+  }
+
+  subscriptionClosed(): void {
+    this.subscriptionsActive.dec();
+  }
+
+  recordSubscriptionEvents(outcome: 'delivered' | 'withheld', count = 1): void {
+    this.subscriptionEvents.inc({ outcome }, count);
+  }
+
+  recordSubscriptionRefusal(reason: 'unauthenticated' | 'forbidden' | 'limit' | 'invalid'): void {
+    this.subscriptionRefusals.inc({ reason });
   }
 
   render(): Promise<string> {

@@ -7,6 +7,7 @@ import type { Telemetry } from '../observability/telemetry.js';
 import type { OperationTrace } from '../observability/tracing.js';
 import type { HubConfig } from '../config/schema.js';
 import type { SurvivorshipRule } from '../customer/survivorship.js';
+import type { ChangeFeed } from '../identity/change-feed.js';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { LinkService } from '../identity/link-service.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
@@ -26,6 +27,8 @@ export interface HubServices {
   telemetry: Telemetry;
   /** The link store's condition for /readyz, which also migrates a schema that went missing. */
   storeReadiness: StoreReadiness;
+  /** Link-table changes of this process and the others, for live subscriptions. */
+  changes: ChangeFeed;
 }
 
 export interface RequestContext extends HubServices {

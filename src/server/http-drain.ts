@@ -20,6 +20,8 @@ export function drainHttpServer(server: Server, timeoutMs: number): Promise<bool
       resolve(drained);
     }
     if (!server.listening) return finish(true);
+    // Long-lived upgraded connections (subscriptions.ts) close themselves on this: `close` would wait for them.
+    server.emit('draining');
     server.close(() => finish(true));
   });
 }

@@ -1,6 +1,7 @@
 // Assembles a running hub from config: sources, link store and cache, Apollo Server and the HTTP surface.
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { ExplainPlan } from '../observability/explain-plan.js';
 import { createLogger } from '../observability/logger.js';
@@ -16,6 +17,7 @@ import { RequestAccess } from '../auth/request-access.js';
 import { ConfigError } from '../config/load.js';
 import type { HubConfig } from '../config/schema.js';
 import { SurvivorshipRule } from '../customer/survivorship.js';
+import { ChangeFeed, relayCustomerChanges } from '../identity/change-feed.js';
 import { LinkDirectory } from '../identity/directory.js';
 import { LinkService } from '../identity/link-service.js';
 import { relayRecordInvalidations } from '../identity/postgres-record-invalidation.js';
@@ -34,6 +36,7 @@ import { subgraphSchema } from './federation.js';
 import { listenHttp, type ExtraRoute, type HttpSurface } from './http.js';
 import { createQueryGuard, productionMode, queryLimits } from './limits.js';
 import { playgroundEnabled, playgroundRoutes } from './playground.js';
+import { attachSubscriptions } from './subscriptions.js';
 import { partialErrorsPlugin } from './plugins.js';
 import { readinessRoute } from './readiness.js';
 import { StoreReadiness } from './store-readiness.js';
@@ -60,28 +63,37 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
   const recordCache = new RecordCache(registry, { metrics: telemetry.metrics, logger, refreshDeadlineMs: config.server.queryDeadlineMs });
   // A webhook reaches one replica; the others' caches of the same records are stale too.
   if (store.recordInvalidations) relayRecordInvalidations(recordCache, store.recordInvalidations, logger);
+  const changes = new ChangeFeed();
+  // Changes other replicas applied reach this one's subscribers; PostgreSQL carries them (NOTIFY), SQLite has no peers.
+  if (store.customerChanges) relayCustomerChanges(changes, store.customerChanges, telemetry);
   return {
     config,
     registry,
     directory,
     recordCache,
-    links: new LinkService(config, registry, directory, recordCache),
+    changes,
+    links: new LinkService(config, registry, directory, recordCache, undefined, changes),
     survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
     telemetry,
     storeReadiness: new StoreReadiness(store, logger),
   };
 }
 
-export function createApollo(config: HubConfig, logger?: Logger): ApolloServer<RequestContext> {
+/**
+ * The schema every operation runs on, queries over HTTP and subscriptions over WebSocket alike. The access directives
+ * (@pii, @restricted, @consented, @audited) are enforced here, once, by wrapping resolvers. Federation mode builds the
+ * same SDL and resolvers as a subgraph, so the protection applies to `_entities` too.
+ */
+export function hubSchema(config: HubConfig): GraphQLSchema {
+  return protectSchema(config.federation.enabled ? subgraphSchema(loadTypeDefs(), resolvers) : makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }));
+}
+
+export function createApollo(config: HubConfig, logger?: Logger, schema: GraphQLSchema = hubSchema(config)): ApolloServer<RequestContext> {
   const { plugins: limitPlugins, ...limits } = queryLimits(config);
   return new ApolloServer<RequestContext>({
     // Apollo's own messages (an audit write that failed) go to the hub's JSON log, not to the console.
     ...(logger ? { logger } : {}),
-    // The schema's access directives (@pii, @restricted, @consented, @audited) are enforced here, once, by wrapping resolvers.
-    // Federation mode builds the same SDL and resolvers as a subgraph, so the protection applies to `_entities` too.
-    schema: protectSchema(
-      config.federation.enabled ? subgraphSchema(loadTypeDefs(), resolvers) : makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }),
-    ),
+    schema,
     formatError,
     includeStacktraceInErrorResponses: false,
     // Apollo stops itself on SIGINT/SIGTERM and then re-sends the signal (exit 143) unless NODE_ENV=test, cutting off
@@ -108,6 +120,7 @@ export function requestContext(services: HubServices, requestId: string, explain
     survivorship: services.survivorship,
     telemetry: services.telemetry,
     storeReadiness: services.storeReadiness,
+    changes: services.changes,
     requestId,
     explain: plan,
     trace,
@@ -152,9 +165,11 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   const tracing = await startTracingFromEnv();
   const services = createServices(config, options.store ?? (await openLinkStore(config)), options.logger ? { logger: options.logger } : {});
   const extraRoutes = options.extend?.(services) ?? [];
-  const apollo = createApollo(config, services.telemetry.logger);
+  const schema = hubSchema(config);
+  const apollo = createApollo(config, services.telemetry.logger, schema);
   await apollo.start();
   const metrics = metricsRoute(options.metrics ?? (async () => ({ text: await services.telemetry.metrics.render(), contentType: services.telemetry.metrics.contentType })), config.metrics);
+  const guardQuery = createQueryGuard(config.limits);
   let http: HttpSurface;
   let metricsListener: MetricsListener | null = null;
   try {
@@ -165,7 +180,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       port: config.server.port,
       authenticate,
       maxBodyBytes: config.limits.maxBodyBytes,
-      guardQuery: createQueryGuard(config.limits),
+      guardQuery,
       ...(config.server.cors ? { cors: corsHandler(config.server.cors) } : {}),
       routes: [...extraRoutes, webhookRoute(services), readinessRoute(services), ...(metricsListener ? [] : [metrics]), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
     });
@@ -174,6 +189,9 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
     await apollo.stop();
     throw error;
   }
+  const subscriptions = config.server.subscriptions.enabled
+    ? attachSubscriptions(http.server, { schema, services, authenticate, guardQuery, makeContext: (requestId, explain, caller) => requestContext(services, requestId, explain, caller) })
+    : null;
   const stopAuditRetention = config.auth ? startAuditRetention(services.directory.store, config.auth.audit.retentionDays) : () => {};
   return {
     services,
@@ -182,6 +200,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
     server: http.server,
     async close() {
       stopAuditRetention();
+      await subscriptions?.close();
       await http.close();
       await metricsListener?.close();
       await apollo.stop();

@@ -140,7 +140,7 @@ export async function receiveWebhook(services: HubServices, sourceName: string, 
   services.recordCache.invalidate(changes.map((change) => ('upsert' in change ? change.upsert : change.remove)));
   const requestId = typeof headers['x-request-id'] === 'string' ? headers['x-request-id'].slice(0, 100) : randomUUID();
   const expiresAt = new Date(Date.now() + webhook.toleranceSeconds * 1000).toISOString();
-  const summary = await services.links.apply(changes, undefined, { actor: `webhook:${sourceName}`, requestId }, eventId === null ? {} : { event: { source: sourceName, id: eventId, expiresAt } });
+  const summary = await services.links.apply(changes, undefined, { actor: `webhook:${sourceName}`, requestId, announced: true }, eventId === null ? {} : { event: { source: sourceName, id: eventId, expiresAt } });
   if (summary.stale > 0 || summary.replayed) {
     services.telemetry.logger.debug({ source: sourceName, requestId, stale: summary.stale, replayed: summary.replayed }, 'webhook changes ignored: not newer than the table, or a replayed event');
   }
