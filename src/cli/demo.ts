@@ -36,6 +36,14 @@ export async function startDemo({ port, people, seed, latencyMs, workers = 1 }: 
 
     const examples = (await services.directory.store.pageCustomers(2, null)).customers.map((c) => c.customerId);
     const hub = await startHubProcesses(config, { store: services.directory.store });
+    // The demo is live: each simulated system that announces its changes sends them to the hub's webhook endpoint,
+    // signed as the config expects, so a write to the CRM changes the graph as it would in production.
+    for (const [name, emitter] of Object.entries(systems.webhooks)) {
+      const webhook = config.sources[name]?.webhook;
+      if (!webhook) continue;
+      emitter.target = { url: new URL(`/webhooks/${name}`, hub.url).href, secret: webhook.secret, signatureHeader: webhook.signatureHeader };
+      console.log(`webhooks: ${name} changes are delivered to ${emitter.target.url}`);
+    }
     console.log(`\nRosetta hub ready at ${hub.url}${hub.workers > 1 ? ` (${hub.workers} workers)` : ''}`);
     console.log(`example customer IDs: ${examples.join(', ')}`);
     console.log(`try: { customer(id: "${examples[0]}") { profile { name email phone } orders { number total { formatted currency } } tickets { subject status } } }`);
