@@ -30,12 +30,23 @@ export const Mutation: MutationResolvers = {
     }
     const forgotten = await context.links.forget(id);
     if (!forgotten) throw new GraphQLError(`no customer "${id}"`, { extensions: { code: 'NOT_FOUND' } });
-    const bySource = new Map<string, { entity: string; recordId: string }[]>();
-    for (const record of forgotten.records) bySource.set(record.source, [...(bySource.get(record.source) ?? []), { entity: record.entity, recordId: record.recordId }]);
+    const bySource = new Map<string, { source: string; entity: string; recordId: string; linked: boolean }[]>();
+    const add = (record: { source: string; entity: string; recordId: string }, linked: boolean) =>
+      bySource.set(record.source, [...(bySource.get(record.source) ?? []), { source: record.source, entity: record.entity, recordId: record.recordId, linked }]);
+    for (const record of forgotten.records) add(record, true);
+    for (const record of forgotten.alsoHeldBy) add(record, false);
     return {
       customerId: forgotten.customerId,
       forgottenAt: new Date().toISOString(),
-      sources: [...bySource].map(([source, records]) => ({ source, records })),
+      sources: [...bySource].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([source, records]) => ({ source, records })),
     };
+  },
+
+  reviewSharedValue: async (_parent, { conflictId, decision }, context) => {
+    const id = Number(conflictId);
+    if (!Number.isSafeInteger(id)) throw badInput('conflictId is not a conflict ID', 'conflictId');
+    const reviewed = await context.links.reviewSharedValue(id, decision);
+    if (!reviewed) throw new GraphQLError(`no suspected shared value with conflict ID "${conflictId}"`, { extensions: { code: 'NOT_FOUND' } });
+    return { identifierKind: reviewed.token.kind, decision, conflictsClosed: reviewed.closed };
   },
 };

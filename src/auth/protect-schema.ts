@@ -5,7 +5,10 @@
 //   @restricted(permission)  the field fails with FORBIDDEN without the permission.
 //   @consented(via)          for callers whose roles require consent, the field is withheld (null) unless the
 //                            Boolean at `via` is true; a non-null field is returned with its @pii fields masked.
-//   @audited(action, customerArg, detailFrom)  a successful call is written to the audit log at once (forget, link changes).
+//   @audited(action, customerArg, customerFrom, detailFrom, detailArg)  a successful call is written to the audit log at
+//                            once (forget, link changes, lookups by personal data).
+//   @recordId(permission)    a source record ID: masked (`***`) for callers without the permission where the entity's
+//                            config declares its IDs personal (idIsPersonal), audited like @pii for callers with it.
 //   @dataSubject(idField)    on a type: personal data beneath it belongs to the object with this ID (a customer).
 import { getDirective, MapperKind, mapSchema } from '@graphql-tools/utils';
 import {
@@ -73,30 +76,66 @@ const restrict =
   };
 
 const personalData =
-  (coordinate: string, permission: string, mask: MaskName): Wrapper =>
+  (coordinate: string, permission: string, mask: MaskName, ownSubject: { type: GraphQLObjectType; idField: string } | null): Wrapper =>
   (next) =>
   (parent, args, context, info) => {
     const { caller, access } = context;
     const requires = access.isWithoutConsent(parent) ? 'consent' : caller.permissions.has(permission) ? null : permission;
     if (requires === null) {
-      access.recordRead(access.subjectOf(parent), coordinate);
-      return next(parent, args, context, info);
+      // A @pii field of a data subject itself (LinkConflict.identifierValue) belongs to the subject the object names.
+      const subject = access.subjectOf(parent) ?? (ownSubject && access.auditsReads ? resolveOwn(ownSubject.type, ownSubject.idField, parent, context, info) : undefined);
+      return andThen(subject, (id) => {
+        access.recordRead(id === undefined || id === null ? undefined : String(id), coordinate);
+        return next(parent, args, context, info);
+      });
     }
     access.mask(responsePath(info), requires);
     return maskNeedsValue(mask) ? andThen(next(parent, args, context, info), (value) => applyMask(mask, value)) : null;
   };
 
+interface AuditedArgs {
+  action: AuditAction;
+  customerArg?: string;
+  customerFrom?: string;
+  detailFrom?: string;
+  detailArg?: string;
+}
+
 const audited =
-  (action: AuditAction, customerArg: string | undefined, detailFrom: string | undefined): Wrapper =>
+  ({ action, customerArg, customerFrom, detailFrom, detailArg }: AuditedArgs): Wrapper =>
   (next) =>
   (parent, args, context, info) =>
     andThen(next(parent, args, context, info), async (value) => {
-      const customerId = customerArg !== undefined && args[customerArg] != null ? String(args[customerArg]) : null;
-      // e.g. which source records a forget removed: IDs only, as the result holds them.
-      const detail = detailFrom !== undefined && value !== null && typeof value === 'object' ? `${info.fieldName} ${JSON.stringify((value as Record<string, unknown>)[detailFrom] ?? null)}` : info.fieldName;
+      const result = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : null;
+      const customerId =
+        customerArg !== undefined && args[customerArg] != null ? String(args[customerArg]) : customerFrom !== undefined && result?.[customerFrom] != null ? String(result[customerFrom]) : null;
+      // e.g. which source records a forget removed (IDs only, as the result holds them), or the kind of a lookup.
+      const detail =
+        detailFrom !== undefined && result ? `${info.fieldName} ${JSON.stringify(result[detailFrom] ?? null)}` : detailArg !== undefined ? `${info.fieldName} ${String(args[detailArg])}` : info.fieldName;
       await context.access.recordAction(action, customerId, detail);
       return value;
     });
+
+/** What `***` stands for where a record ID is itself personal data. */
+const MASKED_RECORD_ID = '***';
+
+const personalRecordId =
+  (coordinate: string, type: GraphQLObjectType, permission: string, personal: ReadonlySet<string>): Wrapper =>
+  (next) =>
+  (parent, args, context, info) => {
+    const entityOf = (source: unknown, entity: unknown) => `${String(source)}.${String(entity)}`;
+    const owner = andThen(resolveOwn(type, 'source', parent, context, info), (source) => andThen(resolveOwn(type, 'entity', parent, context, info), (entity) => entityOf(source, entity)));
+    return andThen(owner, (entity) => {
+      if (!personal.has(entity as string)) return next(parent, args, context, info);
+      const { caller, access } = context;
+      if (caller.permissions.has(permission)) {
+        access.recordRead(access.subjectOf(parent), coordinate);
+        return next(parent, args, context, info);
+      }
+      access.mask(responsePath(info), permission);
+      return MASKED_RECORD_ID;
+    });
+  };
 
 /** Remembers which data subject each returned object belongs to, so @pii reads beneath it name the customer. */
 const carrySubject =
@@ -168,9 +207,9 @@ function objectTypes(schema: GraphQLSchema): GraphQLObjectType[] {
   return Object.values(schema.getTypeMap()).filter((type): type is GraphQLObjectType => isObjectType(type) && !type.name.startsWith('__'));
 }
 
-/** Types with a @pii field somewhere beneath them (a fixpoint over the type graph, so cycles are fine). */
+/** Types with a @pii (or @recordId) field somewhere beneath them (a fixpoint over the type graph, so cycles are fine). */
 function typesLeadingToPii(schema: GraphQLSchema, types: readonly GraphQLObjectType[]): Set<string> {
-  const leads = new Set(types.filter((type) => Object.values(type.getFields()).some((f) => getDirective(schema, f, 'pii'))).map((t) => t.name));
+  const leads = new Set(types.filter((type) => Object.values(type.getFields()).some((f) => getDirective(schema, f, 'pii') || getDirective(schema, f, 'recordId'))).map((t) => t.name));
   for (let changed = true; changed; ) {
     changed = false;
     for (const type of types) {
@@ -217,8 +256,13 @@ function validateVia(coordinate: string, subjectType: GraphQLObjectType, via: st
   }
 }
 
+export interface ProtectOptions {
+  /** `source.entity` pairs whose record IDs are personal data (config `idIsPersonal`): @recordId fields mask them. */
+  personalRecordIds?: ReadonlySet<string>;
+}
+
 /** The resolver wrappers of every protected field, outermost first, keyed by schema coordinate. */
-function accessPlan(schema: GraphQLSchema): Map<string, Wrapper[]> {
+function accessPlan(schema: GraphQLSchema, options: ProtectOptions): Map<string, Wrapper[]> {
   const types = objectTypes(schema);
   const subjects = new Map(types.flatMap((type) => {
     const directive = getDirective(schema, type, 'dataSubject')?.[0];
@@ -241,10 +285,16 @@ function accessPlan(schema: GraphQLSchema): Map<string, Wrapper[]> {
       if (pii) {
         const mask = (pii.mask ?? 'NULL') as MaskName;
         validatePii(coordinate, field, mask);
-        wrappers.push(personalData(coordinate, String(pii.permission), mask));
+        wrappers.push(personalData(coordinate, String(pii.permission), mask, subjects.get(type.name) ?? null));
+      }
+      const recordId = getDirective(schema, field, 'recordId')?.[0];
+      if (recordId) {
+        if (!type.getFields().source || !type.getFields().entity) throw new SchemaDirectiveError(coordinate, '@recordId needs its type to have source and entity fields');
+        if (getNamedType(field.type).name !== 'String') throw new SchemaDirectiveError(coordinate, '@recordId needs a String field');
+        wrappers.push(personalRecordId(coordinate, type, String(recordId.permission), options.personalRecordIds ?? new Set()));
       }
       const audit = getDirective(schema, field, 'audited')?.[0];
-      if (audit) wrappers.push(audited(audit.action as AuditAction, audit.customerArg as string | undefined, audit.detailFrom as string | undefined));
+      if (audit) wrappers.push(audited(audit as unknown as AuditedArgs));
       const named = getNamedType(field.type);
       if (beneathSubject.has(type.name) && isObjectType(named) && leadsToPii.has(named.name)) wrappers.push(carrySubject(subjects.get(type.name) ?? null));
       const consented = getDirective(schema, field, 'consented')?.[0];
@@ -261,8 +311,8 @@ function accessPlan(schema: GraphQLSchema): Map<string, Wrapper[]> {
 }
 
 /** The executable schema with every access directive enforced; the input schema is left as it was. */
-export function protectSchema(schema: GraphQLSchema): GraphQLSchema {
-  const plan = accessPlan(schema);
+export function protectSchema(schema: GraphQLSchema, options: ProtectOptions = {}): GraphQLSchema {
+  const plan = accessPlan(schema, options);
   return mapSchema(schema, {
     [MapperKind.OBJECT_FIELD]: (fieldConfig, fieldName, typeName) => {
       const wrappers = plan.get(`${typeName}.${fieldName}`);

@@ -180,6 +180,11 @@ const entity = z
      * applied per record and ignores an event or page that brings an older or equal one.
      */
     versionPath: path.optional(),
+    /**
+     * The record ID is derived from personal data (a marketing member ID that is md5(email)): callers without
+     * `pii:identifiers` see it masked wherever the graph shows a record ID, and lookups by it are audited.
+     */
+    idIsPersonal: boolean().default(false),
     mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}),
     cache: recordCache.optional(),
   })
@@ -484,8 +489,23 @@ export const configSchema = z
         /** How long a lookup that found nothing anywhere is remembered, so misses cannot flood the sources. */
         missTtlMs: numeric(z.number().int().nonnegative()).default(30_000),
       }).default({ enabled: true, missTtlMs: 30_000 }),
+      /**
+       * A value held by records of one source entity under at least `minNames` different names (records without a
+       * name do not count) is suspected of being shared by different people: it links nobody, and shows in
+       * `linkConflicts` until a reviewer allows or blocks it. 0 turns detection off.
+       */
+      sharedValues: z.strictObject({
+        minNames: z.number().int().min(0).default(3).refine((n) => n === 0 || n >= 2, 'must be 0 (off) or at least 2'),
+      }).prefault({}),
       /** `forgetCustomer` is refused unless enabled (and, with auth, the caller holds the forget permission). */
-      forget: z.strictObject({ enabled: boolean().default(false) }).default({ enabled: false }),
+      forget: z.strictObject({
+        enabled: boolean().default(false),
+        /**
+         * Keys the HMAC-SHA256 of each forgotten record's key that the store keeps, so the record is not linked again
+         * (some record IDs are personal data, such as an email's MD5). From the environment; at least 32 characters.
+         */
+        secret: z.string().min(32, 'must be at least 32 characters (a random value from the environment)').optional(),
+      }).default({ enabled: false }),
     }).default({
       defaultPhoneRegion: 'US',
       blocked: { values: [], patterns: [] },
@@ -493,6 +513,7 @@ export const configSchema = z
       caps: { email: 5, phone: 5 },
       uniquePerCustomer: [],
       onDemand: { enabled: true, missTtlMs: 30_000 },
+      sharedValues: { minNames: 3 },
       forget: { enabled: false },
     }),
     survivorship: z.strictObject({
@@ -552,6 +573,9 @@ export const configSchema = z
       if (!config.sources[source]?.entities[name]) {
         ctx.addIssue({ code: 'custom', path: ['identity', 'uniquePerCustomer', i], message: `no entity "${entity}"` });
       }
+    }
+    if (config.identity.forget.enabled && !config.identity.forget.secret) {
+      ctx.addIssue({ code: 'custom', path: ['identity', 'forget', 'secret'], message: 'forget needs a secret to key what it keeps of forgotten records' });
     }
     for (const [i, pattern] of config.identity.blocked.patterns.entries()) {
       try {

@@ -37,6 +37,8 @@ export type AnalyticsEvent = {
 export type AuditAction =
   | 'FORGET'
   | 'LINK_CHANGE'
+  /** A customer looked up by personal data (customerByIdentity): the kind of identifier is recorded, never its value. */
+  | 'LOOKUP'
   | 'PII_READ';
 
 export type AuditConnection = {
@@ -182,7 +184,11 @@ export type ForgetResult = {
   /** The customer forgotten (the survivor, when a merged-away ID was given). */
   customerId: Scalars['ID']['output'];
   forgottenAt: Scalars['String']['output'];
-  /** Per source, the records the hub no longer links: erase them in the source system too. */
+  /**
+   * Per source, the records that held the person's identifiers: the ones the hub no longer links (`linked: true`)
+   * and the ones of other customers or of refused merges that carried one of the person's identifiers
+   * (`linked: false`). Erase or correct them in the source system too.
+   */
   sources: Array<SourceRecordsToErase>;
 };
 
@@ -208,6 +214,10 @@ export type LineItem = {
   unitPrice?: Maybe<Money>;
 };
 
+/**
+ * A refused merge, or a value suspected of being shared by different people. Its identifier value is personal data
+ * of the customer it names (`otherCustomerId`).
+ */
 export type LinkConflict = {
   __typename?: 'LinkConflict';
   /** The customer the record belongs to, if it had one before the refused merge. */
@@ -218,9 +228,12 @@ export type LinkConflict = {
   id: Scalars['ID']['output'];
   /** The identifier the records shared. */
   identifierKind: Scalars['String']['output'];
-  identifierValue: Scalars['String']['output'];
+  identifierValue?: Maybe<Scalars['String']['output']>;
   otherCustomerId: Scalars['ID']['output'];
-  /** CAP_EXCEEDED or UNIQUE_IDENTIFIER. */
+  /**
+   * CAP_EXCEEDED, UNIQUE_IDENTIFIER, or SUSPECTED_SHARED_VALUE (records of one source that look like different
+   * people hold the value: it links nobody until reviewed with reviewSharedValue).
+   */
   reason: Scalars['String']['output'];
   recordId: Scalars['String']['output'];
   source: Scalars['String']['output'];
@@ -266,11 +279,23 @@ export type Mutation = {
    * records the operator must erase there. Refused unless `identity.forget.enabled` is set in config.
    */
   forgetCustomer: ForgetResult;
+  /**
+   * Decides on a value suspected of being shared by different people (a SUSPECTED_SHARED_VALUE conflict): ALLOW makes
+   * it a link token again, BLOCK keeps it from linking anyone for good. The decision is kept in the link store, and
+   * records are linked again as the decision says the next time they are synced or sent.
+   */
+  reviewSharedValue: SharedValueReview;
 };
 
 
 export type MutationForgetCustomerArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationReviewSharedValueArgs = {
+  conflictId: Scalars['ID']['input'];
+  decision: SharedValueDecision;
 };
 
 export type Order = {
@@ -323,6 +348,8 @@ export type Query = {
   /**
    * A customer by any identifier: EMAIL and PHONE are normalised before lookup;
    * SOURCE_RECORD takes "source:recordId" (e.g. "crm:C-000042", "shop:1007").
+   * Every lookup by EMAIL or PHONE (and by a record ID derived from personal data) is written to the audit log,
+   * with its kind, never its value: "is this person a customer?" is a question about personal data.
    */
   customerByIdentity?: Maybe<Customer>;
   /**
@@ -330,7 +357,10 @@ export type Query = {
    * `first`: 0 to 100 (default 20). `after`: an `endCursor` or edge `cursor` from an earlier page.
    */
   customers: CustomerConnection;
-  /** Merges the matching rules refused (caps, one-per-person identifiers), newest first, for a person to review. `first`: 0 to 500 (default 50). */
+  /**
+   * Merges the matching rules refused (caps, one-per-person identifiers) and values suspected of being shared by
+   * different people, newest first, for a person to review. `first`: 0 to 500 (default 50).
+   */
   linkConflicts: Array<LinkConflict>;
   /** Every configured source system and what the hub knows of it. */
   sources: Array<SourceStatus>;
@@ -396,6 +426,20 @@ export type RateLimitStore =
   /** One bucket in Redis shared by every replica. */
   | 'REDIS';
 
+export type SharedValueDecision =
+  /** The value belongs to one person after all: it links records again. */
+  | 'ALLOW'
+  /** The value is junk (a placeholder, a help desk's noreply address): it never links records. */
+  | 'BLOCK';
+
+export type SharedValueReview = {
+  __typename?: 'SharedValueReview';
+  /** Suspected-shared-value conflicts of this value the decision closed. */
+  conflictsClosed: Scalars['Int']['output'];
+  decision: SharedValueDecision;
+  identifierKind: Scalars['String']['output'];
+};
+
 export type SourceAuthState =
   /** The source (or its OAuth2 token endpoint) refused them: its calls fail with SOURCE_AUTH_FAILED. */
   | 'FAILED'
@@ -416,7 +460,10 @@ export type SourceRateLimit = {
 export type SourceRecordRef = {
   __typename?: 'SourceRecordRef';
   entity: Scalars['String']['output'];
+  /** True for the forgotten customer's own records; false for others that held one of its identifiers. */
+  linked: Scalars['Boolean']['output'];
   recordId: Scalars['String']['output'];
+  source: Scalars['String']['output'];
 };
 
 export type SourceRecordsToErase = {
@@ -433,7 +480,8 @@ export type SourceStatus = {
   authError?: Maybe<Scalars['String']['output']>;
   /** When that was (ISO 8601). */
   authErrorAt?: Maybe<Scalars['String']['output']>;
-  baseUrl: Scalars['String']['output'];
+  /** Where the hub reaches the source (credentials removed): internal topology, so for admins only. */
+  baseUrl?: Maybe<Scalars['String']['output']>;
   /** The source's circuit breaker: while OPEN the hub fails fast instead of calling it. */
   circuit: CircuitState;
   entities: Array<Scalars['String']['output']>;
@@ -617,6 +665,8 @@ export type ResolversTypes = {
   Profile: ResolverTypeWrapper<Profile>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RateLimitStore: RateLimitStore;
+  SharedValueDecision: SharedValueDecision;
+  SharedValueReview: ResolverTypeWrapper<SharedValueReview>;
   SourceAuthState: SourceAuthState;
   SourceRateLimit: ResolverTypeWrapper<SourceRateLimit>;
   SourceRecordRef: ResolverTypeWrapper<SourceRecordRef>;
@@ -656,6 +706,7 @@ export type ResolversParentTypes = {
   PageInfo: PageInfo;
   Profile: Profile;
   Query: Record<PropertyKey, never>;
+  SharedValueReview: SharedValueReview;
   SourceRateLimit: SourceRateLimit;
   SourceRecordRef: SourceRecordRef;
   SourceRecordsToErase: SourceRecordsToErase;
@@ -668,6 +719,8 @@ export type ResolversParentTypes = {
 export type AuditedDirectiveArgs = {
   action: AuditAction;
   customerArg?: Maybe<Scalars['String']['input']>;
+  customerFrom?: Maybe<Scalars['String']['input']>;
+  detailArg?: Maybe<Scalars['String']['input']>;
   detailFrom?: Maybe<Scalars['String']['input']>;
 };
 
@@ -691,6 +744,12 @@ export type PiiDirectiveArgs = {
 };
 
 export type PiiDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = PiiDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type RecordIdDirectiveArgs = {
+  permission: Scalars['String']['input'];
+};
+
+export type RecordIdDirectiveResolver<Result, Parent, ContextType = RequestContext, Args = RecordIdDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type RestrictedDirectiveArgs = {
   permission: Scalars['String']['input'];
@@ -806,7 +865,7 @@ export type LinkConflictResolvers<ContextType = RequestContext, ParentType exten
   entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   identifierKind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  identifierValue?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  identifierValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   otherCustomerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   recordId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -835,6 +894,7 @@ export type MoneyResolvers<ContextType = RequestContext, ParentType extends Reso
 
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   forgetCustomer?: Resolver<ResolversTypes['ForgetResult'], ParentType, ContextType, RequireFields<MutationForgetCustomerArgs, 'id'>>;
+  reviewSharedValue?: Resolver<ResolversTypes['SharedValueReview'], ParentType, ContextType, RequireFields<MutationReviewSharedValueArgs, 'conflictId' | 'decision'>>;
 };
 
 export type OrderResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
@@ -871,6 +931,12 @@ export type QueryResolvers<ContextType = RequestContext, ParentType extends Reso
   sources?: Resolver<Array<ResolversTypes['SourceStatus']>, ParentType, ContextType>;
 };
 
+export type SharedValueReviewResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SharedValueReview'] = ResolversParentTypes['SharedValueReview']> = {
+  conflictsClosed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  decision?: Resolver<ResolversTypes['SharedValueDecision'], ParentType, ContextType>;
+  identifierKind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type SourceRateLimitResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceRateLimit'] = ResolversParentTypes['SourceRateLimit']> = {
   granted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   store?: Resolver<ResolversTypes['RateLimitStore'], ParentType, ContextType>;
@@ -879,7 +945,9 @@ export type SourceRateLimitResolvers<ContextType = RequestContext, ParentType ex
 
 export type SourceRecordRefResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceRecordRef'] = ResolversParentTypes['SourceRecordRef']> = {
   entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  linked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   recordId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type SourceRecordsToEraseResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceRecordsToErase'] = ResolversParentTypes['SourceRecordsToErase']> = {
@@ -891,7 +959,7 @@ export type SourceStatusResolvers<ContextType = RequestContext, ParentType exten
   auth?: Resolver<ResolversTypes['SourceAuthState'], ParentType, ContextType>;
   authError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   authErrorAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
-  baseUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  baseUrl?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   circuit?: Resolver<ResolversTypes['CircuitState'], ParentType, ContextType>;
   entities?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   errors?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -943,6 +1011,7 @@ export type Resolvers<ContextType = RequestContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   Profile?: ProfileResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SharedValueReview?: SharedValueReviewResolvers<ContextType>;
   SourceRateLimit?: SourceRateLimitResolvers<ContextType>;
   SourceRecordRef?: SourceRecordRefResolvers<ContextType>;
   SourceRecordsToErase?: SourceRecordsToEraseResolvers<ContextType>;
@@ -956,5 +1025,6 @@ export type DirectiveResolvers<ContextType = RequestContext> = {
   consented?: ConsentedDirectiveResolver<any, any, ContextType>;
   dataSubject?: DataSubjectDirectiveResolver<any, any, ContextType>;
   pii?: PiiDirectiveResolver<any, any, ContextType>;
+  recordId?: RecordIdDirectiveResolver<any, any, ContextType>;
   restricted?: RestrictedDirectiveResolver<any, any, ContextType>;
 };

@@ -1,4 +1,5 @@
 // Turns identifiers as sources hold them into the tokens links are matched on, dropping blocked junk.
+import { createHash } from 'node:crypto';
 import type { EntityConfig, HubConfig } from '../config/schema.js';
 import { compilePath } from '../sources/mapping.js';
 import type { IncomingRecord } from './link-planner.js';
@@ -121,10 +122,34 @@ export function compileIdentifierExtractor(entity: Pick<EntityConfig, 'identifie
   };
 }
 
+type NameKeyOf = (raw: unknown) => string | null;
+
+/**
+ * Compiles how to read the name a record holds, from the entity's profile mapping (`name`, else `firstName` and
+ * `lastName`). Its key is a short hash of the name folded to lower-case letters: the store keeps it to tell records
+ * of different people apart (shared-value detection), and needs no more than "same or different".
+ */
+export function compileNameKey(entity: Pick<EntityConfig, 'mapping'>): NameKeyOf {
+  const pathOf = (field: string) => {
+    const mapped = entity.mapping[field];
+    if (mapped === undefined || (typeof mapped === 'object' && 'each' in mapped)) return null;
+    return compilePath(typeof mapped === 'string' ? mapped : mapped.path);
+  };
+  const readers = [pathOf('name') ?? null, pathOf('firstName'), pathOf('lastName')];
+  const [full, first, last] = readers;
+  if (!full && !first && !last) return () => null;
+  return (raw) => {
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    const name = (full ? text(full(raw)) : '') || `${first ? text(first(raw)) : ''} ${last ? text(last(raw)) : ''}`;
+    const folded = name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^\p{L}]+/gu, ' ').trim();
+    return folded === '' ? null : createHash('sha256').update(folded).digest('base64url').slice(0, 12);
+  };
+}
+
 /** A record ready for the planner: its own `ref` token first, then what its fields carry, each once. */
-export function incomingRecord(key: { source: string; entity: string; recordId: string }, raw: unknown, extract: Extractor): IncomingRecord {
+export function incomingRecord(key: { source: string; entity: string; recordId: string }, raw: unknown, extract: Extractor, nameKeyOf?: NameKeyOf): IncomingRecord {
   const tokens: IdentifierToken[] = [{ kind: 'ref', value: recordKeyString(key) }];
   extract(raw, tokens);
   const seen = new Set<string>();
-  return { ...key, tokens: tokens.filter((t) => !seen.has(tokenString(t)) && !!seen.add(tokenString(t))) };
+  return { ...key, tokens: tokens.filter((t) => !seen.has(tokenString(t)) && !!seen.add(tokenString(t))), nameKey: nameKeyOf ? nameKeyOf(raw) : null };
 }

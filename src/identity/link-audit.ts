@@ -21,7 +21,7 @@ export function linkAuditEntries(plan: LinkChanges, origin: LinkOrigin, at = new
     entries.push(mergedInto ? entry(mergedInto, `merged ${customerId} into ${mergedInto}`) : entry(customerId, 'removed: its last linked record was deleted'));
   }
   for (const event of plan.events ?? []) {
-    if (event.kind === 'SPLIT') entries.push(entry(event.customerId, `split ${event.otherCustomerId} from ${event.customerId}: the evidence that merged them is gone or a reviewer split them`));
+    if (event.kind === 'SPLIT') entries.push(entry(event.customerId, `split ${event.otherCustomerId} from ${event.customerId}: the evidence that merged them is gone (or was found shared by different people), or a reviewer split them`));
   }
   for (const c of plan.conflicts) {
     entries.push(entry(c.otherCustomerId, `refused ${c.reason} for ${c.record.source}:${c.record.entity}:${c.record.recordId} (${c.token.kind})`));

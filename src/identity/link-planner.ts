@@ -6,12 +6,22 @@ import { isReviewToken, RULE_OF_KIND, recordKeyString, tokenString } from './mod
 /** A source record with every identifier token it carries, its own `ref` token included. */
 export interface IncomingRecord extends RecordKey {
   tokens: IdentifierToken[];
+  /** A fingerprint of the name the record holds (identifiers.ts `compileNameKey`), or null: tells a shared value from a person's own. */
+  nameKey?: string | null;
 }
 
 export interface GraphRecord {
   link: Link;
   tokens: IdentifierToken[];
+  nameKey?: string | null;
 }
+
+/**
+ * What the link store knows of a value suspected of being shared by different people: SUSPECTED (found by the
+ * planner, links nobody until reviewed), BLOCKED (a reviewer said junk) or ALLOWED (a reviewer said it is one
+ * person's, so it is never suspected again).
+ */
+export type SharedValueStatus = 'SUSPECTED' | 'BLOCKED' | 'ALLOWED';
 
 /** A customer as loaded for linking: every record and the tokens each carries. */
 export interface GraphCustomer {
@@ -32,6 +42,8 @@ export interface LinkGraph {
   suppressed: Set<string>;
   /** Merged-away IDs of each loaded customer: a split gives one back to the records it was seeded by. */
   aliases?: Map<string, string[]>;
+  /** The shared-value status of the loaded tokens that have one, by `tokenString`. */
+  sharedValues?: Map<string, SharedValueStatus>;
 }
 
 export interface MatchPolicy {
@@ -39,9 +51,14 @@ export interface MatchPolicy {
   caps: Partial<Record<IdentifierKind, number>>;
   /** `source.entity` pairs a customer may hold at most one record of (a CRM contact is one person). */
   uniqueEntities: ReadonlySet<string>;
+  /**
+   * A value held by records of one source entity under at least this many different names is suspected of being
+   * shared by different people (a placeholder email, a help desk's noreply address): it stops linking. Absent: off.
+   */
+  sharedValueNames?: number;
 }
 
-export type ConflictReason = 'CAP_EXCEEDED' | 'UNIQUE_IDENTIFIER' | 'REVIEWED_SPLIT';
+export type ConflictReason = 'CAP_EXCEEDED' | 'UNIQUE_IDENTIFIER' | 'REVIEWED_SPLIT' | 'SUSPECTED_SHARED_VALUE';
 
 /** A merge the policy refused, kept for a person to review. */
 export interface Conflict {
@@ -82,6 +99,8 @@ export interface LinkChanges {
   versions?: RecordVersion[];
   /** Webhook event IDs applied, remembered until `expiresAt` so a replay of one within its window is refused. */
   seenEvents?: SeenEvent[];
+  /** Values this plan found shared by different people: stored as SUSPECTED (each has a conflict in `conflicts`). */
+  suspected?: IdentifierToken[];
 }
 
 /** A merge or split as `Customer.linkHistory` shows it: what happened, when, and who or what caused it. */
@@ -128,6 +147,7 @@ interface WorkingRecord {
   key: string;
   recordKey: RecordKey;
   tokens: IdentifierToken[];
+  nameKey: string | null;
   current: GraphCustomer | null;
 }
 
@@ -249,12 +269,15 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
   const working = new Map<string, WorkingRecord>();
   for (const customer of graph.customers.values()) {
     for (const [key, record] of customer.records) {
-      working.set(key, { key, recordKey: { source: record.link.source, entity: record.link.entity, recordId: record.link.recordId }, tokens: record.tokens, current: customer });
+      working.set(key, { key, recordKey: { source: record.link.source, entity: record.link.entity, recordId: record.link.recordId }, tokens: record.tokens, nameKey: record.nameKey ?? null, current: customer });
     }
   }
   const changed = new Set<string>();
   const touched = new Set<GraphCustomer>();
   const released: RecordKey[] = [];
+  // Values suspected of being shared, or blocked by a reviewer, link nobody: stored records no longer hold them.
+  const withdrawn = new Set([...(graph.sharedValues ?? [])].flatMap(([token, status]) => (status === 'ALLOWED' ? [] : [token])));
+  const linkable = (tokens: IdentifierToken[]) => (withdrawn.size > 0 && tokens.some((t) => withdrawn.has(tokenString(t))) ? tokens.filter((t) => !withdrawn.has(tokenString(t))) : tokens);
   for (const change of changes) {
     if ('upsert' in change) {
       const incoming = change.upsert;
@@ -262,11 +285,12 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
       if (graph.suppressed.has(key)) continue;
       const existing = working.get(key);
       // A reviewer's decisions stay with the record through its updates; only a review (which sends them) changes them.
-      const tokens = incoming.tokens.some(isReviewToken) ? incoming.tokens : [...sourceTokens(incoming.tokens), ...(existing?.tokens.filter(isReviewToken) ?? [])];
+      const tokens = linkable(incoming.tokens.some(isReviewToken) ? incoming.tokens : [...sourceTokens(incoming.tokens), ...(existing?.tokens.filter(isReviewToken) ?? [])]);
+      const nameKey = incoming.nameKey ?? null;
       // Unchanged records change nothing: this is what makes re-syncing idempotent.
-      if (existing && sameTokens(existing.tokens, tokens)) continue;
+      if (existing && sameTokens(existing.tokens, tokens) && existing.nameKey === nameKey) continue;
       const recordKey = { source: incoming.source, entity: incoming.entity, recordId: incoming.recordId };
-      working.set(key, { key, recordKey, tokens, current: existing?.current ?? null });
+      working.set(key, { key, recordKey, tokens, nameKey, current: existing?.current ?? null });
       changed.add(key);
       if (existing?.current) touched.add(existing.current);
     } else {
@@ -279,7 +303,18 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
       if (existing.current) touched.add(existing.current);
     }
   }
-  if (changed.size === 0) return { upserted: [], removed: [], conflicts: [], released, events: [], restored: [] };
+  const suspicions = policy.sharedValueNames === undefined ? [] : sharedValuesAmong(working, changed, policy.sharedValueNames, graph.sharedValues);
+  for (const { token } of suspicions) {
+    const key = tokenString(token);
+    // Withdrawn from every record holding it, so the groups it alone joined are planned apart below.
+    for (const record of working.values()) {
+      if (!record.tokens.some((t) => tokenString(t) === key)) continue;
+      record.tokens = record.tokens.filter((t) => tokenString(t) !== key);
+      changed.add(record.key);
+      if (record.current) touched.add(record.current);
+    }
+  }
+  if (changed.size === 0) return { upserted: [], removed: [], conflicts: [], released, events: [], restored: [], suspected: [] };
 
   // Every record connected by tokens to a changed record or to a touched customer's records is re-planned.
   // So is every record of a customer holding one of those: a customer is re-planned whole or not at all.
@@ -331,7 +366,7 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
         linkedAt: held?.linkedAt ?? now,
       };
       if (!held || held.rule !== link.rule || held.evidence !== link.evidence || changed.has(record.key)) dirty = true;
-      customer.records.set(record.key, { link, tokens: record.tokens });
+      customer.records.set(record.key, { link, tokens: record.tokens, nameKey: record.nameKey });
     }
     if (dirty) upserted.push(customer);
     if (current === null && [...(graph.aliases?.values() ?? [])].some((list) => list.includes(id))) restored.push(id);
@@ -368,7 +403,57 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
     otherCustomerId: ids.get(groupOfKey.get(other.records[0]!.key)!)!,
     detectedAt: now,
   })).filter((c) => c.customerId !== c.otherCustomerId);
-  return { upserted, removed, conflicts, released, events, restored };
+  // One row per value found shared, naming a record of the entity that gave it away and another holder's customer.
+  for (const { token, entity, holders } of suspicions) {
+    const customerOf = (key: string) => ids.get(groupOfKey.get(key)!)!;
+    const held = holders.find((key) => key.startsWith(`${entity.replace('.', ':')}:`))!;
+    const record = working.get(held)!.recordKey;
+    conflicts.unshift({
+      reason: 'SUSPECTED_SHARED_VALUE',
+      detail: `${holders.length} records hold this ${token.kind}, records of ${entity} under ${policy.sharedValueNames} or more different names: it links nobody until reviewed`,
+      token,
+      record,
+      customerId: customerOf(held),
+      otherCustomerId: holders.map(customerOf).find((id) => id !== customerOf(held)) ?? customerOf(held),
+      detectedAt: now,
+    });
+  }
+  return { upserted, removed, conflicts, released, events, restored, suspected: suspicions.map((s) => s.token) };
+}
+
+/**
+ * The values among the changed records' that records of one source entity hold under `minNames` different names,
+ * counting every record that holds them once the changes are applied (the loaded closure holds each of them).
+ * Records without a name do not count; values a reviewer allowed, and ones already withdrawn, are not candidates.
+ */
+function sharedValuesAmong(working: ReadonlyMap<string, WorkingRecord>, changed: ReadonlySet<string>, minNames: number, known: ReadonlyMap<string, SharedValueStatus> | undefined): { token: IdentifierToken; entity: string; holders: string[] }[] {
+  const candidates = new Map<string, IdentifierToken>();
+  for (const key of changed) {
+    for (const token of working.get(key)?.tokens ?? []) {
+      if (token.kind === 'ref' || isReviewToken(token)) continue;
+      if (!known?.has(tokenString(token))) candidates.set(tokenString(token), token);
+    }
+  }
+  if (candidates.size === 0) return [];
+  const names = new Map<string, Map<string, Set<string>>>();
+  const holders = new Map<string, string[]>();
+  const found = new Map<string, string>();
+  for (const record of working.values()) {
+    const entity = `${record.recordKey.source}.${record.recordKey.entity}`;
+    for (const token of record.tokens) {
+      const key = tokenString(token);
+      if (!candidates.has(key)) continue;
+      holders.set(key, [...(holders.get(key) ?? []), record.key]);
+      if (record.nameKey === null) continue;
+      let byEntity = names.get(key);
+      if (!byEntity) names.set(key, (byEntity = new Map()));
+      let seen = byEntity.get(entity);
+      if (!seen) byEntity.set(entity, (seen = new Set()));
+      seen.add(record.nameKey);
+      if (seen.size >= minNames && !found.has(key)) found.set(key, entity);
+    }
+  }
+  return [...found].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, entity]) => ({ token: candidates.get(key)!, entity, holders: holders.get(key)!.sort() }));
 }
 
 /** Records connected through any shared token (review tokens included), each mapped to its component's list. */
@@ -454,7 +539,7 @@ export function reviewedSplitSide(records: readonly IncomingRecord[], anchorA: s
   const working = records.map((r): WorkingRecord => {
     const key = recordKeyString(r);
     const cut = key === anchorA ? [{ kind: 'split' as const, value: 'pending:a' }] : key === anchorB ? [{ kind: 'split' as const, value: 'pending:b' }] : [];
-    return { key, recordKey: { source: r.source, entity: r.entity, recordId: r.recordId }, tokens: [...r.tokens.filter((t) => t.kind !== 'merge'), ...cut], current: null };
+    return { key, recordKey: { source: r.source, entity: r.entity, recordId: r.recordId }, tokens: [...r.tokens.filter((t) => t.kind !== 'merge'), ...cut], nameKey: null, current: null };
   });
   const groups = partition(working, policy, () => undefined);
   return new Set(groups.find((g) => g.records.some((r) => r.key === anchorB))!.records.map((r) => r.key));

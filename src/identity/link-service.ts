@@ -6,7 +6,7 @@ import type { SourceRegistry } from '../sources/registry.js';
 import type { ChangeFeed } from './change-feed.js';
 import { customerChangesOf, recordOwners } from './change-events.js';
 import type { LinkDirectory } from './directory.js';
-import { compileIdentifierExtractor, incomingRecord, IdentityRules, MAX_RECORD_ID_LENGTH } from './identifiers.js';
+import { compileIdentifierExtractor, compileNameKey, incomingRecord, IdentityRules, MAX_RECORD_ID_LENGTH } from './identifiers.js';
 import { LinkCounters } from './link-counters.js';
 import { deriveCustomerId, planLinks, reviewedSplitSide, seedRecordOf, tokensOf, type IncomingRecord, type LinkChanges, type LinkGraph, type MatchPolicy, type RecordChange, type RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierToken, RecordKey } from './model.js';
@@ -15,7 +15,7 @@ import { compilePath } from '../sources/mapping.js';
 import { randomUUID } from 'node:crypto';
 import { emailMd5, normalizeEmail } from './normalize.js';
 import { linkAuditEntries, type LinkOrigin } from './link-audit.js';
-import type { ForgottenCustomer, SyncCursor } from './store.js';
+import type { ForgottenCustomer, SharedValueDecision, SyncCursor } from './store.js';
 
 export interface ApplySummary {
   /** Customers whose records changed (created, joined, updated). */
@@ -29,6 +29,8 @@ export interface ApplySummary {
   stale: number;
   /** True when the whole delivery was refused: its event ID was applied before, within its replay window. */
   replayed: boolean;
+  /** Values found shared by different people (they link nobody until reviewed). */
+  sharedValuesSuspected: number;
 }
 
 /** A record change with the version the source gave it (its `versionPath` value, or a delete's version). */
@@ -67,7 +69,7 @@ export interface LookupResult {
 export class LinkService {
   readonly rules: IdentityRules;
   private readonly policy: MatchPolicy;
-  private readonly extractors = new Map<string, ReturnType<typeof compileIdentifierExtractor>>();
+  private readonly extractors = new Map<string, { identifiers: ReturnType<typeof compileIdentifierExtractor>; nameKey: ReturnType<typeof compileNameKey> }>();
   private readonly versionReaders = new Map<string, (raw: unknown) => unknown>();
   /** A plan reads the graph and then writes it: two plans interleaved would each miss the other's links. */
   private readonly serial = pLimit(1);
@@ -83,9 +85,10 @@ export class LinkService {
     private readonly feed?: Pick<ChangeFeed, 'publish'>,
   ) {
     this.rules = new IdentityRules(config.identity);
-    this.policy = { caps: config.identity.caps, uniqueEntities: new Set(config.identity.uniquePerCustomer) };
+    const { minNames } = config.identity.sharedValues;
+    this.policy = { caps: config.identity.caps, uniqueEntities: new Set(config.identity.uniquePerCustomer), ...(minNames > 0 ? { sharedValueNames: minNames } : {}) };
     for (const { source, entity, reader } of registry.linkedEntities()) {
-      this.extractors.set(`${source}.${entity}`, compileIdentifierExtractor(reader.config, this.rules, counters));
+      this.extractors.set(`${source}.${entity}`, { identifiers: compileIdentifierExtractor(reader.config, this.rules, counters), nameKey: compileNameKey(reader.config) });
       if (reader.config.versionPath) this.versionReaders.set(`${source}.${entity}`, compilePath(reader.config.versionPath));
     }
   }
@@ -102,7 +105,7 @@ export class LinkService {
       this.counters.invalid.record_id += 1;
       return null;
     }
-    return incomingRecord({ source, entity, recordId }, raw, extract);
+    return incomingRecord({ source, entity, recordId }, raw, extract.identifiers, extract.nameKey);
   }
 
   /** The record's version at the entity's `versionPath`, as text; null when the entity declares none or the record lacks it. */
@@ -126,7 +129,7 @@ export class LinkService {
     return this.serial(() => this.exclusive(async () => {
       const store = this.directory.store;
       const now = new Date().toISOString();
-      const summary: ApplySummary = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, customersRemoved: 0, stale: 0, replayed: false };
+      const summary: ApplySummary = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, customersRemoved: 0, stale: 0, replayed: false, sharedValuesSuspected: 0 };
       if (options.event && (await store.seenEvents(options.event.source, [options.event.id], now)).has(options.event.id)) {
         this.counters.replays += 1;
         return { ...summary, replayed: true };
@@ -150,6 +153,7 @@ export class LinkService {
       if (owners) this.feed!.publish(customerChangesOf(fresh, owners, plan, origin.announced ?? false, now));
       return {
         ...summary,
+        sharedValuesSuspected: plan.suspected?.length ?? 0,
         customersChanged: plan.upserted.length,
         merges: plan.removed.filter((r) => r.mergedInto !== null).length,
         splits: (plan.events ?? []).filter((e) => e.kind === 'SPLIT').length,
@@ -211,6 +215,7 @@ export class LinkService {
       for (const id of part.takenIds) graph.takenIds.add(id);
       for (const key of part.suppressed) graph.suppressed.add(key);
       for (const [id, aliases] of part.aliases ?? []) graph.aliases!.set(id, aliases);
+      for (const [token, status] of part.sharedValues ?? []) (graph.sharedValues ??= new Map()).set(token, status);
       tokens = [...next.values()];
       candidateIds = candidates(added);
     }
@@ -351,6 +356,11 @@ export class LinkService {
   /** Merges and splits of a customer (its merged-away IDs included), newest first. */
   linkHistory(customer: CustomerLinks, first: number) {
     return this.directory.store.readLinkHistory([customer.customerId, ...customer.mergedIds], first);
+  }
+
+  /** A reviewer's decision on a suspected shared value; records are linked as it says when next synced or sent. */
+  reviewSharedValue(conflictId: number, decision: SharedValueDecision) {
+    return this.serial(() => this.exclusive(() => this.directory.store.decideSharedValue(conflictId, decision)));
   }
 
   /** `serial` orders this process's plans; a store shared by several processes also takes its lock across them. */

@@ -4,13 +4,14 @@ import pLimit from 'p-limit';
 import { Client, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { pino, type Logger } from 'pino';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
-import type { GraphCustomer, LinkChanges, LinkGraph, RecordVersion } from './link-planner.js';
+import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
+import type { GraphCustomer, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { CHANGE_CHANNEL, changePayloads, InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
 import type { CustomerChangeTransport } from './change-feed.js';
 import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
-import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 
 /**
  * Versioned, append-only: a released migration is never edited, only followed by a new one. Versions
@@ -149,6 +150,24 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; sql: string }[] = 
       CREATE INDEX links_by_linked_at ON links (source, entity, linked_at);
     `,
   },
+  {
+    version: 5,
+    // As SQLite's version 5: name hashes beside links, shared values and reviewers' decisions, forgotten records as keyed hashes.
+    sql: `
+      ALTER TABLE links ADD COLUMN name_key text;
+      CREATE TABLE shared_values (
+        kind text COLLATE "C" NOT NULL,
+        value text COLLATE "C" NOT NULL,
+        status text NOT NULL,
+        changed_at text NOT NULL,
+        PRIMARY KEY (kind, value)
+      );
+      CREATE TABLE forgotten_keys (
+        key_hash text COLLATE "C" PRIMARY KEY,
+        forgotten_at text NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Rows written before the first refresh of the planner's statistics (see refreshStatisticsIfStale). */
@@ -167,6 +186,8 @@ export interface PostgresLinkStoreOptions {
   /** How this process's connections show in `pg_stat_activity` (default `rosetta`). */
   applicationName?: string;
   logger?: Logger;
+  /** Keys the hashes a forget keeps of forgotten records (`identity.forget.secret`); without it, forgets are refused. */
+  forgetSecret?: string;
 }
 
 /** Columns of a link as the JSON arrays the read queries build: [source, entity, record_id, rule, evidence, linked_at]. */
@@ -195,12 +216,13 @@ function toCustomer(row: { customer_id: string; links: LinkTuple[]; merged_ids: 
  */
 function columnsOf(upserted: readonly GraphCustomer[]) {
   const customers = { id: [] as string[], createdAt: [] as string[] };
-  const links = { source: [] as string[], entity: [] as string[], recordId: [] as string[], customerId: [] as string[], rule: [] as string[], evidence: [] as (string | null)[], linkedAt: [] as string[] };
+  const links = { source: [] as string[], entity: [] as string[], recordId: [] as string[], customerId: [] as string[], rule: [] as string[], evidence: [] as (string | null)[], linkedAt: [] as string[], nameKey: [] as (string | null)[] };
   const identifiers = { kind: [] as string[], value: [] as string[], source: [] as string[], entity: [] as string[], recordId: [] as string[], position: [] as number[], customerId: [] as string[] };
   for (const customer of upserted) {
     customers.id.push(customer.id);
     customers.createdAt.push(customer.createdAt);
-    for (const { link, tokens } of customer.records.values()) {
+    for (const { link, tokens, nameKey = null } of customer.records.values()) {
+      links.nameKey.push(nameKey);
       links.source.push(link.source);
       links.entity.push(link.entity);
       links.recordId.push(link.recordId);
@@ -263,6 +285,7 @@ export class PostgresLinkStore implements LinkStore {
     private readonly origin: string,
     readonly schema: string,
     private readonly logger: Logger,
+    private readonly forgottenKeys: ForgottenKeys | null,
   ) {
     this.recordInvalidations = new PostgresRecordInvalidations(pool, subscriber, origin, schema);
     this.customerChanges = {
@@ -292,7 +315,7 @@ export class PostgresLinkStore implements LinkStore {
       await PostgresLinkStore.migrate(pool, schema);
       const origin = randomUUID();
       const subscriber = await InvalidationSubscriber.start({ connect: () => new Client(connection), origin, schema, logger });
-      return new PostgresLinkStore(pool, subscriber, origin, schema, logger);
+      return new PostgresLinkStore(pool, subscriber, origin, schema, logger, options.forgetSecret ? new ForgottenKeys(options.forgetSecret) : null);
     } catch (error) {
       await pool.end();
       throw error;
@@ -424,22 +447,28 @@ export class PostgresLinkStore implements LinkStore {
 
   async loadGraph(query: { tokens: readonly IdentifierToken[]; candidateIds: readonly string[] }): Promise<LinkGraph> {
     this.reads += 1;
+    const refs = query.tokens.flatMap((t) => (t.kind === 'ref' ? [t.value] : []));
+    const byHash = new Map(this.forgottenKeys ? refs.map((ref) => [this.forgottenKeys!.of(ref), ref]) : []);
     // One round trip: every customer holding a token, with its records' tokens in their original order; the taken
-    // candidate IDs; and the forgotten records among the upserted ones (each brings its own `ref` token, so found by key).
-    const { rows } = await this.pool.query<{ customers: { id: string; created_at: string; links: LinkTuple[]; tokens: TokenTuple[] | null; aliases: string[] | null }[]; taken: string[]; suppressed: string[] }>(
+    // candidate IDs; the forgotten records among the upserted ones (each brings its own `ref` token, so found by key);
+    // and the shared-value status of the tokens that have one.
+    const { rows } = await this.pool.query<{ customers: { id: string; created_at: string; links: LinkTuple[]; names: (string | null)[]; tokens: TokenTuple[] | null; aliases: string[] | null }[]; taken: string[]; suppressed: string[]; hashed: string[]; shared: [IdentifierKind, string, SharedValueStatus][] }>(
       `WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[]) AS w(kind, value)),
        hit AS (SELECT DISTINCT i.customer_id FROM wanted w JOIN identifiers i ON i.kind = w.kind AND i.value = w.value)
        SELECT
          (SELECT COALESCE(json_agg(json_build_object(
              'id', c.id,
              'created_at', c.created_at,
-             'links', (SELECT json_agg(${LINK_TUPLE}) FROM links l WHERE l.customer_id = c.id),
+             'links', (SELECT json_agg(${LINK_TUPLE} ORDER BY l.source, l.entity, l.record_id) FROM links l WHERE l.customer_id = c.id),
+             'names', (SELECT json_agg(l.name_key ORDER BY l.source, l.entity, l.record_id) FROM links l WHERE l.customer_id = c.id),
              'tokens', (SELECT json_agg(json_build_array(i.kind, i.value, i.source, i.entity, i.record_id) ORDER BY i.position) FROM identifiers i WHERE i.customer_id = c.id),
              'aliases', (SELECT json_agg(a.alias_id ORDER BY a.merged_at, a.alias_id) FROM customer_aliases a WHERE a.customer_id = c.id)
            )), '[]') FROM hit h JOIN customers c ON c.id = h.customer_id) AS customers,
          ARRAY(SELECT id FROM customers WHERE id = ANY($3::text[]) UNION SELECT alias_id FROM customer_aliases WHERE alias_id = ANY($3::text[])) AS taken,
-         ARRAY(SELECT w.value FROM wanted w JOIN forgotten_records f ON w.kind = 'ref' AND f.source || ':' || f.entity || ':' || f.record_id = w.value) AS suppressed`,
-      [query.tokens.map((t) => t.kind), query.tokens.map((t) => t.value), query.candidateIds],
+         ARRAY(SELECT w.value FROM wanted w JOIN forgotten_records f ON w.kind = 'ref' AND f.source || ':' || f.entity || ':' || f.record_id = w.value) AS suppressed,
+         ARRAY(SELECT key_hash FROM forgotten_keys WHERE key_hash = ANY($4::text[])) AS hashed,
+         (SELECT COALESCE(json_agg(json_build_array(s.kind, s.value, s.status)), '[]') FROM wanted w JOIN shared_values s ON (s.kind, s.value) = (w.kind, w.value)) AS shared`,
+      [query.tokens.map((t) => t.kind), query.tokens.map((t) => t.value), query.candidateIds, [...byHash.keys()]],
     );
     const row = rows[0]!;
     const customers = new Map<string, GraphCustomer>();
@@ -447,16 +476,19 @@ export class PostgresLinkStore implements LinkStore {
     for (const stored of row.customers) {
       if (stored.aliases) aliases.set(stored.id, stored.aliases);
       const customer: GraphCustomer = { id: stored.id, createdAt: stored.created_at, records: new Map() };
-      for (const tuple of stored.links ?? []) {
+      (stored.links ?? []).forEach((tuple, i) => {
         const link = toLink(stored.id, tuple);
-        customer.records.set(recordKeyString(link), { link, tokens: [] });
-      }
+        customer.records.set(recordKeyString(link), { link, tokens: [], nameKey: stored.names?.[i] ?? null });
+      });
       for (const [kind, value, source, entity, recordId] of stored.tokens ?? []) {
         customer.records.get(recordKeyString({ source, entity, recordId }))?.tokens.push({ kind, value });
       }
       customers.set(customer.id, customer);
     }
-    return { customers, takenIds: new Set(row.taken), suppressed: new Set(row.suppressed), aliases };
+    const suppressed = new Set(row.suppressed);
+    for (const hash of row.hashed) suppressed.add(byHash.get(hash)!);
+    const sharedValues = new Map(row.shared.map(([kind, value, status]) => [tokenString({ kind, value }), status]));
+    return { customers, takenIds: new Set(row.taken), suppressed, sharedValues, aliases };
   }
 
   async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
@@ -495,14 +527,14 @@ export class PostgresLinkStore implements LinkStore {
       }
       if (links.source.length > 0) {
         rows += await rowCount(client.query(
-          `INSERT INTO links AS l (source, entity, record_id, customer_id, rule, evidence, linked_at)
-           SELECT n.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS n(source, entity, record_id, customer_id, rule, evidence, linked_at)
+          `INSERT INTO links AS l (source, entity, record_id, customer_id, rule, evidence, linked_at, name_key)
+           SELECT n.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS n(source, entity, record_id, customer_id, rule, evidence, linked_at, name_key)
            LEFT JOIN links o ON (o.source, o.entity, o.record_id) = (n.source, n.entity, n.record_id)
-           WHERE o.source IS NULL OR (o.customer_id, o.rule, o.evidence, o.linked_at) IS DISTINCT FROM (n.customer_id, n.rule, n.evidence, n.linked_at)
+           WHERE o.source IS NULL OR (o.customer_id, o.rule, o.evidence, o.linked_at, o.name_key) IS DISTINCT FROM (n.customer_id, n.rule, n.evidence, n.linked_at, n.name_key)
            ON CONFLICT (source, entity, record_id) DO UPDATE
-             SET customer_id = excluded.customer_id, rule = excluded.rule, evidence = excluded.evidence, linked_at = excluded.linked_at
-             WHERE (l.customer_id, l.rule, l.evidence, l.linked_at) IS DISTINCT FROM (excluded.customer_id, excluded.rule, excluded.evidence, excluded.linked_at)`,
-          [links.source, links.entity, links.recordId, links.customerId, links.rule, links.evidence, links.linkedAt],
+             SET customer_id = excluded.customer_id, rule = excluded.rule, evidence = excluded.evidence, linked_at = excluded.linked_at, name_key = excluded.name_key
+             WHERE (l.customer_id, l.rule, l.evidence, l.linked_at, l.name_key) IS DISTINCT FROM (excluded.customer_id, excluded.rule, excluded.evidence, excluded.linked_at, excluded.name_key)`,
+          [links.source, links.entity, links.recordId, links.customerId, links.rule, links.evidence, links.linkedAt, links.nameKey],
         ));
       }
       if (identifiers.kind.length > 0) {
@@ -562,6 +594,14 @@ export class PostgresLinkStore implements LinkStore {
         await client.query(
           'DELETE FROM forgotten_records f USING unnest($1::text[], $2::text[], $3::text[]) AS r(source, entity, record_id) WHERE (f.source, f.entity, f.record_id) = (r.source, r.entity, r.record_id)',
           [changes.released.map((k) => k.source), changes.released.map((k) => k.entity), changes.released.map((k) => k.recordId)],
+        );
+        if (this.forgottenKeys) await client.query('DELETE FROM forgotten_keys WHERE key_hash = ANY($1::text[])', [changes.released.map((k) => this.forgottenKeys!.of(k))]);
+      }
+      if (changes.suspected?.length) {
+        await client.query(
+          `INSERT INTO shared_values (kind, value, status, changed_at) SELECT kind, value, 'SUSPECTED', $3 FROM unnest($1::text[], $2::text[]) AS t(kind, value)
+           ON CONFLICT (kind, value) DO NOTHING`,
+          [changes.suspected.map((t) => t.kind), changes.suspected.map((t) => t.value), now],
         );
       }
       if (cursor) await writeCursor(client, cursor);
@@ -671,25 +711,56 @@ export class PostgresLinkStore implements LinkStore {
     return rows.map(conflictFromRow);
   }
 
+  async decideSharedValue(conflictId: number, decision: SharedValueDecision): Promise<{ token: IdentifierToken; closed: number } | null> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<{ token_kind: IdentifierKind; token_value: string }>("SELECT token_kind, token_value FROM link_conflicts WHERE id = $1 AND reason = 'SUSPECTED_SHARED_VALUE'", [conflictId]);
+      const row = rows[0];
+      if (!row) return null;
+      await client.query(
+        `INSERT INTO shared_values (kind, value, status, changed_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (kind, value) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at`,
+        [row.token_kind, row.token_value, decision === 'ALLOW' ? 'ALLOWED' : 'BLOCKED', new Date().toISOString()],
+      );
+      const closed = await rowCount(client.query("DELETE FROM link_conflicts WHERE reason = 'SUSPECTED_SHARED_VALUE' AND token_kind = $1 AND token_value = $2", [row.token_kind, row.token_value]));
+      return { token: { kind: row.token_kind, value: row.token_value }, closed };
+    });
+  }
+
   async forgetCustomer(customerId: string): Promise<ForgottenCustomer | null> {
+    const keys = this.forgottenKeys;
+    if (!keys) throw new ForgetSecretMissingError();
     return this.transaction(async (client) => {
       const alias = await client.query<{ customer_id: string }>('SELECT customer_id FROM customer_aliases WHERE alias_id = $1', [customerId]);
       const id = alias.rows[0]?.customer_id ?? customerId;
-      const { rows } = await client.query<{ source: string; entity: string; record_id: string }>(
-        `WITH gone AS (DELETE FROM links WHERE customer_id = $1 RETURNING source, entity, record_id),
-         remembered AS (
-           INSERT INTO forgotten_records (source, entity, record_id, forgotten_at) SELECT source, entity, record_id, $2 FROM gone
-           ON CONFLICT (source, entity, record_id) DO UPDATE SET forgotten_at = excluded.forgotten_at
+      const own = (await client.query<{ source: string; entity: string; record_id: string }>('SELECT source, entity, record_id FROM links WHERE customer_id = $1 ORDER BY source, entity, record_id', [id])).rows;
+      if (own.length === 0) return null;
+      // The person's identifiers (not record references): other records holding them are on the receipt too.
+      const { rows: others } = await client.query<{ source: string; entity: string; record_id: string }>(
+        `WITH ids AS (SELECT $1::text AS id UNION SELECT alias_id FROM customer_aliases WHERE customer_id = $1),
+         mine AS (SELECT DISTINCT kind, value FROM identifiers WHERE customer_id = $1 AND kind <> 'ref'),
+         conflicting AS (
+           DELETE FROM link_conflicts c WHERE c.customer_id IN (SELECT id FROM ids) OR c.other_customer_id IN (SELECT id FROM ids)
+             OR (c.token_kind, c.token_value) IN (SELECT kind, value FROM mine)
+           RETURNING c.source, c.entity, c.record_id
          )
-         SELECT * FROM gone ORDER BY source, entity, record_id`,
-        [id, new Date().toISOString()],
+         SELECT i.source, i.entity, i.record_id FROM mine m JOIN identifiers i ON (i.kind, i.value) = (m.kind, m.value) WHERE i.customer_id <> $1
+         UNION SELECT source, entity, record_id FROM conflicting
+         ORDER BY source, entity, record_id`,
+        [id],
       );
-      if (rows.length === 0) return null;
       await client.query('DELETE FROM identifiers WHERE customer_id = $1', [id]);
+      await client.query('DELETE FROM links WHERE customer_id = $1', [id]);
       await client.query('DELETE FROM customer_aliases WHERE customer_id = $1', [id]);
       await client.query('DELETE FROM customers WHERE id = $1', [id]);
+      const records = own.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id }));
+      await client.query(
+        `INSERT INTO forgotten_keys (key_hash, forgotten_at) SELECT h, $2 FROM unnest($1::text[]) AS h ON CONFLICT (key_hash) DO UPDATE SET forgotten_at = excluded.forgotten_at`,
+        [records.map((key) => keys.of(key)), new Date().toISOString()],
+      );
       await this.notifyChanged(client, [id, customerId]);
-      return { customerId: id, records: rows.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id })) };
+      const ownKeys = new Set(records.map(recordKeyString));
+      const alsoHeldBy = others.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id })).filter((key) => !ownKeys.has(recordKeyString(key)));
+      return { customerId: id, records, alsoHeldBy };
     });
   }
 

@@ -2,12 +2,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion } from './link-planner.js';
+import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
 import pLimit from 'p-limit';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
-import { recordKeyString } from './model.js';
-import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { recordKeyString, tokenString } from './model.js';
+import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
+import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
 export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -140,6 +141,26 @@ export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX links_by_linked_at ON links (source, entity, linked_at);
     `,
   },
+  {
+    version: 5,
+    // Names (as short hashes) beside links, to tell people apart; values suspected of being shared and reviewers'
+    // decisions on them; forgotten records as keyed hashes (forgotten_records keeps rows forgotten before, until
+    // their sources delete them).
+    sql: `
+      ALTER TABLE links ADD COLUMN name_key TEXT;
+      CREATE TABLE shared_values (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        status TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        PRIMARY KEY (kind, value)
+      ) WITHOUT ROWID;
+      CREATE TABLE forgotten_keys (
+        key_hash TEXT PRIMARY KEY,
+        forgotten_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 interface AuditRow {
@@ -162,6 +183,7 @@ interface LinkRow {
   rule: string;
   evidence: string | null;
   linked_at: string;
+  name_key: string | null;
 }
 
 interface IdentifierRow {
@@ -213,12 +235,19 @@ function refParts(ref: string): [string, string, string] {
   return [ref.slice(0, first), ref.slice(first + 1, second), ref.slice(second + 1)];
 }
 
+export interface SqliteLinkStoreOptions {
+  /** Keys the hashes a forget keeps of forgotten records (`identity.forget.secret`); without it, forgets are refused. */
+  forgetSecret?: string;
+}
+
 export class SqliteLinkStore implements LinkStore {
   private readonly db: Database.Database;
+  private readonly forgottenKeys: ForgottenKeys | null;
   reads = 0;
   rowsWritten = 0;
 
-  constructor(path: string) {
+  constructor(path: string, options: SqliteLinkStoreOptions = {}) {
+    this.forgottenKeys = options.forgetSecret ? new ForgottenKeys(options.forgetSecret) : null;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -333,7 +362,7 @@ export class SqliteLinkStore implements LinkStore {
       }
       for (const row of this.statement('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(ids) as LinkRow[]) {
         const link = toLink(row);
-        customers.get(row.customer_id)!.records.set(recordKeyString(link), { link, tokens: [] });
+        customers.get(row.customer_id)!.records.set(recordKeyString(link), { link, tokens: [], nameKey: row.name_key });
       }
       const identifierRows = this.statement('SELECT kind, value, source, entity, record_id, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY position')
         .all(ids) as { kind: IdentifierKind; value: string; source: string; entity: string; record_id: string; customer_id: string }[];
@@ -350,15 +379,32 @@ export class SqliteLinkStore implements LinkStore {
         .all({ ids: json(query.candidateIds) }) as string[],
     );
     // Every upserted record brings its own `ref` token, so the forgotten ones among them are found by key.
+    const refs = query.tokens.flatMap((t) => (t.kind === 'ref' ? [t.value] : []));
     const suppressed = new Set(
       this.statement(
           `SELECT f.source || ':' || f.entity || ':' || f.record_id FROM json_each(?) w
            JOIN forgotten_records f ON f.source = json_extract(w.value, '$[0]') AND f.entity = json_extract(w.value, '$[1]') AND f.record_id = json_extract(w.value, '$[2]')`,
         )
         .pluck()
-        .all(json(query.tokens.flatMap((t) => (t.kind === 'ref' ? [refParts(t.value)] : [])))) as string[],
+        .all(json(refs.map(refParts))) as string[],
     );
-    return { customers, takenIds, suppressed, aliases: this.mergedIdsOf([...customers.keys()]) };
+    if (this.forgottenKeys && refs.length > 0) {
+      const byHash = new Map(refs.map((ref) => [this.forgottenKeys!.of(ref), ref]));
+      for (const hash of this.statement('SELECT key_hash FROM forgotten_keys WHERE key_hash IN (SELECT value FROM json_each(?))').pluck().all(json([...byHash.keys()])) as string[]) {
+        suppressed.add(byHash.get(hash)!);
+      }
+    }
+    const sharedValues = new Map<string, SharedValueStatus>();
+    const values = query.tokens.filter((t) => t.kind !== 'ref');
+    if (values.length > 0) {
+      const rows = this.statement(
+          `SELECT s.kind, s.value, s.status FROM json_each(?) w
+           JOIN shared_values s ON s.kind = json_extract(w.value, '$[0]') AND s.value = json_extract(w.value, '$[1]')`,
+        )
+        .all(json(values.map((t) => [t.kind, t.value]))) as { kind: IdentifierKind; value: string; status: SharedValueStatus }[];
+      for (const row of rows) sharedValues.set(tokenString({ kind: row.kind, value: row.value }), row.status);
+    }
+    return { customers, takenIds, suppressed, sharedValues, aliases: this.mergedIdsOf([...customers.keys()]) };
   }
 
   async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
@@ -379,10 +425,16 @@ export class SqliteLinkStore implements LinkStore {
       if (changes.restored?.length) {
         rows += this.statement('DELETE FROM customer_aliases WHERE alias_id IN (SELECT value FROM json_each(?))').run(json(changes.restored)).changes;
       }
+      const suspect = this.statement("INSERT INTO shared_values (kind, value, status, changed_at) VALUES (?, ?, 'SUSPECTED', ?) ON CONFLICT (kind, value) DO NOTHING");
+      for (const token of changes.suspected ?? []) suspect.run(token.kind, token.value, now);
       this.insertConflicts(changes.conflicts);
       this.writeDerivedState(changes);
       const release = this.statement('DELETE FROM forgotten_records WHERE source = ? AND entity = ? AND record_id = ?');
-      for (const key of changes.released) release.run(key.source, key.entity, key.recordId);
+      const releaseKey = this.statement('DELETE FROM forgotten_keys WHERE key_hash = ?');
+      for (const key of changes.released) {
+        release.run(key.source, key.entity, key.recordId);
+        if (this.forgottenKeys) releaseKey.run(this.forgottenKeys.of(key));
+      }
       if (cursor) this.writeCursor(cursor);
       this.rowsWritten += rows;
     })();
@@ -406,8 +458,8 @@ export class SqliteLinkStore implements LinkStore {
     }
     const insertCustomer = this.statement('INSERT OR IGNORE INTO customers (id, created_at) VALUES (?, ?)');
     const upsertLink = this.statement(
-      `INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (source, entity, record_id) DO UPDATE SET customer_id = excluded.customer_id, rule = excluded.rule, evidence = excluded.evidence, linked_at = excluded.linked_at`,
+      `INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source, entity, record_id) DO UPDATE SET customer_id = excluded.customer_id, rule = excluded.rule, evidence = excluded.evidence, linked_at = excluded.linked_at, name_key = excluded.name_key`,
     );
     const upsertIdentifier = this.statement(
       `INSERT INTO identifiers (kind, value, source, entity, record_id, position, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -418,11 +470,11 @@ export class SqliteLinkStore implements LinkStore {
     const keptIdentifiers = new Set<string>();
     for (const customer of upserted) {
       rows += insertCustomer.run(customer.id, customer.createdAt).changes;
-      for (const [key, { link, tokens }] of customer.records) {
+      for (const [key, { link, tokens, nameKey = null }] of customer.records) {
         keptLinks.add(key);
         const held = heldLinks.get(key);
-        if (!held || held.customer_id !== customer.id || held.rule !== link.rule || held.evidence !== link.evidence || held.linked_at !== link.linkedAt) {
-          rows += upsertLink.run(link.source, link.entity, link.recordId, customer.id, link.rule, link.evidence, link.linkedAt).changes;
+        if (!held || held.customer_id !== customer.id || held.rule !== link.rule || held.evidence !== link.evidence || held.linked_at !== link.linkedAt || held.name_key !== nameKey) {
+          rows += upsertLink.run(link.source, link.entity, link.recordId, customer.id, link.rule, link.evidence, link.linkedAt, nameKey).changes;
         }
         tokens.forEach((token, position) => {
           const row: IdentifierRow = { kind: token.kind, value: token.value, source: link.source, entity: link.entity, record_id: link.recordId, position, customer_id: customer.id };
@@ -541,19 +593,56 @@ export class SqliteLinkStore implements LinkStore {
     return (this.statement('SELECT * FROM link_conflicts ORDER BY id DESC LIMIT ?').all(limit) as ConflictRow[]).map(conflictFromRow);
   }
 
+  async decideSharedValue(conflictId: number, decision: SharedValueDecision): Promise<{ token: IdentifierToken; closed: number } | null> {
+    return this.db.transaction(() => {
+      const row = this.statement("SELECT token_kind, token_value FROM link_conflicts WHERE id = ? AND reason = 'SUSPECTED_SHARED_VALUE'").get(conflictId) as { token_kind: IdentifierKind; token_value: string } | undefined;
+      if (!row) return null;
+      this.statement(
+          `INSERT INTO shared_values (kind, value, status, changed_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (kind, value) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at`,
+        )
+        .run(row.token_kind, row.token_value, decision === 'ALLOW' ? 'ALLOWED' : 'BLOCKED', new Date().toISOString());
+      const closed = this.statement("DELETE FROM link_conflicts WHERE reason = 'SUSPECTED_SHARED_VALUE' AND token_kind = ? AND token_value = ?").run(row.token_kind, row.token_value).changes;
+      return { token: { kind: row.token_kind, value: row.token_value }, closed };
+    })();
+  }
+
   async forgetCustomer(customerId: string): Promise<ForgottenCustomer | null> {
+    const keys = this.forgottenKeys;
+    if (!keys) throw new ForgetSecretMissingError();
     return this.db.transaction((): ForgottenCustomer | null => {
       const id = (this.statement('SELECT customer_id FROM customer_aliases WHERE alias_id = ?').pluck().get(customerId) as string | undefined) ?? customerId;
       const links = this.statement('SELECT * FROM links WHERE customer_id = ? ORDER BY source, entity, record_id').all(id) as LinkRow[];
       if (links.length === 0) return null;
+      const ids = json([id, ...(this.statement('SELECT alias_id FROM customer_aliases WHERE customer_id = ?').pluck().all(id) as string[])]);
+      // The person's identifiers (not record references): other records holding them are on the receipt too.
+      const values = json(this.statement("SELECT DISTINCT kind, value FROM identifiers WHERE customer_id = ? AND kind <> 'ref'").raw().all(id));
+      const others = this.statement(
+          `SELECT DISTINCT source, entity, record_id FROM (
+             SELECT i.source, i.entity, i.record_id FROM json_each(@values) w
+             JOIN identifiers i ON i.kind = json_extract(w.value, '$[0]') AND i.value = json_extract(w.value, '$[1]') WHERE i.customer_id <> @id
+             UNION SELECT c.source, c.entity, c.record_id FROM link_conflicts c
+             WHERE c.customer_id IN (SELECT value FROM json_each(@ids)) OR c.other_customer_id IN (SELECT value FROM json_each(@ids))
+                OR EXISTS (SELECT 1 FROM json_each(@values) w WHERE c.token_kind = json_extract(w.value, '$[0]') AND c.token_value = json_extract(w.value, '$[1]'))
+           ) ORDER BY source, entity, record_id`,
+        )
+        .all({ values, ids, id }) as { source: string; entity: string; record_id: string }[];
+      this.statement(
+          `DELETE FROM link_conflicts WHERE customer_id IN (SELECT value FROM json_each(@ids)) OR other_customer_id IN (SELECT value FROM json_each(@ids))
+             OR EXISTS (SELECT 1 FROM json_each(@values) w WHERE token_kind = json_extract(w.value, '$[0]') AND token_value = json_extract(w.value, '$[1]'))`,
+        )
+        .run({ ids, values });
       this.statement('DELETE FROM identifiers WHERE customer_id = ?').run(id);
       this.statement('DELETE FROM links WHERE customer_id = ?').run(id);
       this.statement('DELETE FROM customer_aliases WHERE customer_id = ?').run(id);
       this.statement('DELETE FROM customers WHERE id = ?').run(id);
       const forgottenAt = new Date().toISOString();
-      const remember = this.statement('INSERT OR REPLACE INTO forgotten_records (source, entity, record_id, forgotten_at) VALUES (?, ?, ?, ?)');
-      for (const row of links) remember.run(row.source, row.entity, row.record_id, forgottenAt);
-      return { customerId: id, records: links.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id })) };
+      const remember = this.statement('INSERT OR REPLACE INTO forgotten_keys (key_hash, forgotten_at) VALUES (?, ?)');
+      const own = links.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id }));
+      for (const key of own) remember.run(keys.of(key), forgottenAt);
+      const ownKeys = new Set(own.map(recordKeyString));
+      const alsoHeldBy = others.map((row) => ({ source: row.source, entity: row.entity, recordId: row.record_id })).filter((key) => !ownKeys.has(recordKeyString(key)));
+      return { customerId: id, records: own, alsoHeldBy };
     })();
   }
 

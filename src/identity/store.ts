@@ -29,15 +29,21 @@ export interface SyncCursor {
 /** What a forget removed: the operator must erase these records in their source systems too. */
 export interface ForgottenCustomer {
   customerId: string;
+  /** The customer's own records, no longer linked. */
   records: RecordKey[];
+  /** Records of other customers, or of refused merges, that held one of the customer's identifiers (email, phone, email hash). */
+  alsoHeldBy: RecordKey[];
 }
+
+/** A reviewer's decision on a suspected shared value: it links again (ALLOW) or never (BLOCK). */
+export type SharedValueDecision = 'ALLOW' | 'BLOCK';
 
 export interface StoredConflict extends Conflict {
   id: number;
 }
 
-/** What the audit log records: a read of personal data, a forget, or a change to a customer's links. */
-export type AuditAction = 'PII_READ' | 'FORGET' | 'LINK_CHANGE';
+/** What the audit log records: a read of personal data, a forget, a change to a customer's links, or a lookup by personal data. */
+export type AuditAction = 'PII_READ' | 'FORGET' | 'LINK_CHANGE' | 'LOOKUP';
 
 export interface AuditEntry {
   at: string;
@@ -122,7 +128,16 @@ export interface LinkStore extends AuditLog {
    * own connection, so a process that dies mid-sync frees it). Waits for the running one to finish.
    */
   withSyncLock<T>(work: () => Promise<T>): Promise<T>;
-  /** Removes a customer's links, identifiers and aliases; null when there is no such customer. */
+  /**
+   * Records a reviewer's decision on the value of a SUSPECTED_SHARED_VALUE conflict and closes that value's
+   * suspicion conflicts; null when there is no such conflict.
+   */
+  decideSharedValue(conflictId: number, decision: SharedValueDecision): Promise<{ token: IdentifierToken; closed: number } | null>;
+  /**
+   * Removes a customer's links, identifiers, aliases and the conflict rows naming it or its identifiers; remembers
+   * its records (as keyed hashes) so they are not linked again until their source deletes them. Null when there is
+   * no such customer. Throws when the store has no forget secret to key those hashes with.
+   */
   forgetCustomer(customerId: string): Promise<ForgottenCustomer | null>;
 
   /**

@@ -46,9 +46,9 @@ import { webhookRoute } from './webhooks.js';
 export async function openLinkStore(config: HubConfig): Promise<LinkStore> {
   switch (config.linkStore.kind) {
     case 'sqlite':
-      return new SqliteLinkStore(config.linkStore.path);
+      return new SqliteLinkStore(config.linkStore.path, { forgetSecret: config.identity.forget.secret });
     case 'postgres':
-      return PostgresLinkStore.open({ url: config.linkStore.url, schema: config.linkStore.schema });
+      return PostgresLinkStore.open({ url: config.linkStore.url, schema: config.linkStore.schema, forgetSecret: config.identity.forget.secret });
   }
 }
 
@@ -79,13 +79,20 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
   };
 }
 
+/** `source.entity` of every entity whose config says its record IDs are personal data (`idIsPersonal`). */
+function personalRecordIds(config: HubConfig): Set<string> {
+  return new Set(Object.entries(config.sources).flatMap(([source, { entities }]) => Object.entries(entities).flatMap(([entity, e]) => (e.idIsPersonal ? [`${source}.${entity}`] : []))));
+}
+
 /**
  * The schema every operation runs on, queries over HTTP and subscriptions over WebSocket alike. The access directives
  * (@pii, @restricted, @consented, @audited) are enforced here, once, by wrapping resolvers. Federation mode builds the
  * same SDL and resolvers as a subgraph, so the protection applies to `_entities` too.
  */
 export function hubSchema(config: HubConfig): GraphQLSchema {
-  return protectSchema(config.federation.enabled ? subgraphSchema(loadTypeDefs(), resolvers) : makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }));
+  return protectSchema(config.federation.enabled ? subgraphSchema(loadTypeDefs(), resolvers) : makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }), {
+    personalRecordIds: personalRecordIds(config),
+  });
 }
 
 export function createApollo(config: HubConfig, logger?: Logger, schema: GraphQLSchema = hubSchema(config)): ApolloServer<RequestContext> {

@@ -18,7 +18,7 @@ let ids: string[];
 
 beforeAll(async () => {
   // forgetCustomer is off unless the config enables it.
-  t = await startTestHub({ people: 40, config: (config) => ({ ...withAuth(null)(config), identity: { ...config.identity, forget: { enabled: true } } }) });
+  t = await startTestHub({ people: 40, config: (config) => ({ ...withAuth(null)(config), identity: { ...config.identity, forget: { ...config.identity.forget, enabled: true } } }) });
   ids = (await t.store.pageCustomers(4, null)).customers.map((c) => c.customerId);
 });
 afterAll(() => t.close());
@@ -131,7 +131,7 @@ describe('forgetting a customer', () => {
     const response = await t.graphql(FORGET, { variables: { id: ids[3] }, headers: { ...keyHeader('admin'), 'x-request-id': 'req-forget-2' } });
     expect(response.errors).toBeUndefined();
     expect(response.data.forgetCustomer.customerId).toBe(ids[3]);
-    expect(await auditRows('req-forget-2')).toEqual([{ requestId: 'req-forget-2', actor: 'api-key:admin-key', roles: ['admin'], action: 'FORGET', customerId: ids[3], fields: [], detail: expect.stringMatching(/^forgetCustomer \[\{"source":"\w+","records":\[\{"entity":"\w+","recordId":"[^"]+"\}/) }]);
+    expect(await auditRows('req-forget-2')).toEqual([{ requestId: 'req-forget-2', actor: 'api-key:admin-key', roles: ['admin'], action: 'FORGET', customerId: ids[3], fields: [], detail: expect.stringMatching(/^forgetCustomer \[\{"source":"\w+","records":\[\{"source":"\w+","entity":"\w+","recordId":"[^"]+","linked":true\}/) }]);
   });
 });
 

@@ -44,6 +44,11 @@ function evidencePaths(customer: any): string[] {
   return customer.identities.flatMap((identity: any, i: number) => [`customer.identities.${i}.linkedBy.value`]);
 }
 
+/** Marketing member IDs are md5(email): the demo config declares them personal (idIsPersonal). */
+function personalRecordIdPaths(customer: any): string[] {
+  return customer.identities.flatMap((identity: any, i: number) => (identity.source === 'marketing' ? [`customer.identities.${i}.recordId`] : []));
+}
+
 describe('support (pii:*)', () => {
   test('sees every personal field of every customer, consented or not, with nothing masked', async () => {
     for (const truth of [consented, notConsented, withoutMarketing]) {
@@ -69,8 +74,11 @@ describe('analytics (no PII at all)', () => {
       [
         ...['firstName', 'lastName', 'name', 'email', 'phone', 'address'].map((f) => ({ path: `customer.profile.${f}`, requires: `pii:${f === 'firstName' || f === 'lastName' ? 'name' : f}` })),
         ...evidencePaths(consented).map((path) => ({ path, requires: 'pii:identifiers' })),
+        ...personalRecordIdPaths(consented).map((path) => ({ path, requires: 'pii:identifiers' })),
       ].sort((a, b) => a.path.localeCompare(b.path)),
     );
+    expect(personalRecordIdPaths(consented)).toHaveLength(1);
+    expect(identities.filter((i: any) => i.source === 'marketing').map((i: any) => i.recordId)).toEqual(['***']);
   });
 
   test('a masked value never appears anywhere in the response', async () => {

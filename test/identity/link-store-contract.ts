@@ -4,7 +4,10 @@ import { deriveCustomerId, planLinks, tokensOf, type IncomingRecord, type MatchP
 import type { IdentifierToken } from '../../src/identity/model.js';
 import type { LinkStore } from '../../src/identity/store.js';
 
-const POLICY: MatchPolicy = { caps: { email: 2 }, uniqueEntities: new Set() };
+const POLICY: MatchPolicy = { caps: { email: 2 }, uniqueEntities: new Set(), sharedValueNames: 3 };
+
+/** The secret each contract store keys its forgotten-record hashes with. */
+export const FORGET_SECRET = 'contract-test-forget-secret-0123456789';
 
 function rec(source: string, recordId: string, tokens: IdentifierToken[] = []): IncomingRecord {
   return { source, entity: 'e', recordId, tokens: [{ kind: 'ref', value: `${source}:e:${recordId}` }, ...tokens] };
@@ -168,6 +171,90 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
       expect((await store.readAudit({ action: 'PII_READ', since: '2026-01-02T00:00:00.000Z', first: 10 })).entries.map((e) => e.customerId)).toEqual(['cus_b']);
       expect(await store.pruneAudit('2026-01-03T00:00:00.000Z')).toBe(2);
       expect((await store.readAudit({ first: 10 })).entries.map((e) => e.action)).toEqual(['FORGET']);
+    });
+
+    test('a value records of one entity hold under three names stops linking: what it joined splits, merged-away IDs come back', async () => {
+      const desk = { kind: 'email' as const, value: 'noreply@desk.io' };
+      const walkIn = (id: string, name: string): IncomingRecord => ({ ...rec('support', id, [desk]), nameKey: name });
+      const phone = { kind: 'phone' as const, value: '+14155550134' };
+      // One at a time, as webhooks would send them: a shop record holding the shared address and a phone merges the
+      // walk-in holding the address with another holding the phone (whose ID becomes an alias)...
+      await apply(store, [{ upsert: walkIn('1', 'ann') }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: { ...rec('support', '2', [phone]), nameKey: 'bob' } }], '2026-01-02T00:00:00.000Z');
+      const second = deriveCustomerId('support:e:2');
+      await apply(store, [{ upsert: rec('shop', '9', [desk, phone]) }], '2026-01-03T00:00:00.000Z');
+      await apply(store, [{ upsert: { ...rec('support', '2', [desk, phone]), nameKey: 'bob' } }], '2026-01-03T00:00:00.000Z');
+      expect(await store.countCustomers()).toBe(1);
+      expect((await store.getCustomers([second])).get(second)!.customerId).toBe(deriveCustomerId('support:e:1'));
+      // ...until a third name shows the address is shared: nobody is joined by it any more, the phone still joins.
+      const plan = await apply(store, [{ upsert: walkIn('3', 'cem') }], '2026-01-04T00:00:00.000Z');
+      expect(plan.suspected).toEqual([desk]);
+      expect(plan.events?.filter((e) => e.kind === 'SPLIT')).toEqual([{ kind: 'SPLIT', customerId: deriveCustomerId('support:e:1'), otherCustomerId: second, rule: null }]);
+      expect(plan.restored).toEqual([second]);
+      expect(await store.countCustomers()).toBe(3);
+      expect(await store.findCustomerIdsByIdentifier('email', desk.value)).toEqual([]);
+      const back = (await store.getCustomers([second])).get(second)!;
+      expect(back.customerId).toBe(second);
+      expect(back.links.map((l) => [l.source, l.recordId, l.rule, l.evidence])).toEqual([['shop', '9', 'SEED', null], ['support', '2', 'PHONE', phone.value]]);
+      expect((await store.getCustomers([deriveCustomerId('support:e:1')])).get(deriveCustomerId('support:e:1'))!.mergedIds).toEqual([]);
+      const [conflict, ...others] = await store.listConflicts(10);
+      expect(others).toEqual([]);
+      expect(conflict).toMatchObject({ reason: 'SUSPECTED_SHARED_VALUE', token: desk, record: { source: 'support', entity: 'e' } });
+      // Later records holding it link nobody either.
+      await apply(store, [{ upsert: walkIn('4', 'dee') }, { upsert: rec('crm', '5', [desk]) }], '2026-01-05T00:00:00.000Z');
+      expect(await store.countCustomers()).toBe(5);
+
+      // A reviewer's BLOCK closes the suspicion for good; a conflict that is not a suspicion cannot be decided.
+      expect(await store.decideSharedValue(conflict!.id, 'BLOCK')).toEqual({ token: desk, closed: 1 });
+      expect(await store.listConflicts(10)).toEqual([]);
+      expect(await store.decideSharedValue(conflict!.id, 'ALLOW')).toBeNull();
+      await apply(store, [{ upsert: rec('crm', '6', [desk]) }], '2026-01-06T00:00:00.000Z');
+      expect(await store.countCustomers()).toBe(6);
+    });
+
+    test('the same records in one batch, in any order, end as the records sent one by one', async () => {
+      const desk = { kind: 'email' as const, value: 'noreply@desk.io' };
+      const records = [
+        { ...rec('support', '1', [desk]), nameKey: 'ann' },
+        { ...rec('support', '2', [desk]), nameKey: 'bob' },
+        rec('shop', '9', [desk, { kind: 'phone', value: '+14155550134' }]),
+        { ...rec('support', '3', [desk, { kind: 'phone', value: '+14155550134' }]), nameKey: 'cem' },
+      ];
+      await apply(store, [...records].reverse().map((upsert) => ({ upsert })), '2026-01-01T00:00:00.000Z');
+      const { customers } = await store.pageCustomers(100, null);
+      // The phone still joins the shop record and the third walk-in; the shared address joins nobody.
+      expect(customers.map((c) => c.links.map((l) => `${l.source}:${l.recordId}`).sort().join(' ')).sort()).toEqual(['shop:9 support:3', 'support:1', 'support:2']);
+    });
+
+    test('a value a reviewer allowed is never suspected again and links as before', async () => {
+      const desk = { kind: 'email' as const, value: 'family@x.io' };
+      await apply(store, ['ann', 'bob', 'cem'].map((name, i) => ({ upsert: { ...rec('support', String(i), [desk]), nameKey: name } })), '2026-01-01T00:00:00.000Z');
+      const [conflict] = await store.listConflicts(10);
+      expect(await store.decideSharedValue(conflict!.id, 'ALLOW')).toEqual({ token: desk, closed: 1 });
+      // Sent again (the next sync), they link through it; a fourth name raises no new suspicion.
+      const plan = await apply(store, ['ann', 'bob', 'cem', 'dee'].map((name, i) => ({ upsert: { ...rec('support', String(i), [desk]), nameKey: name } })), '2026-01-02T00:00:00.000Z');
+      expect(plan.suspected).toEqual([]);
+      expect(await store.countCustomers()).toBe(1);
+      expect(await store.listConflicts(10)).toEqual([]);
+    });
+
+    test('a forget removes the conflict rows of the person and lists every record that held its identifiers', async () => {
+      const shared = { kind: 'phone' as const, value: '+14155550134' };
+      await apply(store, [{ upsert: rec('crm', '1', [{ kind: 'email', value: 'a@x.io' }, { kind: 'email', value: 'b@x.io' }, shared]) }], '2026-01-01T00:00:00.000Z');
+      // Refused (the merge would give the customer three emails): a conflict row holding the person's phone.
+      await apply(store, [{ upsert: rec('shop', '2', [{ kind: 'email', value: 'c@x.io' }, shared]) }], '2026-01-02T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('support', '3', [{ kind: 'email', value: 'd@x.io' }]) }], '2026-01-02T00:00:00.000Z');
+      expect(await store.listConflicts(10)).toHaveLength(1);
+      const person = (await store.findCustomerIdByRecord({ source: 'crm', recordId: '1' }))!;
+      const forgotten = await store.forgetCustomer(person);
+      expect(forgotten).toEqual({
+        customerId: person,
+        records: [{ source: 'crm', entity: 'e', recordId: '1' }],
+        alsoHeldBy: [{ source: 'shop', entity: 'e', recordId: '2' }],
+      });
+      expect(await store.listConflicts(10)).toEqual([]);
+      // The other customers stay as they were.
+      expect(await store.countCustomers()).toBe(2);
     });
 
     test('ping answers while the store is open', async () => {

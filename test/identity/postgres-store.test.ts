@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
@@ -11,7 +12,7 @@ import type { LinkStore } from '../../src/identity/store.js';
 import { syncLinks } from '../../src/identity/sync.js';
 import { createServices } from '../../src/server/hub.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
-import { apply, linkStoreContract } from './link-store-contract.js';
+import { apply, FORGET_SECRET, linkStoreContract } from './link-store-contract.js';
 import { eventually } from '../support/eventually.js';
 
 const schemas = new TestSchemas();
@@ -19,7 +20,7 @@ const opened: LinkStore[] = [];
 
 /** A store in a schema of its own; closed and dropped after the test. */
 async function openStore(schema = schemas.next()): Promise<PostgresLinkStore> {
-  const store = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema });
+  const store = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema, forgetSecret: FORGET_SECRET });
   opened.push(store);
   return store;
 }
@@ -30,7 +31,7 @@ afterEach(async () => {
 afterAll(() => schemas.dropAll());
 
 // The contract closes its own store; closing twice would fail, so its stores are not tracked in `opened`.
-linkStoreContract('PostgreSQL', () => PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema: schemas.next() }));
+linkStoreContract('PostgreSQL', () => PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema: schemas.next(), forgetSecret: FORGET_SECRET }));
 
 const phone = (n: number) => ({ kind: 'phone' as const, value: `+1415555010${n}` });
 const rec = (source: string, recordId: string, tokens: { kind: 'phone'; value: string }[]) => ({
@@ -38,6 +39,27 @@ const rec = (source: string, recordId: string, tokens: { kind: 'phone'; value: s
   entity: 'e',
   recordId,
   tokens: [{ kind: 'ref' as const, value: `${source}:e:${recordId}` }, ...tokens],
+});
+
+test('a forget keeps only an HMAC of each forgotten record, keyed by the secret, never the record ID', async () => {
+  const schema = schemas.next();
+  const store = await openStore(schema);
+  const memberId = createHash('md5').update('ann@x.io').digest('hex');
+  await apply(store, [{ upsert: { source: 'marketing', entity: 'member', recordId: memberId, tokens: [{ kind: 'ref', value: `marketing:member:${memberId}` }, { kind: 'email', value: 'ann@x.io' }] } }], '2026-01-01T00:00:00.000Z');
+  const [customerId] = await store.findCustomerIdsByIdentifier('email', 'ann@x.io');
+  await store.forgetCustomer(customerId!);
+  const kept = await schemas.query<{ key_hash: string }>(schema, 'SELECT key_hash FROM forgotten_keys');
+  expect(kept.map((r) => r.key_hash)).toEqual([createHmac('sha256', FORGET_SECRET).update(`marketing:member:${memberId}`).digest('hex')]);
+  expect(await schemas.query(schema, 'SELECT * FROM forgotten_records')).toEqual([]);
+  const tables = await schemas.query<{ tablename: string }>(schema, 'SELECT tablename FROM pg_tables WHERE schemaname = current_schema()');
+  for (const { tablename } of tables) {
+    const rows = JSON.stringify(await schemas.query(schema, `SELECT * FROM ${tablename}`));
+    expect(rows, tablename).not.toContain(memberId);
+    expect(rows, tablename).not.toContain('ann@x.io');
+  }
+  // The same record coming back (a sync) stays unlinked.
+  await apply(store, [{ upsert: { source: 'marketing', entity: 'member', recordId: memberId, tokens: [{ kind: 'ref', value: `marketing:member:${memberId}` }, { kind: 'email', value: 'ann@x.io' }] } }], '2026-01-02T00:00:00.000Z');
+  expect(await store.countCustomers()).toBe(0);
 });
 
 describe('PostgreSQL migrations', () => {

@@ -102,7 +102,7 @@ beforeAll(async () => {
   systems = await startSimulatedSystems({ people: 300, seed: 7, latencyMs: 0 });
   config = demoConfig(systems.urls, { PORT: '0', LINK_DB: ':memory:' });
   const schema = schemas.next();
-  store = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema });
+  store = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema, forgetSecret: config.identity.forget.secret });
   // The test process is a third party to the link table: it builds it, and later changes it, as an operator's sync would.
   services = createServices(config, store);
   await syncLinks({ registry: services.registry, links: services.links, store });

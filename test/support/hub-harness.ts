@@ -56,7 +56,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const systems = await startSimulatedSystems({ people: options.people ?? 300, seed: options.seed ?? 7, latencyMs: 0 });
   let config = demoConfig(systems.urls, { PORT: '0', LINK_DB: ':memory:' });
   if (options.config) config = parseConfig(options.config(config), {});
-  const store = new SqliteLinkStore(':memory:');
+  const store = new SqliteLinkStore(':memory:', { forgetSecret: config.identity.forget.secret });
   const sync = await syncLinkTable(config, store);
   const hub = await startHub(config, { store, ...(options.logger ? { logger: options.logger } : {}) });
   systems.resetStats();

@@ -145,6 +145,7 @@ describe('identifier extraction', () => {
     caps: {},
     uniquePerCustomer: [],
     onDemand: { enabled: true, missTtlMs: 0 },
+    sharedValues: { minNames: 3 },
     forget: { enabled: false },
   });
   const extract = compileIdentifierExtractor(
