@@ -70,7 +70,7 @@ export class ChangeFeed {
 
   publish(changes: readonly CustomerChange[]): void {
     if (changes.length === 0) return;
-    this.deliver(changes);
+    this.fanOut(changes);
     for (const carry of this.outbound) carry(changes);
   }
 
@@ -78,6 +78,10 @@ export class ChangeFeed {
   deliver(changes: readonly CustomerChange[]): void {
     if (changes.length === 0) return;
     this.received += changes.length;
+    this.fanOut(changes);
+  }
+
+  private fanOut(changes: readonly CustomerChange[]): void {
     for (const listener of this.listeners) listener(changes);
   }
 

@@ -1,5 +1,6 @@
 // The messages a cluster primary and its hub workers exchange over IPC (structured clone: `serialization: 'advanced'`).
 import type { HubConfig } from '../config/schema.js';
+import type { CustomerChange } from '../identity/change-feed.js';
 import type { RecordRef } from '../sources/record-cache.js';
 
 /** What one worker process costs, for a benchmark that reads CPU and memory per hub. */
@@ -15,7 +16,11 @@ export interface WorkerUsage {
 }
 
 /** Link-table changes and record invalidations one worker made, for the others to drop from their caches. */
-export type Invalidation = { type: 'rosetta:invalidate-links'; customerIds: readonly string[] | 'all' } | { type: 'rosetta:invalidate-records'; records: readonly RecordRef[] };
+export type Invalidation =
+  | { type: 'rosetta:invalidate-links'; customerIds: readonly string[] | 'all' }
+  | { type: 'rosetta:invalidate-records'; records: readonly RecordRef[] }
+  /** Change events for the other workers' live subscribers (change-feed.ts). */
+  | { type: 'rosetta:customer-changes'; changes: readonly CustomerChange[] };
 
 export type PrimaryMessage =
   /** The parsed config (before the worker takes its share of the caps), and which slot (0-based) of how many this is. */

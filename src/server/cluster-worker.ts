@@ -32,7 +32,7 @@ async function serve(start: StartMessage): Promise<void> {
       logger,
       extend: (services) => {
         // A store that announces changes itself (PostgreSQL) already reaches every worker's link and record caches.
-        relay.attach(services, { relayLinks: !store.onInvalidate, relayRecords: !store.recordInvalidations });
+        relay.attach(services, { relayLinks: !store.onInvalidate, relayRecords: !store.recordInvalidations, relayChanges: !store.customerChanges });
         return workerRoutes(services, { worker, pid: process.pid });
       },
       metrics: () => relay.clusterMetrics(),

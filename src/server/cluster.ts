@@ -178,6 +178,7 @@ class Primary {
         return;
       case 'rosetta:invalidate-links':
       case 'rosetta:invalidate-records':
+      case 'rosetta:customer-changes':
         // Every other worker, ready or still starting: one that is listening already may have cached something.
         for (const other of this.slots) if (other.worker && other.worker !== worker) this.send(other.worker, message);
         return;

@@ -52,8 +52,9 @@ export class WorkerRelay {
    * `relayRecords`: a store that carries them itself (PostgreSQL's LISTEN/NOTIFY) already reaches every worker, and
    * relaying them here too would send each twice.
    */
-  attach(services: HubServices, { relayLinks, relayRecords }: { relayLinks: boolean; relayRecords: boolean }): void {
+  attach(services: HubServices, { relayLinks, relayRecords, relayChanges = relayLinks }: { relayLinks: boolean; relayRecords: boolean; relayChanges?: boolean }): void {
     this.services = services;
+    if (relayChanges) services.changes.onPublish((changes) => this.sendOwn({ type: 'rosetta:customer-changes', changes: [...changes] }));
     if (relayLinks) services.directory.onInvalidate((customerIds) => this.sendOwn({ type: 'rosetta:invalidate-links', customerIds: customerIds === 'all' ? 'all' : [...customerIds] }));
     if (relayRecords) services.recordCache.onInvalidate((records) => this.sendOwn({ type: 'rosetta:invalidate-records', records: records.map(({ source, entity, recordId }) => ({ source, entity, recordId })) }));
   }
@@ -97,6 +98,9 @@ export class WorkerRelay {
       case 'rosetta:invalidate-links':
       case 'rosetta:invalidate-records':
         return this.applyRemote(message);
+      case 'rosetta:customer-changes':
+        // Delivered to this worker's subscribers only: `deliver` does not publish, so nothing is sent back out.
+        return this.services?.changes.deliver(message.changes);
       case 'rosetta:collect-metrics':
         return void this.sendMetrics(message.requestId);
       case 'rosetta:collect-usage':
@@ -113,7 +117,7 @@ export class WorkerRelay {
     }
   }
 
-  private applyRemote(message: Invalidation): void {
+  private applyRemote(message: Exclude<Invalidation, { type: 'rosetta:customer-changes' }>): void {
     const services = this.services;
     if (!services) return;
     this.applyingRemote = true;

@@ -71,3 +71,18 @@ test('with a store that carries both itself (PostgreSQL), nothing travels over I
   services.recordCache.invalidate([{ source: 'crm', entity: 'contact', recordId: 'C-4' }]);
   expect(sent).toEqual([]);
 });
+
+test("customer change events go out once; another worker's are delivered to this worker's subscribers and not sent back", async () => {
+  relay().attach(services, { relayLinks: true, relayRecords: true, relayChanges: true });
+  const change = { kind: 'UPSERT' as const, customerId: 'cus_a', survivorId: null, splitOffId: null, source: 'crm', entity: 'contact', recordId: 'C-1', at: '2026-01-01T00:00:00.000Z' };
+  const stream = services.changes.stream(() => true, { maxPerSecond: 10, maxQueued: 10 });
+  services.changes.publish([change]);
+  expect(sent).toEqual([{ type: 'rosetta:customer-changes', changes: [change] }]);
+  deliver({ type: 'rosetta:customer-changes', changes: [{ ...change, customerId: 'cus_elsewhere' }] });
+  expect(sent).toHaveLength(1);
+  expect(services.changes.received).toBe(1);
+  expect((await stream.next()).value).toEqual({ ...change, missed: 0 });
+  expect((await stream.next()).value).toEqual({ ...change, customerId: 'cus_elsewhere', missed: 0 });
+  await stream.return(undefined);
+  expect(services.changes.subscribers).toBe(0);
+});
