@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/schema.js';
 import { SourceAuthFailedError } from './errors.js';
+import type { CallObserver } from './http-client.js';
 import { OAuth2Token, type AccessToken } from './oauth2-token.js';
 
 /** The credentials one request carries. Built once per token (static auth: once), so a request only picks them up. */
@@ -61,9 +62,9 @@ export class SourceCredentials {
   }
 
   /** Waits for a token (one fetch in flight, shared by every caller); token endpoint failures are typed SourceErrors. */
-  async fetch(): Promise<AppliedCredentials> {
-    await this.oauth2!.get();
-    return this.now() ?? this.fetch();
+  async fetch(observe?: CallObserver): Promise<AppliedCredentials> {
+    await this.oauth2!.get(observe);
+    return this.now() ?? this.fetch(observe);
   }
 
   /** Whether a 401 may be cured by a fresh token: OAuth2 only, where tokens expire or are revoked early. */

@@ -256,20 +256,20 @@ export class SourceHttpClient {
    * request's last word, or (an OAuth2 source's first 401) one a fresh token may still cure, which is not a failing state.
    */
   private async attempt(request: JsonRequest, call: SourceCall, finalSay: boolean): Promise<unknown> {
+    // An OAuth2 token first: its request is reported on its own (`oauth2.token`), and if it fails nothing is sent to the API.
+    const credentials = this.credentials.now() ?? (await this.tokenWithin(call, request.observe));
     const started = performance.now();
     this.requests += 1;
     const reader = new ResponseReader();
     let errorCode: string | undefined;
-    let credentials: AppliedCredentials | undefined;
     try {
-      credentials = this.credentials.now() ?? (await this.tokenWithin(call));
       const body = this.decode(request, reader, await this.send(request, call, reader, credentials));
       this.recent.record(true);
       return body;
     } catch (thrown) {
       const error = thrown instanceof ReadFailure ? this.readFailed(request.operation, thrown) : thrown;
       if (error instanceof SourceAuthFailedError) {
-        if (credentials && error.status === 401) this.credentials.refused(credentials);
+        if (error.status === 401) this.credentials.refused(credentials);
         if (finalSay || error.status !== 401) this.authState.refused(error);
       }
       this.errors += 1;
@@ -292,8 +292,14 @@ export class SourceHttpClient {
   }
 
   /** An OAuth2 token, fetched (once for every caller waiting) within what is left of the call's deadline. */
-  private tokenWithin(call: SourceCall): Promise<AppliedCredentials> {
-    return call.deadline.race(this.credentials.fetch(), () => new SourceTimeoutError(this.source, "the query's deadline passed while fetching an OAuth2 token"));
+  private async tokenWithin(call: SourceCall, observe: CallObserver | undefined): Promise<AppliedCredentials> {
+    try {
+      return await call.deadline.race(this.credentials.fetch(observe), () => new SourceTimeoutError(this.source, "the query's deadline passed while fetching an OAuth2 token"));
+    } catch (error) {
+      // The token endpoint refusing the client is the source refusing the hub's credentials.
+      if (error instanceof SourceAuthFailedError) this.authState.refused(error);
+      throw error;
+    }
   }
 
   /** Sends the request and resolves to its whole body as text; fails with the attempt's time or a transport failure. */

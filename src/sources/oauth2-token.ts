@@ -1,7 +1,8 @@
 // An OAuth2 client-credentials token (RFC 6749 §4.4) for one source: fetched when needed, cached until shortly before it expires, one fetch at a time.
 import { request } from 'undici';
 import type { OAuth2ClientCredentialsConfig } from '../config/schema.js';
-import { SourceAuthFailedError, SourceBadResponseError, SourceUnavailableError, type SourceError } from './errors.js';
+import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceUnavailableError } from './errors.js';
+import type { CallObserver } from './http-client.js';
 
 export interface AccessToken {
   readonly value: string;
@@ -51,12 +52,15 @@ export class OAuth2Token {
     return token && this.now() < token.refreshAt ? token : undefined;
   }
 
-  /** A token good for a while: the cached one, or the one fetch in flight, started if none is. */
-  get(): Promise<AccessToken> {
+  /**
+   * A token good for a while: the cached one, or the one fetch in flight, started if none is. The fetch is reported
+   * (as `oauth2.token`, to explain and metrics) to the observer of the call that started it.
+   */
+  get(observe?: CallObserver): Promise<AccessToken> {
     const token = this.valid();
     if (token) return Promise.resolve(token);
     if (!this.fetching) {
-      this.fetching = this.fetch().finally(() => {
+      this.fetching = this.fetch(observe).finally(() => {
         this.fetching = undefined;
       });
     }
@@ -68,7 +72,21 @@ export class OAuth2Token {
     if (this.current === token) this.current = undefined;
   }
 
-  private async fetch(): Promise<AccessToken> {
+  private async fetch(observe: CallObserver | undefined): Promise<AccessToken> {
+    const started = performance.now();
+    let status: number | 'error' = 'error';
+    try {
+      const token = await this.request((answered) => (status = answered));
+      observe?.({ source: this.source, operation: 'oauth2.token', keys: 0, status, ms: Math.round((performance.now() - started) * 100) / 100 });
+      return token;
+    } catch (error) {
+      const errorCode = error instanceof SourceError ? error.code : 'SOURCE_UNAVAILABLE';
+      observe?.({ source: this.source, operation: 'oauth2.token', keys: 0, status, ms: Math.round((performance.now() - started) * 100) / 100, errorCode });
+      throw error;
+    }
+  }
+
+  private async request(answered: (status: number) => void): Promise<AccessToken> {
     const { tokenUrl, clientId, clientSecret, scope, audience, authStyle } = this.config;
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (scope) form.set('scope', scope);
@@ -89,6 +107,7 @@ export class OAuth2Token {
     try {
       const response = await request(tokenUrl, { method: 'POST', headers, body: form.toString(), headersTimeout: this.options.timeoutMs, bodyTimeout: this.options.timeoutMs });
       status = response.statusCode;
+      answered(status);
       text = await response.body.text();
     } catch (error) {
       throw new SourceUnavailableError(this.source, `token endpoint: ${(error as Error).message}`, undefined, { cause: error });

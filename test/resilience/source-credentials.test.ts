@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { SourceAuthFailedError, SourceBadResponseError, SourceUnavailableError } from '../../src/sources/errors.js';
-import { SourceHttpClient } from '../../src/sources/http-client.js';
+import { SourceHttpClient, type CallObserver, type UpstreamCall } from '../../src/sources/http-client.js';
 import { apiSource, startLoopbackSource, type LoopbackSource, type ReceivedRequest } from '../support/loopback-source.js';
 
 const CLIENT_ID = 'hub-client';
@@ -46,7 +46,8 @@ function oauthClient(baseUrl: string, auth: Record<string, unknown> = {}, now?: 
   return new SourceHttpClient('api', config, { logger: silent, ...(now ? { now } : {}) });
 }
 
-const read = (c: SourceHttpClient, id: number | string) => c.requestJson({ method: 'GET', path: `/contacts/${id}`, operation: 'contact.single', keys: 1 });
+const read = (c: SourceHttpClient, id: number | string, observe?: CallObserver) =>
+  c.requestJson({ method: 'GET', path: `/contacts/${id}`, operation: 'contact.single', keys: 1, ...(observe ? { observe } : {}) });
 const tokenRequests = (s: LoopbackSource) => s.count('/oauth/token');
 const apiRequests = (s: LoopbackSource) => s.count('/contacts/');
 
@@ -55,9 +56,13 @@ describe('OAuth2 client credentials', () => {
     const oauth = await oauthSource();
     server = oauth.source;
     client = oauthClient(server.url);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => read(client!, i)));
+    const observed: UpstreamCall[] = [];
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => read(client!, i, (call) => observed.push(call))));
     expect(results).toHaveLength(20);
     expect(tokenRequests(server)).toBe(1);
+    // Explain and metrics see the token request once, beside the 20 reads.
+    expect(observed.filter((c) => c.operation === 'oauth2.token')).toEqual([expect.objectContaining({ source: 'api', keys: 0, status: 200 })]);
+    expect(observed.filter((c) => c.operation === 'contact.single')).toHaveLength(20);
     expect(apiRequests(server)).toBe(20);
     const tokenRequest = server.received.find((r) => r.url === '/oauth/token')!;
     expect(tokenRequest.method).toBe('POST');
@@ -147,10 +152,14 @@ describe('OAuth2 client credentials', () => {
     const oauth = await oauthSource({ tokenReply: () => ({ status, body }) });
     server = oauth.source;
     client = oauthClient(server.url);
-    const error = await read(client, 1).catch((e: unknown) => e);
+    const observed: UpstreamCall[] = [];
+    const error = await read(client, 1, (call) => observed.push(call)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(type);
+    expect(observed).toEqual([expect.objectContaining({ operation: 'oauth2.token', status, errorCode: (error as SourceAuthFailedError).code })]);
     expect((error as SourceAuthFailedError).detail).toBe(detail);
     expect(JSON.stringify(client.health())).not.toContain(CLIENT_SECRET);
+    // Nothing reached the API: no request counted against it; a refused client is a refused credential.
+    expect(client.health()).toMatchObject({ requests: 0, auth: type === SourceAuthFailedError ? 'FAILED' : 'UNTESTED' });
     expect(tokenRequests(server)).toBe(1);
     expect(apiRequests(server)).toBe(0);
   });
