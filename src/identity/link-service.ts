@@ -363,10 +363,10 @@ export class LinkService {
     return this.serial(() => this.exclusive(() => this.directory.store.decideSharedValue(conflictId, decision)));
   }
 
-  /** `serial` orders this process's plans; a store shared by several processes also takes its lock across them. */
+  /** `serial` orders this process's plans; the store's own lock (SQLite BEGIN IMMEDIATE, PostgreSQL advisory lock) orders them across processes. */
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
     const store = this.directory.store;
-    return store.withLinkLock ? store.withLinkLock(work) : work();
+    return store.withLinkLock(work);
   }
 }
 

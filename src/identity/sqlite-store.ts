@@ -240,6 +240,9 @@ export interface SqliteLinkStoreOptions {
   forgetSecret?: string;
 }
 
+/** How long a plan waits for another process's write to finish before it fails (a sync page takes well under this). */
+const LINK_LOCK_TIMEOUT_MS = 30_000;
+
 export class SqliteLinkStore implements LinkStore {
   private readonly db: Database.Database;
   private readonly forgottenKeys: ForgottenKeys | null;
@@ -686,9 +689,44 @@ export class SqliteLinkStore implements LinkStore {
     return this.statement('DELETE FROM audit_log WHERE at < ?').run(before).changes;
   }
 
-  /** One process owns the file and LinkService already serialises its plans: there is nobody else to lock out. */
-  withLinkLock<T>(work: () => Promise<T>): Promise<T> {
-    return work();
+  /**
+   * SQLite's own write lock around a plan and its writes: `BEGIN IMMEDIATE` takes the lock before the graph is read,
+   * so a plan never builds on a graph another process (a cluster worker sharing the file) is about to change, and the
+   * writes inside (`db.transaction`) become savepoints of this one transaction. `work` must not wait on I/O: every
+   * statement here is synchronous, so no other request of this process runs inside the transaction.
+   */
+  async withLinkLock<T>(work: () => Promise<T>): Promise<T> {
+    await this.beginImmediate();
+    try {
+      const result = await work();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /**
+   * better-sqlite3 waits for a busy lock inside SQLite, blocking the event loop (every request of the process) for up
+   * to its timeout; the lock is asked for without waiting and the wait between tries is spent here, asynchronously.
+   */
+  private async beginImmediate(): Promise<void> {
+    const started = Date.now();
+    const busyTimeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    for (let attempt = 0; ; attempt++) {
+      this.db.pragma('busy_timeout = 0');
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        if (Date.now() - started > LINK_LOCK_TIMEOUT_MS) throw new Error(`the link table's write lock was held by another process for over ${LINK_LOCK_TIMEOUT_MS} ms`, { cause: error });
+      } finally {
+        this.db.pragma(`busy_timeout = ${busyTimeout}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(2 ** attempt, 50)));
+    }
   }
 
   async ping(): Promise<void> {

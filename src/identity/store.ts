@@ -144,7 +144,7 @@ export interface LinkStore extends AuditLog {
    * Runs `work` holding the link table's write lock across every process sharing the store: a plan reads
    * the graph and then writes it, so two plans interleaved would each miss the other's links.
    */
-  withLinkLock?<T>(work: () => Promise<T>): Promise<T>;
+  withLinkLock<T>(work: () => Promise<T>): Promise<T>;
   /**
    * Subscribes to link changes made by OTHER processes sharing the store (`all` when they cannot be
    * listed, or some may have been missed), so each can drop what it cached; returns the unsubscribe.

@@ -31,7 +31,6 @@ export type PrimaryMessage =
   /** The aggregate a worker asked for to answer GET /metrics. */
   | { type: 'rosetta:metrics'; requestId: number; text: string; contentType: string }
   | { type: 'rosetta:metrics'; requestId: number; error: string }
-  | { type: 'rosetta:lock-granted'; requestId: number }
   | { type: 'rosetta:collect-usage'; requestId: number }
   /** Stop taking connections, finish what is in flight, close and exit 0. */
   | { type: 'rosetta:drain' };
@@ -45,8 +44,6 @@ export type WorkerMessage =
   | { type: 'rosetta:scrape'; requestId: number }
   | { type: 'rosetta:metrics-json'; requestId: number; metrics: readonly object[] }
   | { type: 'rosetta:metrics-json'; requestId: number; error: string }
-  | { type: 'rosetta:lock-request'; requestId: number }
-  | { type: 'rosetta:lock-release'; requestId: number }
   | { type: 'rosetta:usage'; requestId: number; usage: WorkerUsage };
 
 export function isRosettaMessage<T extends { type: string }>(message: unknown): message is T {

@@ -24,7 +24,6 @@ async function serve(start: StartMessage): Promise<void> {
   const config = perWorkerConfig(start.config, { workers: start.workers, slot: start.slot });
   const relay = new WorkerRelay(processChannel(), worker);
   const store = await openLinkStore(config);
-  relay.lockAcrossWorkers(store);
   let hub: RunningHub;
   try {
     hub = await startHub(config, {

@@ -1,6 +1,6 @@
 // Runs the hub on every core: a primary forks N hub workers (node:cluster) that share one port, round-robin. The
 // primary serves no request itself: it restarts workers that die (with backoff, up to a cap), relays cache
-// invalidations between them, aggregates their metrics, holds the link-table lock for stores without one, and
+// invalidations between them, and aggregates their metrics (link writes are serialised by the store itself), and
 // drains them all on close.
 import cluster, { type Worker } from 'node:cluster';
 import { createRequire } from 'node:module';
@@ -15,7 +15,6 @@ import { drainHttpServer } from './http-drain.js';
 import { openLinkStore, startHub } from './hub.js';
 import { workerCount } from './per-worker-config.js';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
-import { TurnQueue } from './turn-queue.js';
 
 const WORKER_MODULE = fileURLToPath(new URL('./cluster-worker.ts', import.meta.url));
 /** Workers run the TypeScript sources as this process does: through tsx's loader. */
@@ -88,7 +87,6 @@ function workerExecArgv(): string[] {
 
 class Primary {
   private readonly slots: Slot[];
-  private readonly turns = new TurnQueue();
   private readonly collections = new Map<number, Collection>();
   private nextRequestId = 0;
   private closing = false;
@@ -189,10 +187,6 @@ class Primary {
         return this.reply(worker, message.requestId, 'error' in message ? new Error(message.error) : message.metrics);
       case 'rosetta:usage':
         return this.reply(worker, message.requestId, message.usage);
-      case 'rosetta:lock-request':
-        return this.turns.request(`${worker.id}:${message.requestId}`, () => this.send(worker, { type: 'rosetta:lock-granted', requestId: message.requestId }));
-      case 'rosetta:lock-release':
-        return this.turns.release(`${worker.id}:${message.requestId}`);
     }
   }
 
@@ -202,8 +196,7 @@ class Primary {
       slot.ready = false;
     }
     this.exits.delete(worker.id);
-    // A dead worker can neither release its turn at the link lock nor answer a collection.
-    this.turns.drop((holder) => holder.startsWith(`${worker.id}:`));
+    // A dead worker cannot answer a collection.
     for (const [requestId, collection] of this.collections) {
       if (collection.waiting.delete(worker.id) && collection.waiting.size === 0) {
         this.collections.delete(requestId);

@@ -1,7 +1,6 @@
 // A hub worker's side of the cluster's IPC: its cache invalidations out to the other workers (through the primary)
-// and theirs in, its metrics for the primary's aggregate, the aggregate for its own GET /metrics, and the
-// primary's lock over the link table for stores that have none across processes.
-import type { LinkStore } from '../identity/store.js';
+// and theirs in, its metrics for the primary's aggregate, and the aggregate for its own GET /metrics. Link writes
+// need no lock here: each store serialises them across processes itself (SQLite BEGIN IMMEDIATE, PostgreSQL advisory lock).
 import type { RecordRef } from '../sources/record-cache.js';
 import { isRosettaMessage, type Invalidation, type PrimaryMessage, type WorkerMessage, type WorkerUsage } from './cluster-messages.js';
 import type { HubServices } from './context.js';
@@ -67,28 +66,6 @@ export class WorkerRelay {
     return { text: reply.text, contentType: reply.contentType };
   }
 
-  /**
-   * The link table's write lock across every worker, held by the primary: given to a store that has none of its own
-   * (SQLite), it keeps two workers' plans from interleaving as one process's plans never do.
-   */
-  readonly withLinkLock = async <T>(work: () => Promise<T>): Promise<T> => {
-    if (!this.channel.connected) throw new Error('the cluster primary is gone: link-table writes need its lock');
-    let requestId = -1;
-    // No timeout: the turn comes when the plans before it are written, and the primary drops the turns of dead workers.
-    await this.ask((id) => ({ type: 'rosetta:lock-request', requestId: (requestId = id) }), Infinity);
-    try {
-      return await work();
-    } finally {
-      this.channel.send({ type: 'rosetta:lock-release', requestId });
-    }
-  };
-
-  /** Gives `store` the cluster-wide lock when it has no lock across processes of its own. */
-  lockAcrossWorkers(store: LinkStore): void {
-    // The interface's optional slot, filled for the one store this worker opened.
-    if (!store.withLinkLock) store.withLinkLock = this.withLinkLock;
-  }
-
   private sendOwn(message: Invalidation): void {
     if (!this.applyingRemote) this.channel.send(message);
   }
@@ -105,8 +82,7 @@ export class WorkerRelay {
         return void this.sendMetrics(message.requestId);
       case 'rosetta:collect-usage':
         return this.channel.send({ type: 'rosetta:usage', requestId: message.requestId, usage: this.usage() });
-      case 'rosetta:metrics':
-      case 'rosetta:lock-granted': {
+      case 'rosetta:metrics': {
         const settle = this.pending.get(message.requestId);
         this.pending.delete(message.requestId);
         settle?.(message);

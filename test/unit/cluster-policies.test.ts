@@ -1,7 +1,6 @@
-// The cluster primary's two policies: when a dead worker is started again (and when not), and whose turn it is at the link lock.
+// The cluster primary's restart policy: when a dead worker is started again, and when not.
 import { expect, test } from 'vitest';
 import { RestartPolicy } from '../../src/server/restart-policy.js';
-import { TurnQueue } from '../../src/server/turn-queue.js';
 
 const OPTIONS = { initialDelayMs: 100, maxDelayMs: 1_000, maxRestarts: 5, windowMs: 60_000 };
 
@@ -21,20 +20,4 @@ test('crashes older than the window are forgotten: a worker that ran a while sta
   const policy = new RestartPolicy(OPTIONS);
   for (let i = 0; i < 5; i++) policy.nextDelay(i);
   expect(policy.nextDelay(60_010)).toBe(100);
-});
-
-test('the link lock is handed out one holder at a time, in the order asked, and a dead holder releases its turns', () => {
-  const turns = new TurnQueue();
-  const granted: string[] = [];
-  for (const holder of ['1:0', '2:0', '1:1', '2:1']) turns.request(holder, () => granted.push(holder));
-  expect(granted).toEqual(['1:0']);
-  turns.release('2:0'); // not its turn: nothing changes
-  expect(granted).toEqual(['1:0']);
-  turns.release('1:0');
-  expect(granted).toEqual(['1:0', '2:0']);
-  // Worker 2 dies holding a turn and waiting for another: both go, and worker 1's waiting turn comes.
-  turns.drop((holder) => holder.startsWith('2:'));
-  expect(granted).toEqual(['1:0', '2:0', '1:1']);
-  turns.release('1:1');
-  expect(turns.heldBy).toBeNull();
 });
