@@ -28,7 +28,7 @@ import { pino, type Logger } from 'pino';
 import { demoConfig } from '../src/cli/demo-config.js';
 import type { HubConfig, SourceConfig } from '../src/config/schema.js';
 import { startSimulatedSystems, type SystemName } from '../src/demo/systems.js';
-import { batchReadRequest, singleReadRequest } from '../src/sources/endpoint-requests.js';
+import { compileEntityRequests } from '../src/sources/endpoint-requests.js';
 import { SourceHttpClient, type JsonRequest, type UpstreamCall } from '../src/sources/http-client.js';
 import { Deadline } from '../src/sources/policies/deadline.js';
 
@@ -127,14 +127,15 @@ interface Case {
 }
 
 function buildCases(config: HubConfig, ids: SampleIds): Case[] {
-  const crm = config.sources.crm!.entities.contact!.batch!;
-  const shop = config.sources.shop!.entities.customer!.batch!;
-  const support = config.sources.support!.entities.user!.single!;
+  // Compiled once, as the hub does: the cases measure the call, not the template.
+  const crm = compileEntityRequests(config.sources.crm!.entities.contact!).batch!;
+  const shop = compileEntityRequests(config.sources.shop!.entities.customer!).batch!;
+  const support = compileEntityRequests(config.sources.support!.entities.user!).single!;
   const pick = (list: readonly string[], i: number) => list[i % list.length]!;
   return [
-    { name: 'crm-batch', source: 'crm', describe: 'GET /contacts?ids=<1 id> (batch read, bearer auth)', request: (i) => ({ ...batchReadRequest(crm, [pick(ids.crm, i)]), operation: 'contact.batch' }) },
-    { name: 'support-single', source: 'support', describe: 'GET /users/{id} (per-key read, 404 → null)', request: (i) => ({ ...singleReadRequest(support, pick(ids.support, i)), operation: 'user.single' }) },
-    { name: 'shop-batch-post', source: 'shop', describe: 'POST /customers/batch {customer_ids:[<1 id>]} (idempotent POST)', request: (i) => ({ ...batchReadRequest(shop, [pick(ids.shop, i)]), operation: 'customer.batch' }) },
+    { name: 'crm-batch', source: 'crm', describe: 'GET /contacts?ids=<1 id> (batch read, bearer auth)', request: (i) => ({ ...crm.render({ ids: [pick(ids.crm, i)] }), keys: 1, idempotent: true, operation: 'contact.batch' }) },
+    { name: 'support-single', source: 'support', describe: 'GET /users/{id} (per-key read, 404 → null)', request: (i) => ({ ...support.render({ id: pick(ids.support, i) }), keys: 1, notFoundIsNull: true, operation: 'user.single' }) },
+    { name: 'shop-batch-post', source: 'shop', describe: 'POST /customers/batch {customer_ids:[<1 id>]} (idempotent POST)', request: (i) => ({ ...shop.render({ ids: [pick(ids.shop, i)] }), keys: 1, idempotent: true, operation: 'customer.batch' }) },
   ];
 }
 

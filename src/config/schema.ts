@@ -1,6 +1,8 @@
 // The hub's configuration, declared once as a zod schema; every config type is inferred from it.
 import { z } from 'zod';
+import { jsonPathProblem } from '../sources/json-path.js';
 import { TRANSFORM_NAMES } from '../sources/transforms.js';
+import { endpointTemplateProblems } from '../sources/endpoint-requests.js';
 
 /**
  * Text that writes a number: `${PORT}` filled from the environment is text, and platforms hand values over quoted or
@@ -43,99 +45,151 @@ export const CHILD_TARGETS = ['orders', 'tickets', 'events'] as const satisfies 
 
 const LINE_ITEM_TARGETS = ['sku', 'title', 'quantity', 'unitPriceMinor'] as const;
 
-const path = z.string().min(1).describe('dotted path into a JSON object, e.g. "merge_fields.FNAME"');
+const path = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = jsonPathProblem(value, { singular: true });
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('where a value sits in a JSON document: an RFC 9535 singular JSONPath ("$.a.b", "$.data[-1].id", "$[\'x-y\']"), or the same without "$." ("a.b", "data[-1].id"); "$" is the whole document (docs/sources.md, "Paths")');
+/** A JSONPath that may select many values (wildcards, filters), for places that collect lists. */
+const query = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = jsonPathProblem(value, { singular: false });
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('an RFC 9535 JSONPath query that may select many values, e.g. "$.errors[?@.category == \'OBJECT_NOT_FOUND\'].context.ids[*]"');
 const urlPath = z.string().regex(/^\//, 'must start with "/"');
 
-const transformName = z.enum(TRANSFORM_NAMES);
+const transformName = z.enum(TRANSFORM_NAMES).describe('how the raw value becomes the unified one (default: string)');
 
 /** One mapped field: a path, or a path plus a named transform. */
 const fieldMapping = z.union([
   path,
   z.strictObject({ path, transform: transformName.optional() }),
-]);
+]).describe('a path into the source record, or { path, transform }');
 export type FieldMapping = z.infer<typeof fieldMapping>;
 
 const lineItemsMapping = z.strictObject({
-  path,
-  each: z.partialRecord(z.enum(LINE_ITEM_TARGETS), fieldMapping),
+  path: path.describe('where the line item array sits in the order'),
+  each: z.partialRecord(z.enum(LINE_ITEM_TARGETS), fieldMapping).describe('the mapping of one line item'),
 });
 export type LineItemsMapping = z.infer<typeof lineItemsMapping>;
 
-const queryParams = z.record(z.string(), z.string()).default({});
+/** Any JSON value: a request body template. */
+const jsonValue: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
 
-/** Read many records in one request: ids in the query string (GET) or in a JSON body (POST). */
+/** The request of one operation, as a template (docs/sources.md, "Request templates"). */
+const requestTemplate = {
+  method: z.enum(['GET', 'POST']).default('GET').describe('HTTP method: GET, or POST with a JSON body'),
+  path: urlPath.describe('path below baseUrl, a template: "/users/{id}/tickets"; a "?a=b" part is parsed as query parameters'),
+  query: z.record(z.string(), z.string()).default({}).describe('query parameters, name → template ("{ids}" joins ids with commas); a parameter whose variable has no value is left out'),
+  body: jsonValue.optional().describe('POST: the JSON body, a template; a string that is one variable alone keeps its JSON type ("{ids}" → an array, "{limit}" → a number)'),
+};
+
+/** Read many records in one request: the ids go into the path, query or body through `{ids}` / `[{ ... "{id}" ... }]`. */
 const batchEndpoint = z
   .strictObject({
-    method: z.enum(['GET', 'POST']).default('GET'),
-    path: urlPath,
-    idsQueryParam: z.string().optional().describe('GET: the query parameter holding comma-joined ids'),
-    idsBodyKey: z.string().optional().describe('POST: the JSON body key holding the id array'),
-    idType: z.enum(['string', 'integer']).default('string'),
-    body: z.record(z.string(), z.unknown()).default({}),
-    query: queryParams,
-    maxBatchSize: numeric(z.number().int().positive()),
+    ...requestTemplate,
+    idType: z.enum(['string', 'integer']).default('string').describe('how "{ids}" and "{id}" standing alone in a JSON body are typed'),
+    maxBatchSize: numeric(z.number().int().positive()).describe('the most ids one request may carry'),
     envelope: path.describe('where the item array sits in the response'),
-    /** For responses grouped per requested key: `{ results: [{ device_id, events: [...] }] }`. */
-    group: z.strictObject({ key: path, items: path }).optional(),
-    /** Batch reads are safe to retry only when the source says so (issue: resilience). */
-    idempotent: boolean().default(true),
+    missing: query.optional().describe('ids the response itself reports as not found (e.g. HubSpot\'s 207 errors); they read as absent, not as a failed batch'),
+    group: z.strictObject({
+      key: path.describe('in one group: the requested id it answers'),
+      items: path.describe('in one group: where its item array sits'),
+    }).optional().describe('for responses grouped per requested id: { results: [{ device_id, events: [...] }] }'),
+    idempotent: boolean().default(true).describe('whether a failed batch read may be sent again (POST reads are retried only when true)'),
   })
-  .refine((e) => (e.method === 'GET' ? !!e.idsQueryParam : !!e.idsBodyKey), {
-    message: 'GET batch endpoints need idsQueryParam, POST batch endpoints need idsBodyKey',
-  });
+  .describe('read many records (or many parents\' children) in one request');
 export type BatchEndpoint = z.infer<typeof batchEndpoint>;
 
-/** Read one key per request, for sources without a batch endpoint; `{id}` in the path is replaced. */
-const singleEndpoint = z.strictObject({
-  path: urlPath.refine((p) => p.includes('{id}'), 'must contain "{id}"'),
-  query: queryParams,
-  envelope: path.optional().describe('where the record (or item array, for child entities) sits'),
-  concurrency: numeric(z.number().int().positive()).default(8),
-});
+/** Read one key per request, for sources without a batch endpoint. */
+const singleEndpoint = z
+  .strictObject({
+    ...requestTemplate,
+    envelope: path.optional().describe('where the record (or the item array, for child entities) sits; absent: the whole body'),
+    concurrency: numeric(z.number().int().positive()).default(8).describe('per-key requests in flight at once, across all queries'),
+  })
+  .describe('read one record (or one parent\'s children) per request; "{id}" names it');
 export type SingleEndpoint = z.infer<typeof singleEndpoint>;
 
-const pagination = z.discriminatedUnion('style', [
-  z.strictObject({
-    style: z.literal('cursor'),
-    cursorParam: z.string(),
-    nextCursorPath: path,
-    limitParam: z.string(),
-  }),
-  z.strictObject({
-    style: z.literal('page'),
-    pageParam: z.string(),
-    perPageParam: z.string(),
-    totalPagesPath: path,
-  }),
-  z.strictObject({
-    style: z.literal('offset'),
-    offsetParam: z.string(),
-    limitParam: z.string(),
-    totalPath: path,
-  }),
-]);
+export const PAGINATION_STYLES = ['cursor', 'lastItemId', 'nextUrl', 'linkHeader', 'page', 'offset'] as const;
+
+const pagination = z
+  .discriminatedUnion('style', [
+    z.strictObject({
+      style: z.literal('cursor').describe('the response names the next page\'s cursor; the request sends it as {cursor}'),
+      nextCursorPath: path.describe('where the next cursor sits (absent or empty on the last page), e.g. "paging.next.after"'),
+      hasMorePath: path.optional().describe('a flag that is true while more pages follow; when declared, a true flag without a cursor is an error'),
+    }),
+    z.strictObject({
+      style: z.literal('lastItemId').describe('the next page starts after the last item\'s id ({cursor}) while a flag says more follow (Stripe\'s starting_after)'),
+      hasMorePath: path.describe('the flag that is true while more pages follow, e.g. "has_more"'),
+      idPath: path.optional().describe('where an item\'s cursor value sits (default: the entity\'s idPath)'),
+    }),
+    z.strictObject({
+      style: z.literal('nextUrl').describe('the response holds the next page\'s URL (JSON:API links.next, Zendesk next_page); it must stay on baseUrl\'s origin'),
+      nextUrlPath: path.describe('where the next URL sits (absent, null or empty on the last page)'),
+    }),
+    z.strictObject({
+      style: z.literal('linkHeader').describe('the next page\'s URL comes in the RFC 8288 Link header, rel="next" (Shopify, GitHub); it must stay on baseUrl\'s origin'),
+    }),
+    z.strictObject({
+      style: z.literal('page').describe('page numbers, {page}, counted from firstPage, with a total from the response'),
+      firstPage: numeric(z.number().int().min(0)).default(1).describe('the number of the first page'),
+      totalPagesPath: path.optional().describe('where the number of pages sits'),
+      totalPath: path.optional().describe('where the number of records sits (pages are counted from it and pageSize)'),
+    }),
+    z.strictObject({
+      style: z.literal('offset').describe('a record offset, {offset}, from 0, with the total from the response'),
+      totalPath: path.describe('where the number of records sits'),
+    }),
+  ])
+  .superRefine((p, ctx) => {
+    if (p.style === 'page' && !p.totalPagesPath === !p.totalPath) ctx.addIssue({ code: 'custom', message: 'page pagination needs totalPagesPath or totalPath (one of them)' });
+  })
+  .describe('how the list moves from page to page (docs/sources.md, "Pagination")');
 export type Pagination = z.infer<typeof pagination>;
 
-const listEndpoint = z.strictObject({
-  path: urlPath,
-  query: queryParams,
-  envelope: path,
-  pageSize: numeric(z.number().int().positive()).default(100),
-  pagination,
-});
+const listEndpoint = z
+  .strictObject({
+    ...requestTemplate,
+    envelope: path.describe('where the item array sits in each page'),
+    pageSize: numeric(z.number().int().positive()).default(100).describe('records asked for per page: the value of {limit}'),
+    pagination,
+  })
+  .describe('every record, page by page: what sync reads to build the link table');
 export type ListEndpoint = z.infer<typeof listEndpoint>;
 
 export const SEARCH_KINDS = ['email', 'phone', 'email_md5'] as const;
 export type SearchKind = (typeof SEARCH_KINDS)[number];
 
-/** Live lookup by identifier, used when a lookup misses the link table. */
-const searchEndpoint = z.strictObject({
-  path: urlPath,
-  query: queryParams,
-  envelope: path,
-  /** Query parameter per identifier kind the endpoint can search by, e.g. `{ email: email, phone: phone }`. */
-  params: z.partialRecord(z.enum(SEARCH_KINDS), z.string().min(1)),
-});
+/** Live lookup by one identifier kind, used when a lookup misses the link table. */
+const searchEndpoint = z
+  .strictObject({
+    ...requestTemplate,
+    envelope: path.describe('where the array of matching records sits'),
+    valueCase: z
+      .enum(['normalized', 'as-typed', 'both'])
+      .default('normalized')
+      .describe('what {value} is: the value normalised as the hub matches it (emails lower-cased, phones E.164), as the user typed it (trimmed; for case-sensitive searches), or both (two requests when they differ)'),
+  })
+  .describe('search by one identifier kind; "{value}" is the value searched for');
+export type SearchEndpoint = z.infer<typeof searchEndpoint>;
+
+/** A child record read by its own id, for `customerByIdentity(kind: SOURCE_RECORD, value: "support:ticket:9742")`. */
+const lookupEndpoint = z
+  .strictObject({
+    ...requestTemplate,
+    envelope: path.optional().describe('where the record sits, or an array holding it (exactly one match expected); absent: the whole body'),
+    parentPath: path.optional().describe('where the record names its parent record (default: the entity\'s parentPath)'),
+  })
+  .describe('read one child record by the id a user holds ("{id}": a ticket number, an order number) to find its parent\'s customer');
+export type LookupEndpoint = z.infer<typeof lookupEndpoint>;
 
 /**
  * Keeps an entity's records (or, for child entities, each parent's list) across requests: within `ttlMs` they
@@ -164,28 +218,19 @@ export type IdentifierField = z.infer<typeof identifier>;
 
 const entity = z
   .strictObject({
-    provides: z.enum(Object.keys(UNIFIED_TARGETS) as [UnifiedTarget, ...UnifiedTarget[]]).optional(),
-    idPath: path.default('id'),
-    /** For child entities (orders, tickets, events): the sibling entity whose record ids key them. */
-    parent: z.string().optional(),
-    /** Child items name their parent here when a flat batch response mixes several parents. */
-    parentPath: path.optional(),
+    provides: z.enum(Object.keys(UNIFIED_TARGETS) as [UnifiedTarget, ...UnifiedTarget[]]).optional().describe('the unified shape this entity feeds: profile, marketing (per record) or orders, tickets, events (children of a parent)'),
+    idPath: path.default('id').describe('where a record\'s own id sits'),
+    parent: z.string().optional().describe('for child entities (orders, tickets, events): the sibling entity whose record ids key them'),
+    parentPath: path.optional().describe('where a child item names its parent record, when a flat batch response mixes several parents'),
     batch: batchEndpoint.optional(),
     single: singleEndpoint.optional(),
     list: listEndpoint.optional(),
-    search: searchEndpoint.optional(),
-    identifiers: z.array(identifier).default([]),
-    /**
-     * Where a record holds its version (`updated_at`, a revision number): the link table keeps the last version it
-     * applied per record and ignores an event or page that brings an older or equal one.
-     */
-    versionPath: path.optional(),
-    /**
-     * The record ID is derived from personal data (a marketing member ID that is md5(email)): callers without
-     * `pii:identifiers` see it masked wherever the graph shows a record ID, and lookups by it are audited.
-     */
-    idIsPersonal: boolean().default(false),
-    mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}),
+    search: z.partialRecord(z.enum(SEARCH_KINDS), searchEndpoint).optional().describe('live lookup per identifier kind (email, phone, email_md5), used when a lookup misses the link table'),
+    lookup: lookupEndpoint.optional(),
+    versionPath: path.optional().describe('where a record holds its version (updated_at, a revision number): the link table ignores an event or page that brings an older or equal one'),
+    idIsPersonal: boolean().default(false).describe('the record id is derived from personal data (e.g. md5 of the email): callers without pii:identifiers see it masked, and lookups by it are audited'),
+    identifiers: z.array(identifier).default([]).describe('what links this entity\'s records into one customer'),
+    mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}).describe('unified field → where it sits in the record'),
     cache: recordCache.optional(),
   })
   .superRefine((e, ctx) => {
@@ -202,6 +247,9 @@ const entity = z
     if (isChild && e.batch && !e.batch.group && !e.parentPath) {
       ctx.addIssue({ code: 'custom', path: ['parentPath'], message: 'a flat batch of child items needs parentPath (or batch.group)' });
     }
+    if (e.lookup && !e.parent) ctx.addIssue({ code: 'custom', path: ['lookup'], message: 'lookup finds a child record\'s parent: the entity needs a parent' });
+    if (e.lookup && !e.lookup.parentPath && !e.parentPath) ctx.addIssue({ code: 'custom', path: ['lookup', 'parentPath'], message: 'lookup needs parentPath (here or on the entity) to follow the record to its parent' });
+    for (const problem of endpointTemplateProblems(e)) ctx.addIssue({ code: 'custom', path: problem.at, message: problem.message });
     const allowed: readonly string[] = e.provides ? UNIFIED_TARGETS[e.provides] : [];
     for (const key of Object.keys(e.mapping)) {
       if (!allowed.includes(key)) {

@@ -1,7 +1,7 @@
 // Turns identifiers as sources hold them into the tokens links are matched on, dropping blocked junk.
 import { createHash } from 'node:crypto';
 import type { EntityConfig, HubConfig } from '../config/schema.js';
-import { compilePath } from '../sources/mapping.js';
+import { compileSingularPath } from '../sources/json-path.js';
 import type { IncomingRecord } from './link-planner.js';
 import { recordKeyString, tokenString, type IdentifierKind, type IdentifierToken } from './model.js';
 import type { LinkCounters } from './link-counters.js';
@@ -83,7 +83,7 @@ export function compileIdentifierExtractor(entity: Pick<EntityConfig, 'identifie
     return false;
   };
   const extractors: Extractor[] = entity.identifiers.map((declared) => {
-    const read = compilePath(declared.path);
+    const read = compileSingularPath(declared.path);
     const add = (into: IdentifierToken[], kind: IdentifierKind, value: string | null) => {
       if (value !== null) into.push({ kind, value });
     };
@@ -133,7 +133,7 @@ export function compileNameKey(entity: Pick<EntityConfig, 'mapping'>): NameKeyOf
   const pathOf = (field: string) => {
     const mapped = entity.mapping[field];
     if (mapped === undefined || (typeof mapped === 'object' && 'each' in mapped)) return null;
-    return compilePath(typeof mapped === 'string' ? mapped : mapped.path);
+    return compileSingularPath(typeof mapped === 'string' ? mapped : mapped.path);
   };
   const readers = [pathOf('name') ?? null, pathOf('firstName'), pathOf('lastName')];
   const [full, first, last] = readers;

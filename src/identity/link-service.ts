@@ -1,6 +1,7 @@
 // The one code path that changes the link table (sync, on-demand lookups, webhooks, forget), serialised and cache-aware.
 import pLimit from 'p-limit';
-import type { HubConfig, SearchKind } from '../config/schema.js';
+import type { HubConfig, SearchEndpoint, SearchKind } from '../config/schema.js';
+import type { UpstreamScope } from '../sources/connector.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { ChangeFeed } from './change-feed.js';
@@ -11,7 +12,7 @@ import { LinkCounters } from './link-counters.js';
 import { deriveCustomerId, planLinks, reviewedSplitSide, seedRecordOf, tokensOf, type IncomingRecord, type LinkChanges, type LinkGraph, type MatchPolicy, type RecordChange, type RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierToken, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
-import { compilePath } from '../sources/mapping.js';
+import { compileSingularPath as compilePath } from '../sources/json-path.js';
 import { randomUUID } from 'node:crypto';
 import { emailMd5, normalizeEmail } from './normalize.js';
 import { linkAuditEntries, type LinkOrigin } from './link-audit.js';
@@ -64,6 +65,25 @@ export interface LookupResult {
   customer: CustomerLinks | null;
   /** Sources that failed while probing; the answer may be incomplete without them. */
   errors: Error[];
+}
+
+/**
+ * The values a source's search for `kind` is sent for a lookup of `token` typed as `raw`: normalised as the hub matches
+ * it (an email lower-cased and trimmed, not our dot-and-plus canonical form; a phone in E.164), as typed (trimmed), or
+ * both when they differ. An email hash is always of the lower-cased address, as tools that key people by it compute it.
+ */
+function searchValues(kind: SearchKind, valueCase: SearchEndpoint['valueCase'], token: IdentifierToken, raw: string): string[] {
+  if (kind === 'email_md5') {
+    const email = token.kind === 'email' ? normalizeEmail(raw) : null;
+    return email === null ? [] : [emailMd5(email)];
+  }
+  if (kind !== token.kind) return [];
+  const normalized = kind === 'email' ? normalizeEmail(raw) : token.value;
+  if (normalized === null) return [];
+  const typed = raw.trim();
+  if (valueCase === 'normalized') return [normalized];
+  if (valueCase === 'as-typed') return [typed];
+  return typed === normalized ? [normalized] : [normalized, typed];
 }
 
 export class LinkService {
@@ -300,30 +320,27 @@ export class LinkService {
 
   /**
    * A customer by email or phone. A miss probes every source that can search by it, links what they
-   * return, and answers from the table again, in the same request.
+   * return, and answers from the table again, in the same request; the probes' calls carry `scope` (explain sees them).
    */
-  async lookup(kind: 'email' | 'phone', raw: string, requestId = 'internal'): Promise<LookupResult> {
+  async lookup(kind: 'email' | 'phone', raw: string, requestId = 'internal', scope: UpstreamScope = {}): Promise<LookupResult> {
     const [token] = this.rules.lookupTokens(kind, raw);
     if (!token) return { customer: null, errors: [] };
     const found = await this.directory.customerByIdentifier(token.kind, token.value);
     if (found || !this.config.identity.onDemand.enabled || this.directory.isKnownMiss(token)) return { customer: found, errors: [] };
-    const errors = await this.probe(token, raw, requestId);
+    const errors = await this.probe(token, raw, requestId, scope);
     const customer = await this.directory.customerByIdentifier(token.kind, token.value);
     if (!customer && errors.length === 0) this.directory.rememberMiss(token, this.config.identity.onDemand.missTtlMs);
     return { customer, errors };
   }
 
-  private async probe(token: IdentifierToken, raw: string, requestId: string): Promise<Error[]> {
-    // Sources search the address as people typed it, not our dot-and-plus canonical form.
-    const typed = token.kind === 'email' ? normalizeEmail(raw) : token.value;
+  private async probe(token: IdentifierToken, raw: string, requestId: string, scope: UpstreamScope): Promise<Error[]> {
     const searches: { source: string; entity: string; kind: SearchKind; value: string }[] = [];
     for (const { source, entity, reader } of this.registry.linkedEntities()) {
-      const params = reader.config.search?.params ?? {};
-      if (typed === null) continue;
-      if ((token.kind === 'email' || token.kind === 'phone') && params[token.kind]) searches.push({ source, entity, kind: token.kind, value: typed });
-      if (token.kind === 'email' && params.email_md5) searches.push({ source, entity, kind: 'email_md5', value: emailMd5(typed) });
+      for (const [kind, endpoint] of Object.entries(reader.config.search ?? {}) as [SearchKind, SearchEndpoint][]) {
+        for (const value of searchValues(kind, endpoint.valueCase, token, raw)) searches.push({ source, entity, kind, value });
+      }
     }
-    const results = await Promise.allSettled(searches.map(async (s) => ({ ...s, items: await this.registry.reader(s.source, s.entity).search(s.kind, s.value) })));
+    const results = await Promise.allSettled(searches.map(async (s) => ({ ...s, items: await this.registry.reader(s.source, s.entity).search(s.kind, s.value, scope) })));
     const changes: RecordChange[] = [];
     const errors: Error[] = [];
     for (const result of results) {

@@ -1,6 +1,6 @@
 // Per-request DataLoaders, one per (source, entity, operation): every key asked for in one tick goes out together.
 import DataLoader from 'dataloader';
-import type { MappedRecord } from '../sources/connector.js';
+import type { MappedRecord, UpstreamScope } from '../sources/connector.js';
 import type { CallObserver } from '../sources/http-client.js';
 import { Deadline } from '../sources/policies/deadline.js';
 import type { CacheLookupObserver, RecordCache } from '../sources/record-cache.js';
@@ -16,14 +16,18 @@ export interface LoaderCacheOptions {
 export class RequestLoaders {
   private readonly recordLoaders = new Map<string, DataLoader<string, MappedRecord | null>>();
   private readonly childLoaders = new Map<string, DataLoader<string, MappedRecord[]>>();
+  /** The request's deadline and observer, carried by every upstream call its loaders make. */
+  readonly scope: UpstreamScope & { deadline: Deadline };
 
   constructor(
     private readonly registry: SourceRegistry,
-    private readonly observe?: CallObserver,
+    observe?: CallObserver,
     /** The request's time budget: every upstream call its loaders make ends by then. */
     readonly deadline: Deadline = Deadline.none(),
     private readonly caching: LoaderCacheOptions = {},
-  ) {}
+  ) {
+    this.scope = observe ? { deadline, observe } : { deadline };
+  }
 
   /** Records of a linked entity by record ID (profile, marketing). */
   records(source: string, entity: string): DataLoader<string, MappedRecord | null> {
@@ -32,12 +36,12 @@ export class RequestLoaders {
     if (!loader) {
       const reader = this.registry.reader(source, entity);
       const cached = this.caching.cache?.records(source, entity);
-      // DataLoader splits a tick's keys into maxBatchSize chunks: ceil(keys / max) upstream calls, sent in parallel.
+      // DataLoader splits a tick's keys into the reader's chunks: ceil(keys / max) upstream calls, sent in parallel.
       // Without a batch endpoint the reader makes one call per distinct key under its concurrency cap.
       // A cached entity's loader hands the cache the whole tick, which splits only its misses: ceil(misses / max)
       // calls (split before the lookup, a call would go out for every chunk holding a single miss).
-      if (cached) loader = new DataLoader((ids) => cached.load(ids, this.observe, this.deadline, this.caching.onCacheLookup), { maxBatchSize: Infinity });
-      else loader = new DataLoader((ids) => reader.fetchRecords(ids, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
+      if (cached) loader = new DataLoader((ids) => cached.load(ids, this.scope, this.caching.onCacheLookup), { maxBatchSize: Infinity });
+      else loader = new DataLoader((ids) => reader.fetchRecords(ids, this.scope), { maxBatchSize: reader.chunkSize });
       this.recordLoaders.set(key, loader);
     }
     return loader;
@@ -50,8 +54,8 @@ export class RequestLoaders {
     if (!loader) {
       const reader = this.registry.reader(source, entity);
       const cached = this.caching.cache?.children(source, entity);
-      if (cached) loader = new DataLoader((parentIds) => cached.load(parentIds, this.observe, this.deadline, this.caching.onCacheLookup), { maxBatchSize: Infinity });
-      else loader = new DataLoader((parentIds) => reader.fetchChildren(parentIds, this.observe, this.deadline), { maxBatchSize: reader.config.batch ? reader.maxBatchSize : Infinity });
+      if (cached) loader = new DataLoader((parentIds) => cached.load(parentIds, this.scope, this.caching.onCacheLookup), { maxBatchSize: Infinity });
+      else loader = new DataLoader((parentIds) => reader.fetchChildren(parentIds, this.scope), { maxBatchSize: reader.chunkSize });
       this.childLoaders.set(key, loader);
     }
     return loader;

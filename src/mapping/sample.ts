@@ -1,6 +1,6 @@
 // Reads a sample of raw records from a configured source entity, for mapping suggestions.
 import type { EntityConfig, HubConfig } from '../config/schema.js';
-import { batchReadRequest, itemsAt, singleReadRequest } from '../sources/endpoint-requests.js';
+import { compileSingularPath } from '../sources/json-path.js';
 import { SourceBadResponseError } from '../sources/errors.js';
 import { Deadline } from '../sources/policies/deadline.js';
 import { SourceRegistry } from '../sources/registry.js';
@@ -23,6 +23,12 @@ function withPageSizeAtMost(config: HubConfig, size: number): HubConfig {
   return { ...config, sources };
 }
 
+/** The item array at `envelope` (the body itself without one), or null when the response has none there. */
+function itemsAt(body: unknown, envelope: string | undefined): unknown[] | null {
+  const items = envelope ? compileSingularPath(envelope)(body) : body;
+  return Array.isArray(items) ? items : null;
+}
+
 async function listSample(registry: SourceRegistry, source: string, entity: string, size: number): Promise<unknown[]> {
   const records: unknown[] = [];
   for await (const page of registry.reader(source, entity).listPages()) {
@@ -36,16 +42,17 @@ async function listSample(registry: SourceRegistry, source: string, entity: stri
 async function childSample(config: HubConfig, registry: SourceRegistry, source: string, entity: string, parentIds: readonly string[], size: number): Promise<{ items: unknown[]; parentsRead: number }> {
   const entityConfig: EntityConfig = config.sources[source]!.entities[entity]!;
   const client = registry.connectors.get(source)!.client;
+  const reader = registry.reader(source, entity);
   const operation = `${entity}.sample`;
   // Each read gets its own deadline (the query deadline the hub would allow), like a query's reads do.
   const deadline = () => Deadline.after(config.server.queryDeadlineMs);
   if (entityConfig.batch) {
     const batch = entityConfig.batch;
-    const ids = parentIds.slice(0, batch.maxBatchSize);
-    const body = await client.requestJson({ ...batchReadRequest(batch, ids), operation, deadline: deadline() });
+    const ids = parentIds.slice(0, reader.keysPerCall);
+    const body = await client.requestJson({ ...reader.batchReadRequest(ids), operation, deadline: deadline() });
     const groups = itemsAt(body, batch.envelope);
     if (!groups) throw new SourceBadResponseError(source, `${operation}: no array at "${batch.envelope}"`);
-    const items = batch.group ? groups.flatMap((group) => itemsAt(group, batch.group!.items) ?? []) : groups;
+    const items = batch.group ? groups.flatMap((group: unknown) => itemsAt(group, batch.group!.items) ?? []) : groups;
     return { items: items.slice(0, size), parentsRead: ids.length };
   }
   const single = entityConfig.single!;
@@ -54,7 +61,7 @@ async function childSample(config: HubConfig, registry: SourceRegistry, source: 
   // Parents in rounds of `concurrency` (the source's declared cap), stopping once enough items are in.
   while (parentsRead < parentIds.length && items.length < size) {
     const round = parentIds.slice(parentsRead, parentsRead + single.concurrency);
-    const bodies = await Promise.all(round.map((id) => client.requestJson({ ...singleReadRequest(single, id), operation, deadline: deadline() })));
+    const bodies = await Promise.all(round.map((id) => client.requestJson({ ...reader.singleReadRequest(id), operation, deadline: deadline() })));
     for (const body of bodies) if (body !== null) items.push(...(itemsAt(body, single.envelope) ?? []));
     parentsRead += round.length;
   }
@@ -71,7 +78,7 @@ export async function sampleRecords(config: HubConfig, source: string, entity: s
   const registry = new SourceRegistry(withPageSizeAtMost(config, size));
   try {
     if (entityConfig.list) {
-      return { records: await listSample(registry, source, entity, size), from: `list GET ${entityConfig.list.path}` };
+      return { records: await listSample(registry, source, entity, size), from: `list ${entityConfig.list.method} ${entityConfig.list.path}` };
     }
     const parent = entityConfig.parent;
     const parentConfig = parent ? config.sources[source]!.entities[parent] : undefined;
@@ -80,7 +87,7 @@ export async function sampleRecords(config: HubConfig, source: string, entity: s
     const parentReader = registry.reader(source, parent);
     const parentIds = (await listSample(registry, source, parent, size)).map((raw) => parentReader.recordIdOf(raw)).filter((id): id is string => id !== null);
     const { items, parentsRead } = await childSample(config, registry, source, entity, parentIds, size);
-    const endpoint = entityConfig.batch ? `${entityConfig.batch.method} ${entityConfig.batch.path}` : `GET ${entityConfig.single!.path}`;
+    const endpoint = entityConfig.batch ? `${entityConfig.batch.method} ${entityConfig.batch.path}` : `${entityConfig.single!.method} ${entityConfig.single!.path}`;
     return { records: items, from: `${endpoint} for ${parentsRead} ${parent} records` };
   } finally {
     await registry.close();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { SourceConfig } from '../config/schema.js';
 import type { VersionedChange } from '../identity/link-service.js';
 import { MAX_RECORD_ID_LENGTH } from '../identity/identifiers.js';
-import { compilePath } from '../sources/mapping.js';
+import { compileSingularPath as compilePath } from '../sources/json-path.js';
 import type { HubServices } from './context.js';
 import { readRawBody, sendJson, type ExtraRoute } from './http.js';
 

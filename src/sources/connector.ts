@@ -1,11 +1,13 @@
 // A configured source's read operations (batch, per-key, list) turning HTTP responses into mapped records.
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { BatchEndpoint, EntityConfig, ListEndpoint, SearchKind, SingleEndpoint, SourceConfig } from '../config/schema.js';
+import type { EntityConfig, SearchKind, SourceConfig } from '../config/schema.js';
+import { compileEntityRequests, type EntityRequests } from './endpoint-requests.js';
 import { SourceBadResponseError, SourceTimeoutError } from './errors.js';
-import type { CallObserver, SourceHttpClient } from './http-client.js';
+import type { CallObserver, JsonRequest, SourceHttpClient } from './http-client.js';
+import { compileQuery, compileSingularPath, type Accessor } from './json-path.js';
+import { compileEntity, type CompiledEntity, type UnifiedValues } from './mapping.js';
+import { ListPager } from './pagination.js';
 import type { Deadline } from './policies/deadline.js';
-import { batchReadRequest, listPageRequest, singleReadRequest } from './endpoint-requests.js';
-import { compileEntity, compilePath, type CompiledEntity, type UnifiedValues } from './mapping.js';
 import { TransformError, type TransformContext } from './transforms.js';
 
 /** One source record in unified form, with where and when it was read. */
@@ -20,10 +22,39 @@ export interface MappedRecord {
 /** Per key: the value, or the error that keeps only that key from resolving. */
 export type KeyResult<T> = T | Error;
 
+/** What every upstream call a query (or a sync, a probe, a refresh) makes carries: its time budget and who is told of each call. */
+export interface UpstreamScope {
+  /** Without one, only the per-request timeout bounds the call (the link sync). */
+  deadline?: Deadline;
+  /** Told of every upstream call, for explain and metrics. */
+  observe?: CallObserver;
+}
+
+/** A request as an operation sends it, before the operation's name, deadline and observer are added. */
+export type RequestShape = Omit<JsonRequest, 'operation' | 'observe' | 'deadline'>;
+
+/** What a child record's lookup found: its own id and its parent's record id. */
+export interface ChildLookup {
+  recordId: string | null;
+  parentId: string;
+}
+
 class EntityReader {
   private readonly compiled: CompiledEntity;
-  /** Response paths (envelopes, group keys, cursors) compiled once each, not on every response. */
-  private readonly paths = new Map<string, (raw: unknown) => unknown>();
+  /** Request templates, compiled once. */
+  readonly requests: EntityRequests;
+  /** How many keys one upstream call carries: the batch endpoint's maxBatchSize, or 1 per key. */
+  readonly keysPerCall: number;
+  /**
+   * How many keys a caller hands the reader at once: a batch's worth (each hand-over is one call), or without a batch
+   * endpoint all of them (the reader makes one call per key under its own concurrency cap).
+   */
+  readonly chunkSize: number;
+  private readonly envelopes: { batch?: Accessor; single?: Accessor; list?: Accessor; lookup?: Accessor; search: Map<SearchKind, Accessor> };
+  private readonly missingIds: ((body: unknown) => unknown[]) | undefined;
+  private readonly group: { key: Accessor; items: Accessor } | undefined;
+  private readonly lookupParent: ((raw: unknown) => string | null) | undefined;
+  private readonly pager: ListPager | undefined;
   private readonly perKeyLimit: LimitFunction | undefined;
 
   constructor(
@@ -31,19 +62,32 @@ class EntityReader {
     readonly name: string,
     readonly config: EntityConfig,
     context: TransformContext,
+    baseUrl: string,
   ) {
     this.compiled = compileEntity(config, context);
+    this.requests = compileEntityRequests(config);
+    const { batch, single, list, lookup } = config;
+    this.keysPerCall = batch ? batch.maxBatchSize : 1;
+    this.chunkSize = batch ? batch.maxBatchSize : Infinity;
+    const at = (path: string | undefined) => (path === undefined ? undefined : compileSingularPath(path));
+    this.envelopes = {
+      ...(batch ? { batch: at(batch.envelope)! } : {}),
+      ...(single?.envelope ? { single: at(single.envelope)! } : {}),
+      ...(list ? { list: at(list.envelope)! } : {}),
+      ...(lookup?.envelope ? { lookup: at(lookup.envelope)! } : {}),
+      search: new Map(Object.entries(config.search ?? {}).map(([kind, endpoint]) => [kind as SearchKind, compileSingularPath(endpoint!.envelope)])),
+    };
+    this.missingIds = batch?.missing ? compileQuery(batch.missing) : undefined;
+    this.group = batch?.group ? { key: compileSingularPath(batch.group.key), items: compileSingularPath(batch.group.items) } : undefined;
+    const parentPath = lookup?.parentPath ?? config.parentPath;
+    this.lookupParent = lookup && parentPath ? idReader(compileSingularPath(parentPath)) : undefined;
+    this.pager = list && this.requests.list ? new ListPager(client.source, name, list, this.requests.list, baseUrl, config.idPath) : undefined;
     // Shared across requests: the cap protects the source, not one query.
-    this.perKeyLimit = config.single ? pLimit(config.single.concurrency) : undefined;
+    this.perKeyLimit = single ? pLimit(single.concurrency) : undefined;
   }
 
   get source(): string {
     return this.client.source;
-  }
-
-  /** How many keys one upstream call may carry; 1 where the source has no batch endpoint. */
-  get maxBatchSize(): number {
-    return this.config.batch?.maxBatchSize ?? 1;
   }
 
   recordIdOf(raw: unknown): string | null {
@@ -63,56 +107,71 @@ class EntityReader {
     }
   }
 
-  private read(path: string, body: unknown): unknown {
-    let reader = this.paths.get(path);
-    if (!reader) this.paths.set(path, (reader = compilePath(path)));
-    return reader(body);
-  }
-
-  private items(body: unknown, envelope: string | undefined, operation: string): unknown[] {
-    const items = envelope ? this.read(envelope, body) : body;
-    if (!Array.isArray(items)) throw new SourceBadResponseError(this.source, `${operation}: no array at "${envelope ?? '(body)'}"`);
+  private items(body: unknown, envelope: Accessor | undefined, operation: string, where: string | undefined): unknown[] {
+    const items = envelope ? envelope(body) : body;
+    if (!Array.isArray(items)) throw new SourceBadResponseError(this.source, `${operation}: no array at "${where ?? '$'}"`);
     return items;
   }
 
-  private batchRequest(batch: BatchEndpoint, ids: readonly string[], observe: CallObserver | undefined, operation: string, deadline: Deadline | undefined) {
-    return this.client.requestJson({ ...batchReadRequest(batch, ids), operation, ...(deadline ? { deadline } : {}), ...(observe ? { observe } : {}) });
+  private send(request: Omit<JsonRequest, 'deadline' | 'observe'>, scope: UpstreamScope): Promise<unknown> {
+    return this.client.requestJson({ ...request, ...(scope.deadline ? { deadline: scope.deadline } : {}), ...(scope.observe ? { observe: scope.observe } : {}) });
   }
 
-  private singleRequest(single: SingleEndpoint, id: string, observe: CallObserver | undefined, operation: string, deadline: Deadline | undefined) {
-    const limited = this.perKeyLimit!(() =>
-      this.client.requestJson({ ...singleReadRequest(single, id), operation, ...(deadline ? { deadline } : {}), ...(observe ? { observe } : {}) }),
-    );
+  /** The batch read of `ids`, as sent (without operation name, deadline and observer). */
+  batchReadRequest(ids: readonly string[]): RequestShape {
+    return { ...this.requests.batch!.render({ ids }), keys: ids.length, idempotent: this.config.batch!.idempotent };
+  }
+
+  /** The per-key read of `id`; its 404 reads as null. */
+  singleReadRequest(id: string): RequestShape {
+    return { ...this.requests.single!.render({ id }), keys: 1, notFoundIsNull: true };
+  }
+
+  /** The list's first page, `limit` records long. */
+  firstListPageRequest(limit: number): RequestShape {
+    if (!this.pager) throw new Error(`${this.source}.${this.name} has no list endpoint`);
+    return { ...this.pager.firstPageRequest(limit), keys: 0 };
+  }
+
+  private batchRequest(ids: readonly string[], operation: string, scope: UpstreamScope) {
+    return this.send({ ...this.batchReadRequest(ids), operation }, scope);
+  }
+
+  private singleRequest(id: string, operation: string, scope: UpstreamScope) {
+    const limited = this.perKeyLimit!(() => this.send({ ...this.singleReadRequest(id), operation }, scope));
     // Waiting for a per-key slot is an upstream wait too: it must not outlast the query's deadline.
+    const { deadline } = scope;
     return deadline ? deadline.race(limited, () => new SourceTimeoutError(this.source, `${operation}: the query's deadline passed (queued for a per-key slot, or in flight)`)) : limited;
   }
 
   /**
    * Records by their own IDs, which come from the link table: each one should exist. A batch response that omits
-   * an ID is therefore incomplete, and only that key fails; a single read's 404 is the source saying the record is
-   * gone, and reads as null. A record the mapping cannot read is an error of that key alone.
+   * an ID is therefore incomplete, and only that key fails, unless the response itself reports the ID as not found
+   * (`batch.missing`): that key reads as null, like a single read's 404. A record the mapping cannot read is an error
+   * of that key alone.
    */
-  async fetchRecords(ids: readonly string[], observe?: CallObserver, deadline?: Deadline): Promise<KeyResult<MappedRecord | null>[]> {
+  async fetchRecords(ids: readonly string[], scope: UpstreamScope = {}): Promise<KeyResult<MappedRecord | null>[]> {
     const { batch, single } = this.config;
     if (batch) {
       const operation = `${this.name}.batch`;
-      const body = await this.batchRequest(batch, ids, observe, operation, deadline);
+      const body = await this.batchRequest(ids, operation, scope);
       const fetchedAt = new Date().toISOString();
       const byId = new Map<string, KeyResult<MappedRecord>>();
-      for (const raw of this.items(body, batch.envelope, operation)) {
+      for (const raw of this.items(body, this.envelopes.batch, operation, batch.envelope)) {
         const recordId = this.compiled.recordId(raw);
         if (recordId === null) continue;
         byId.set(recordId, this.settle(() => this.toRecord(raw, fetchedAt)));
       }
-      return ids.map((id) => byId.get(id) ?? new SourceBadResponseError(this.source, `${operation}: linked record ${id} is missing from the response`));
+      const missing = this.notFound(body);
+      return ids.map((id) => byId.get(id) ?? (missing?.has(id) ? null : new SourceBadResponseError(this.source, `${operation}: linked record ${id} is missing from the response`)));
     }
     const operation = `${this.name}.get`;
     return Promise.all(
       ids.map(async (id) => {
         try {
-          const body = await this.singleRequest(single!, id, observe, operation, deadline);
+          const body = await this.singleRequest(id, operation, scope);
           if (body === null) return null;
-          const raw = single!.envelope ? this.read(single!.envelope, body) : body;
+          const raw = this.envelopes.single ? this.envelopes.single(body) : body;
           return raw === undefined || raw === null ? null : this.toRecord(raw, new Date().toISOString());
         } catch (error) {
           return error as Error;
@@ -121,12 +180,20 @@ class EntityReader {
     );
   }
 
+  /** The ids a batch response reports as not found (`batch.missing`), as strings; undefined when none are declared. */
+  private notFound(body: unknown): Set<string> | undefined {
+    if (!this.missingIds) return undefined;
+    const ids = new Set<string>();
+    for (const id of this.missingIds(body)) if (typeof id === 'string' || typeof id === 'number') ids.add(String(id));
+    return ids;
+  }
+
   /** Child items (orders, tickets, events) of each parent record ID; an item the mapping cannot read fails only its parent's list. */
-  async fetchChildren(parentIds: readonly string[], observe?: CallObserver, deadline?: Deadline): Promise<KeyResult<MappedRecord[]>[]> {
+  async fetchChildren(parentIds: readonly string[], scope: UpstreamScope = {}): Promise<KeyResult<MappedRecord[]>[]> {
     const { batch, single } = this.config;
     if (batch) {
       const operation = `${this.name}.batch`;
-      const body = await this.batchRequest(batch, parentIds, observe, operation, deadline);
+      const body = await this.batchRequest(parentIds, operation, scope);
       const fetchedAt = new Date().toISOString();
       const byParent = new Map<string, KeyResult<MappedRecord[]>>(parentIds.map((id) => [id, []]));
       const add = (parentId: string | null, raw: unknown) => {
@@ -138,16 +205,15 @@ class EntityReader {
         else items.push(item);
       };
       try {
-        if (batch.group) {
-          const group = batch.group;
-          const groupKey = (raw: unknown) => this.read(group.key, raw);
-          for (const group of this.items(body, batch.envelope, operation)) {
-            const key = groupKey(group);
+        const group = this.group;
+        if (group) {
+          for (const entry of this.items(body, this.envelopes.batch, operation, batch.envelope)) {
+            const key = group.key(entry);
             const parentId = typeof key === 'string' || typeof key === 'number' ? String(key) : null;
-            for (const raw of this.items(group, batch.group.items, operation)) add(parentId, raw);
+            for (const raw of this.items(entry, group.items, operation, batch.group!.items)) add(parentId, raw);
           }
         } else {
-          for (const raw of this.items(body, batch.envelope, operation)) add(this.compiled.parentId!(raw), raw);
+          for (const raw of this.items(body, this.envelopes.batch, operation, batch.envelope)) add(this.compiled.parentId!(raw), raw);
         }
       } catch (error) {
         return parentIds.map(() => error as Error);
@@ -158,10 +224,10 @@ class EntityReader {
     return Promise.all(
       parentIds.map(async (id) => {
         try {
-          const body = await this.singleRequest(single!, id, observe, operation, deadline);
+          const body = await this.singleRequest(id, operation, scope);
           if (body === null) return [];
           const fetchedAt = new Date().toISOString();
-          return this.items(body, single!.envelope, operation).map((raw) => this.toRecord(raw, fetchedAt));
+          return this.items(body, this.envelopes.single, operation, single!.envelope).map((raw) => this.toRecord(raw, fetchedAt));
         } catch (error) {
           return error as Error;
         }
@@ -178,51 +244,69 @@ class EntityReader {
   }
 
   /**
-   * Every raw record, page by page, in the source's own pagination style. Each page carries the state to
-   * resume after it (a cursor, page number or offset, as a string), or null after the last page.
+   * Every raw record, page by page, in the source's declared pagination style. Each page carries the state to resume
+   * after it (a cursor, page number, offset or next-page URL, as a string), or null after the last page. A list that
+   * cannot be paged to its end (a page that repeats, more promised but unreachable) fails with SourcePaginationError.
    */
-  async *listPages(options: { resumeFrom?: string | null; observe?: CallObserver } = {}): AsyncGenerator<ListPage> {
-    const list: ListEndpoint | undefined = this.config.list;
-    if (!list) throw new Error(`${this.source}.${this.name} has no list endpoint`);
+  async *listPages(options: { resumeFrom?: string | null } & UpstreamScope = {}): AsyncGenerator<ListPage> {
+    const list = this.config.list;
+    const pager = this.pager;
+    if (!list || !pager) throw new Error(`${this.source}.${this.name} has no list endpoint`);
     const operation = `${this.name}.list`;
-    const { pagination } = list;
-    const resume = options.resumeFrom ?? null;
-    let cursor: string | null = pagination.style === 'cursor' ? resume : null;
-    let page = pagination.style === 'page' && resume !== null ? Number(resume) : 1;
-    let offset = pagination.style === 'offset' && resume !== null ? Number(resume) : 0;
-    for (;;) {
-      const position = pagination.style === 'cursor' ? cursor : pagination.style === 'page' ? String(page) : String(offset);
-      const request = listPageRequest(list, list.pageSize, position);
-      const body = await this.client.requestJson({ ...request, operation, ...(options.observe ? { observe: options.observe } : {}) });
-      const items = this.items(body, list.envelope, operation);
-      let next: string | null;
-      if (pagination.style === 'cursor') {
-        const value = this.read(pagination.nextCursorPath, body);
-        next = typeof value === 'string' && value !== '' ? value : null;
-      } else if (pagination.style === 'page') {
-        const totalPages = Number(this.read(pagination.totalPagesPath, body));
-        next = page < totalPages && items.length > 0 ? String(page + 1) : null;
-      } else {
-        const total = Number(this.read(pagination.totalPath, body));
-        next = offset + items.length < total && items.length > 0 ? String(offset + items.length) : null;
-      }
-      yield { items, next };
-      if (next === null) return;
-      if (pagination.style === 'cursor') cursor = next;
-      else if (pagination.style === 'page') page = Number(next);
-      else offset = Number(next);
-    }
+    const { resumeFrom = null, ...scope } = options;
+    yield* pager.pages(
+      resumeFrom,
+      async (request) => {
+        let link: string | undefined;
+        const body = await this.client.requestJson({
+          ...request,
+          operation,
+          keys: 0,
+          ...(pager.wantsLink ? { onLinkHeader: (value: string | undefined) => (link = value) } : {}),
+          ...(scope.deadline ? { deadline: scope.deadline } : {}),
+          ...(scope.observe ? { observe: scope.observe } : {}),
+        });
+        return { body, link };
+      },
+      (body) => this.items(body, this.envelopes.list, operation, list.envelope),
+      (item) => this.compiled.recordId(item),
+    );
   }
 
-  /** Raw records whose identifier matches, through the source's search endpoint; [] when it cannot search by `kind`. */
-  async search(kind: SearchKind, value: string, observe?: CallObserver): Promise<unknown[]> {
-    const search = this.config.search;
-    const param = search?.params[kind];
-    if (!search || !param) return [];
+  /** Raw records whose identifier matches, through the source's search for `kind`; [] when it cannot search by it. */
+  async search(kind: SearchKind, value: string, scope: UpstreamScope = {}): Promise<unknown[]> {
+    const request = this.requests.search.get(kind);
+    if (!request) return [];
     const operation = `${this.name}.search`;
-    const body = await this.client.requestJson({ method: 'GET', path: search.path, query: { ...search.query, [param]: value }, operation, keys: 1, ...(observe ? { observe } : {}) });
-    return this.items(body, search.envelope, operation);
+    const body = await this.send({ ...request.render({ value }), operation, keys: 1 }, scope);
+    return this.items(body, this.envelopes.search.get(kind), operation, this.config.search![kind]!.envelope);
   }
+
+  /** A child record by the id a user holds (`lookup`), and the parent record it names; null when the source has no such record. */
+  async lookup(id: string, scope: UpstreamScope = {}): Promise<ChildLookup | null> {
+    const request = this.requests.lookup;
+    const lookup = this.config.lookup;
+    if (!request || !lookup || !this.lookupParent) throw new Error(`${this.source}.${this.name} declares no lookup`);
+    const operation = `${this.name}.lookup`;
+    const body = await this.send({ ...request.render({ id }), operation, keys: 1, notFoundIsNull: true }, scope);
+    if (body === null) return null;
+    let raw = this.envelopes.lookup ? this.envelopes.lookup(body) : body;
+    if (Array.isArray(raw)) {
+      if (raw.length > 1) throw new SourceBadResponseError(this.source, `${operation}: ${raw.length} records match "${id}"; a lookup must name one`);
+      raw = raw[0];
+    }
+    if (raw === undefined || raw === null) return null;
+    const parentId = this.lookupParent(raw);
+    if (parentId === null) throw new SourceBadResponseError(this.source, `${operation}: record "${id}" names no parent at "${lookup.parentPath ?? this.config.parentPath}"`);
+    return { recordId: this.compiled.recordId(raw), parentId };
+  }
+}
+
+function idReader(read: Accessor): (raw: unknown) => string | null {
+  return (raw) => {
+    const value = read(raw);
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  };
 }
 
 export interface ListPage {
@@ -240,7 +324,7 @@ export class SourceConnector {
     readonly client: SourceHttpClient,
     context: TransformContext,
   ) {
-    this.entities = new Map(Object.entries(config.entities).map(([entityName, entity]) => [entityName, new EntityReader(client, entityName, entity, context)]));
+    this.entities = new Map(Object.entries(config.entities).map(([entityName, entity]) => [entityName, new EntityReader(client, entityName, entity, context, config.baseUrl)]));
   }
 
   entity(name: string): EntityReader {

@@ -1,50 +1,83 @@
-// Builds the HTTP request a declared endpoint (batch, single, one list page) takes, for tools that read raw records.
-import type { BatchEndpoint, ListEndpoint, SingleEndpoint } from '../config/schema.js';
-import type { JsonRequest } from './http-client.js';
-import { compilePath } from './mapping.js';
+// Which variables each declared operation's request template may use, and the templates of an entity compiled once.
+import type { EntityConfig, Pagination, SearchKind } from '../config/schema.js';
+import { compileRequest, TemplateError, type CompiledRequest, type TemplateRules, type TemplateVariable } from './request-template.js';
 
-type RequestShape = Omit<JsonRequest, 'operation' | 'observe' | 'deadline'>;
-
-/** A batch read of `ids`, typed as the endpoint declares them. */
-export function batchReadRequest(batch: BatchEndpoint, ids: readonly string[]): RequestShape {
-  if (batch.method === 'GET') {
-    return { method: 'GET', path: batch.path, query: { ...batch.query, [batch.idsQueryParam!]: ids.join(',') }, keys: ids.length, idempotent: batch.idempotent };
+/** What a list template fills, per pagination style: URL-following styles take the next page's URL as it comes. */
+function listVariables(pagination: Pagination): Pick<TemplateRules, 'variables' | 'required'> {
+  switch (pagination.style) {
+    case 'cursor':
+    case 'lastItemId':
+      return { variables: ['cursor', 'limit'], required: [['cursor']] };
+    case 'nextUrl':
+    case 'linkHeader':
+      return { variables: ['limit'] };
+    case 'page':
+      return { variables: ['page', 'limit'], required: [['page']] };
+    case 'offset':
+      return { variables: ['offset', 'limit'], required: [['offset']] };
   }
-  const typedIds = batch.idType === 'integer' ? ids.map(Number) : ids;
-  return { method: 'POST', path: batch.path, query: batch.query, body: { ...batch.body, [batch.idsBodyKey!]: typedIds }, keys: ids.length, idempotent: batch.idempotent };
 }
 
-/** A per-key read; a 404 means "no such record" and reads as null. */
-export function singleReadRequest(single: SingleEndpoint, id: string): RequestShape {
-  return { method: 'GET', path: single.path.replace('{id}', encodeURIComponent(id)), query: single.query, keys: 1, notFoundIsNull: true };
+const ONE_ID: TemplateRules = { variables: ['id'], required: [['id']] };
+const SEARCH: TemplateRules = { variables: ['value'], required: [['value']] };
+
+/** An entity's request templates, each compiled once at start. */
+export interface EntityRequests {
+  batch?: CompiledRequest;
+  single?: CompiledRequest;
+  list?: CompiledRequest;
+  search: ReadonlyMap<SearchKind, CompiledRequest>;
+  lookup?: CompiledRequest;
 }
 
-/**
- * One page of a list, `pageSize` records long, in the endpoint's own pagination style. `position` is where
- * the page starts (the cursor, page number or offset the previous page pointed to); null for the first.
- */
-export function listPageRequest(list: ListEndpoint, pageSize: number, position: string | null): RequestShape {
-  const { pagination } = list;
-  const query: Record<string, string> = { ...list.query };
-  if (pagination.style === 'cursor') {
-    query[pagination.limitParam] = String(pageSize);
-    if (position !== null) query[pagination.cursorParam] = position;
-  } else if (pagination.style === 'page') {
-    query[pagination.pageParam] = position ?? '1';
-    query[pagination.perPageParam] = String(pageSize);
-  } else {
-    query[pagination.offsetParam] = position ?? '0';
-    query[pagination.limitParam] = String(pageSize);
+interface Compiling {
+  at: (string | number)[];
+  compile: () => CompiledRequest;
+}
+
+function templatesOf(entity: EntityConfig, put: (key: keyof EntityRequests | SearchKind, request: CompiledRequest) => void): Compiling[] {
+  const jobs: Compiling[] = [];
+  const { batch, single, list, search, lookup } = entity;
+  if (batch) {
+    const rules: TemplateRules = { variables: ['ids', 'id'] satisfies TemplateVariable[], required: [['ids', 'id']], idType: batch.idType, perIdArrays: true };
+    jobs.push({ at: ['batch'], compile: () => compileRequest(batch, rules) });
   }
-  return { method: 'GET', path: list.path, query, keys: 0 };
+  if (single) jobs.push({ at: ['single'], compile: () => compileRequest(single, ONE_ID) });
+  if (list) jobs.push({ at: ['list'], compile: () => compileRequest(list, listVariables(list.pagination)) });
+  for (const [kind, endpoint] of Object.entries(search ?? {})) {
+    if (endpoint) jobs.push({ at: ['search', kind], compile: () => compileRequest(endpoint, SEARCH) });
+  }
+  if (lookup) jobs.push({ at: ['lookup'], compile: () => compileRequest(lookup, ONE_ID) });
+  return jobs.map((job) => ({ at: job.at, compile: () => {
+    const compiled = job.compile();
+    put((job.at.length === 2 ? job.at[1] : job.at[0]) as keyof EntityRequests | SearchKind, compiled);
+    return compiled;
+  } }));
 }
 
-export function firstListPageRequest(list: ListEndpoint, pageSize: number): RequestShape {
-  return listPageRequest(list, pageSize, null);
+/** Every template mistake of an entity, with the key path inside the entity (for the config schema's issues). */
+export function endpointTemplateProblems(entity: EntityConfig): { at: (string | number)[]; message: string }[] {
+  const problems: { at: (string | number)[]; message: string }[] = [];
+  for (const job of templatesOf(entity, () => undefined)) {
+    try {
+      job.compile();
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      problems.push({ at: [...job.at, ...error.at], message: error.message });
+    }
+  }
+  return problems;
 }
 
-/** The item array at `envelope` (the body itself without one), or null when the response has none there. */
-export function itemsAt(body: unknown, envelope: string | undefined): unknown[] | null {
-  const items = envelope ? compilePath(envelope)(body) : body;
-  return Array.isArray(items) ? items : null;
+/** An entity's templates compiled; the config was validated at load, so a mistake here is a bug and throws. */
+export function compileEntityRequests(entity: EntityConfig): EntityRequests {
+  const search = new Map<SearchKind, CompiledRequest>();
+  const requests: Omit<EntityRequests, 'search'> = {};
+  for (const job of templatesOf(entity, (key, request) => {
+    if (key === 'batch' || key === 'single' || key === 'list' || key === 'lookup') requests[key] = request;
+    else search.set(key as SearchKind, request);
+  })) {
+    job.compile();
+  }
+  return { ...requests, search };
 }

@@ -95,3 +95,19 @@ export function requestedRetryDelayMs(error: SourceError): number | undefined {
 export function isOutage(error: unknown): error is SourceError {
   return (error instanceof SourceTimeoutError || error instanceof SourceUnavailableError || error instanceof SourceRateLimitedError) && error.retryable;
 }
+
+/**
+ * A list that cannot be paged to its end as declared: a page that repeats, a source that says more pages follow but
+ * gives no way to reach them, a next-page URL on another host. Stops the sync before anything of that page is applied.
+ */
+export class SourcePaginationError extends SourceBadResponseError {
+  constructor(
+    source: string,
+    readonly entity: string,
+    /** Where the failing page started (a cursor, page number, offset or URL); null for the first page. */
+    readonly cursor: string | null,
+    reason: string,
+  ) {
+    super(source, `${entity}.list: ${reason} (at ${cursor === null ? 'the first page' : `cursor "${cursor}"`})`);
+  }
+}

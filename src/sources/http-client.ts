@@ -30,6 +30,10 @@ export interface JsonRequest {
   method: 'GET' | 'POST';
   /** Path below the source's base URL, already filled (e.g. `/users/17/tickets`). */
   path: string;
+  /** `path` is a whole path and query from the origin: a next-page URL the source gave (checked to be on its origin). */
+  fromOrigin?: boolean;
+  /** Told the response's `Link` header (RFC 8288), for lists paginated by it; called once, for the attempt that succeeded. */
+  onLinkHeader?: (value: string | undefined) => void;
   query?: Record<string, string>;
   body?: unknown;
   /** Name for explain and metrics, e.g. `contact.batch`. */
@@ -75,6 +79,11 @@ function retryAfterMs(value: string | undefined): number | undefined {
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
+/** A next-page path that carries the source's own query string, with ours (an API key) after it. */
+function joinQuery(pathAndQuery: string, search: string): string {
+  return search !== '' && pathAndQuery.includes('?') ? `${pathAndQuery}&${search.slice(1)}` : `${pathAndQuery}${search}`;
+}
+
 /** The first value of header `name` (lower case) in undici's raw `[name, value, name, value, …]` list. */
 function rawHeader(raw: readonly Buffer[], name: string): string | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -115,6 +124,8 @@ class ResponseReader implements Dispatcher.DispatchHandler {
   /** The response status, 0 until the status line is in. */
   status = 0;
   retryAfter: string | undefined;
+  /** The `Link` header, read only for requests that ask for it. */
+  link: string | undefined;
   /** The whole body as text, or a `ReadFailure`. */
   readonly body: Promise<string>;
   private readonly chunks: Buffer[] = [];
@@ -124,7 +135,7 @@ class ResponseReader implements Dispatcher.DispatchHandler {
   private resolve!: (text: string) => void;
   private reject!: (failure: ReadFailure) => void;
 
-  constructor() {
+  constructor(private readonly wantsLink = false) {
     this.body = new Promise<string>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -154,6 +165,7 @@ class ResponseReader implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true;
     this.status = statusCode;
     if (statusCode === 429 || statusCode === 503) this.retryAfter = rawHeader(rawHeaders, 'retry-after');
+    if (this.wantsLink) this.link = rawHeader(rawHeaders, 'link');
     return true;
   }
 
@@ -260,10 +272,11 @@ export class SourceHttpClient {
     const credentials = this.credentials.now() ?? (await this.tokenWithin(call, request.observe));
     const started = performance.now();
     this.requests += 1;
-    const reader = new ResponseReader();
+    const reader = new ResponseReader(request.onLinkHeader !== undefined);
     let errorCode: string | undefined;
     try {
       const body = this.decode(request, reader, await this.send(request, call, reader, credentials));
+      request.onLinkHeader?.(reader.link);
       this.recent.record(true);
       return body;
     } catch (thrown) {
@@ -314,7 +327,7 @@ export class SourceHttpClient {
       this.pool.dispatch(
         {
           method: request.method,
-          path: `${this.basePath}${request.path}${search}`,
+          path: request.fromOrigin ? joinQuery(request.path, search) : `${this.basePath}${request.path}${search}`,
           headers: hasBody ? credentials.jsonHeaders : credentials.headers,
           body: hasBody ? JSON.stringify(request.body) : null,
         },

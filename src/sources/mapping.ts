@@ -1,27 +1,11 @@
-// Compiles an entity's declarative field mapping once into a function from a raw source record to unified values.
+// Compiles an entity's declarative field mapping (paths: RFC 9535 singular JSONPath) once into a function from a raw record to unified values.
 import type { EntityConfig, FieldMapping, LineItemsMapping } from '../config/schema.js';
+import { compileSingularPath as compilePath } from './json-path.js';
 import { compileTransform, type TransformContext, type TransformName } from './transforms.js';
 
 export type UnifiedValues = Record<string, unknown>;
 
 type Reader = (raw: unknown) => unknown;
-
-/** Splits the path once at compile time; the hot path only walks keys. */
-export function compilePath(path: string): Reader {
-  const keys = path.split('.');
-  if (keys.length === 1) {
-    const [key] = keys as [string];
-    return (raw) => (raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[key] : undefined);
-  }
-  return (raw) => {
-    let current = raw;
-    for (const key of keys) {
-      if (current === null || typeof current !== 'object') return undefined;
-      current = (current as Record<string, unknown>)[key];
-    }
-    return current;
-  };
-}
 
 function compileField(mapping: FieldMapping, context: TransformContext): Reader {
   const { path, transform } = typeof mapping === 'string' ? { path: mapping, transform: undefined } : mapping;

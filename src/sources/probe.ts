@@ -1,8 +1,8 @@
 // Reaches every entity of every configured source with its cheapest declared read, reporting status and latency.
-import type { EntityConfig, HubConfig } from '../config/schema.js';
-import { batchReadRequest, firstListPageRequest, itemsAt, singleReadRequest } from './endpoint-requests.js';
+import type { HubConfig } from '../config/schema.js';
+import type { EntityReader, RequestShape } from './connector.js';
 import { SourceBadResponseError, SourceError, SourceUnavailableError } from './errors.js';
-import type { JsonRequest } from './http-client.js';
+import { compileSingularPath } from './json-path.js';
 import { Deadline } from './policies/deadline.js';
 import { SourceRegistry } from './registry.js';
 
@@ -24,7 +24,7 @@ export interface EntityProbe {
 
 interface Probe {
   label: string;
-  request: Omit<JsonRequest, 'operation' | 'observe' | 'deadline'>;
+  request: RequestShape;
   /** Where the response must hold an array; undefined for per-key reads, whose 404 is an answer too. */
   envelope?: string;
 }
@@ -33,11 +33,12 @@ interface Probe {
  * The cheapest read an entity declares: a one-record list page, else a batch of one ID, else one per-key
  * read. Children are read for a record their parent's probe listed: sources may reject IDs that cannot exist.
  */
-function probeFor(entity: EntityConfig, parentRecordId: string | null): Probe | null {
+function probeFor(reader: EntityReader, parentRecordId: string | null): Probe | null {
   const id = parentRecordId ?? UNKNOWN_ID;
-  if (entity.list) return { label: `list GET ${entity.list.path}`, request: firstListPageRequest(entity.list, 1), envelope: entity.list.envelope };
-  if (entity.batch) return { label: `batch ${entity.batch.method} ${entity.batch.path}`, request: batchReadRequest(entity.batch, [id]), envelope: entity.batch.envelope };
-  if (entity.single) return { label: `single GET ${entity.single.path}`, request: singleReadRequest(entity.single, id) };
+  const { list, batch, single } = reader.config;
+  if (list) return { label: `list ${list.method} ${list.path}`, request: reader.firstListPageRequest(1), envelope: list.envelope };
+  if (batch) return { label: `batch ${batch.method} ${batch.path}`, request: reader.batchReadRequest([id]), envelope: batch.envelope };
+  if (single) return { label: `single ${single.method} ${single.path}`, request: reader.singleReadRequest(id) };
   return null;
 }
 
@@ -62,9 +63,9 @@ interface Probed {
 }
 
 async function probeEntity(registry: SourceRegistry, config: HubConfig, source: string, entity: string, parentRecordId: string | null): Promise<Probed> {
-  const probe = probeFor(config.sources[source]!.entities[entity]!, parentRecordId);
-  if (!probe) return { result: { source, entity, request: '(no read endpoint)', status: 'skipped', ms: null, ok: true }, firstRecordId: null };
   const reader = registry.reader(source, entity);
+  const probe = probeFor(reader, parentRecordId);
+  if (!probe) return { result: { source, entity, request: '(no read endpoint)', status: 'skipped', ms: null, ok: true }, firstRecordId: null };
   let ms: number | null = null;
   try {
     const body = await registry.connectors.get(source)!.client.requestJson({
@@ -73,7 +74,8 @@ async function probeEntity(registry: SourceRegistry, config: HubConfig, source: 
       deadline: Deadline.after(config.sources[source]!.timeoutMs),
       observe: (call) => (ms = Math.round(call.ms)),
     });
-    const items = probe.envelope === undefined ? null : itemsAt(body, probe.envelope);
+    const found = probe.envelope === undefined ? undefined : compileSingularPath(probe.envelope)(body);
+    const items = Array.isArray(found) ? found : null;
     if (probe.envelope !== undefined && items === null) throw new SourceBadResponseError(source, `no array at "${probe.envelope}"`);
     const first = items?.[0];
     return { result: { source, entity, request: probe.label, status: 'ok', ms, ok: true }, firstRecordId: first === undefined ? null : reader.recordIdOf(first) };

@@ -4,9 +4,9 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RecordCacheConfig } from '../config/schema.js';
-import type { KeyResult, MappedRecord } from './connector.js';
+import type { KeyResult, MappedRecord, UpstreamScope } from './connector.js';
 import { SourceError, SourceTimeoutError } from './errors.js';
-import type { CallObserver, UpstreamCall } from './http-client.js';
+import type { UpstreamCall } from './http-client.js';
 import { Deadline } from './policies/deadline.js';
 import type { SourceRegistry } from './registry.js';
 
@@ -36,7 +36,10 @@ export interface RecordCacheMetrics {
 }
 
 /** Reads keys from the source: one result per key, in order. */
-export type FetchKeys<V> = (keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline) => Promise<KeyResult<V>[]>;
+export type FetchKeys<V> = (keys: readonly string[], scope: ReadScope) => Promise<KeyResult<V>[]>;
+
+/** A read's upstream scope, always with a deadline (a query's, or a refresh's own). */
+export type ReadScope = UpstreamScope & { deadline: Deadline };
 
 export interface CachedOperationOptions<V> {
   source: string;
@@ -111,8 +114,9 @@ export class CachedOperation<V> {
     this.entries = new LRUCache({ max: options.policy.maxEntries });
   }
 
-  /** Values for `keys` in order: fresh and stale ones from the cache, the misses read from the source with `observe` and `deadline`. */
-  async load(keys: readonly string[], observe?: CallObserver, deadline: Deadline = Deadline.none(), onLookup?: CacheLookupObserver): Promise<KeyResult<V>[]> {
+  /** Values for `keys` in order: fresh and stale ones from the cache, the misses read from the source within `scope`. */
+  async load(keys: readonly string[], given: UpstreamScope = {}, onLookup?: CacheLookupObserver): Promise<KeyResult<V>[]> {
+    const scope: ReadScope = { ...given, deadline: given.deadline ?? Deadline.none() };
     const { ttlMs, staleWhileRevalidateMs } = this.options.policy;
     const now = this.now();
     const results = new Array<KeyResult<V>>(keys.length);
@@ -138,13 +142,12 @@ export class CachedOperation<V> {
     this.reportLookups(keys.length - stale - missed.length - joined.length, stale, missed.length, joined.length, onLookup);
     if (missed.length + joined.length === 0) return results;
     const reads = joined.map(async (i) => {
-      results[i] = await this.join(keys[i]!, this.inFlight.get(keys[i]!)!, observe, deadline);
+      results[i] = await this.join(keys[i]!, this.inFlight.get(keys[i]!)!, scope);
     });
     if (missed.length > 0) {
       const read = this.read(
         missed.map((i) => keys[i]!),
-        observe,
-        deadline,
+        scope,
       );
       reads.push(read.then((values) => missed.forEach((index, j) => (results[index] = values[j]!))));
     }
@@ -195,10 +198,10 @@ export class CachedOperation<V> {
   }
 
   /** Reads keys from the source, and lets a later miss of any of them join this read until it settles. */
-  private read(keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>[]> {
-    const results = this.readFromSource(keys, observe, deadline);
+  private read(keys: readonly string[], scope: ReadScope): Promise<KeyResult<V>[]> {
+    const results = this.readFromSource(keys, scope);
     const reading = keys.map((key, index) => {
-      const inFlight: InFlightKey<V> = { results, index, deadline };
+      const inFlight: InFlightKey<V> = { results, index, deadline: scope.deadline };
       this.inFlight.set(key, inFlight);
       return inFlight;
     });
@@ -212,7 +215,8 @@ export class CachedOperation<V> {
   }
 
   /** A key's result from a read already in flight, within this query's own deadline. */
-  private async join(key: string, inFlight: InFlightKey<V>, observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>> {
+  private async join(key: string, inFlight: InFlightKey<V>, scope: ReadScope): Promise<KeyResult<V>> {
+    const { deadline } = scope;
     let result: KeyResult<V>;
     try {
       const results = await deadline.race(inFlight.results, () => new SourceTimeoutError(this.source, `${this.entity}: the query's deadline passed (waiting for a read of the same key already in flight)`));
@@ -221,19 +225,19 @@ export class CachedOperation<V> {
       return error as Error;
     }
     // The joined read may have run out of its own, earlier budget: with time left, this query asks for the key itself.
-    if (result instanceof Error && inFlight.deadline.expired && !deadline.expired) return (await this.read([key], observe, deadline))[0]!;
+    if (result instanceof Error && inFlight.deadline.expired && !deadline.expired) return (await this.read([key], scope))[0]!;
     return result;
   }
 
   /** Reads keys in calls of at most `chunkSize` keys, sent together, and keeps every value (never an error) that came back. */
-  private async readFromSource(keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<V>[]> {
+  private async readFromSource(keys: readonly string[], scope: ReadScope): Promise<KeyResult<V>[]> {
     const readAt = this.now();
     const generation = this.generation;
     this.readsInFlight += 1;
     try {
       const chunks: (readonly string[])[] = [];
       for (let i = 0; i < keys.length; i += this.options.chunkSize) chunks.push(keys.slice(i, i + this.options.chunkSize));
-      const settled = await Promise.all(chunks.map((chunk) => this.options.fetch(chunk, observe, deadline).catch((error: unknown) => chunk.map(() => error as Error))));
+      const settled = await Promise.all(chunks.map((chunk) => this.options.fetch(chunk, scope).catch((error: unknown) => chunk.map(() => error as Error))));
       const results: KeyResult<V>[] = [];
       for (const chunkResults of settled) results.push(...chunkResults);
       keys.forEach((key, i) => {
@@ -300,7 +304,8 @@ export class CachedOperation<V> {
   private async refresh(keys: readonly string[]): Promise<void> {
     const { metrics } = this.options;
     try {
-      const results = await this.read(keys, metrics ? (call) => metrics.recordUpstream(call) : undefined, Deadline.backgroundAfter(this.options.refreshDeadlineMs));
+      const deadline = Deadline.backgroundAfter(this.options.refreshDeadlineMs);
+      const results = await this.read(keys, metrics ? { deadline, observe: (call) => metrics.recordUpstream(call) } : { deadline });
       const failures = results.filter((r): r is Error => r instanceof Error);
       if (keys.length > failures.length) metrics?.recordCacheRefreshes(this.source, this.entity, 'ok', keys.length - failures.length);
       if (failures.length > 0) {
@@ -376,19 +381,19 @@ export class RecordCache {
       for (const [entity, reader] of connector.entities) {
         const policy = reader.config.cache;
         if (!policy) continue;
-        // Without a batch endpoint the reader already makes one call per key.
-        const chunkSize = reader.config.batch ? reader.maxBatchSize : Infinity;
+        // The reader's own chunk: a batch's worth, or everything where it already makes one call per key.
+        const chunkSize = reader.chunkSize;
         // A batch endpoint's refresh is one call; a per-key source's, a few of its slots.
-        const refreshKeysAtOnce = reader.config.batch ? reader.maxBatchSize : Math.max(1, Math.floor((reader.config.single?.concurrency ?? 1) * PER_KEY_REFRESH_SHARE));
+        const refreshKeysAtOnce = reader.config.batch ? reader.keysPerCall : Math.max(1, Math.floor((reader.config.single?.concurrency ?? 1) * PER_KEY_REFRESH_SHARE));
         const common = { ...options, source, entity, policy, chunkSize, refreshKeysAtOnce };
         const parent = reader.config.parent;
         if (parent) {
-          const operation = new CachedOperation<MappedRecord[]>({ ...common, fetch: (keys, observe, deadline) => reader.fetchChildren(keys, observe, deadline) });
+          const operation = new CachedOperation<MappedRecord[]>({ ...common, fetch: (keys, scope) => reader.fetchChildren(keys, scope) });
           this.childOperations.set(`${source}.${entity}`, operation);
           const parentKey = `${source}.${parent}`;
           this.childrenByParent.set(parentKey, [...(this.childrenByParent.get(parentKey) ?? []), operation]);
         } else {
-          this.recordOperations.set(`${source}.${entity}`, new CachedOperation<MappedRecord | null>({ ...common, fetch: (keys, observe, deadline) => reader.fetchRecords(keys, observe, deadline) }));
+          this.recordOperations.set(`${source}.${entity}`, new CachedOperation<MappedRecord | null>({ ...common, fetch: (keys, scope) => reader.fetchRecords(keys, scope) }));
         }
       }
     }

@@ -50,8 +50,8 @@ const POS_SOURCE = (url: string) => ({
     account: {
       provides: 'profile',
       idPath: 'account_no',
-      batch: { method: 'GET', path: '/accounts', idsQueryParam: 'account_ids', maxBatchSize: 25, envelope: 'result.accounts' },
-      list: { path: '/accounts', envelope: 'result.accounts', pageSize: 10, pagination: { style: 'page', pageParam: 'p', perPageParam: 'size', totalPagesPath: 'meta.pages' } },
+      batch: { method: 'GET', path: '/accounts', query: { account_ids: '{ids}' }, maxBatchSize: 25, envelope: 'result.accounts' },
+      list: { path: '/accounts', query: { p: '{page}', size: '{limit}' }, envelope: 'result.accounts', pageSize: 10, pagination: { style: 'page', totalPagesPath: 'meta.pages' } },
       identifiers: [
         { kind: 'email', path: 'email_address' },
         { kind: 'phone', path: 'mobile' },
@@ -63,7 +63,7 @@ const POS_SOURCE = (url: string) => ({
       parent: 'account',
       parentPath: 'account_no',
       idPath: 'receipt',
-      batch: { method: 'GET', path: '/purchases', idsQueryParam: 'account_ids', maxBatchSize: 25, envelope: 'result.purchases' },
+      batch: { method: 'GET', path: '/purchases', query: { account_ids: '{ids}' }, maxBatchSize: 25, envelope: 'result.purchases' },
       mapping: { id: 'receipt', status: 'kind', placedAt: { path: 'at', transform: 'date' }, totalMinor: { path: 'amount', transform: 'moneyMajor' }, currency: 'currency' },
     },
   },

@@ -223,7 +223,7 @@ describe('the YAML', () => {
         sources: {
           stripe: {
             baseUrl: 'http://127.0.0.1:1',
-            entities: { customer: { provides: 'profile', batch: { path: '/v1/customers', idsQueryParam: 'ids', maxBatchSize: 10, envelope: 'data' }, ...pasted } },
+            entities: { customer: { provides: 'profile', batch: { path: '/v1/customers', query: { ids: '{ids}' }, maxBatchSize: 10, envelope: 'data' }, ...pasted } },
           },
         },
       },

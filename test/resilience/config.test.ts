@@ -6,7 +6,7 @@ const source = (extra: Record<string, unknown> = {}) => ({
   sources: {
     crm: {
       baseUrl: 'http://127.0.0.1:9',
-      entities: { contact: { provides: 'profile', batch: { path: '/contacts', idsQueryParam: 'ids', maxBatchSize: 100, envelope: 'contacts' } } },
+      entities: { contact: { provides: 'profile', batch: { path: '/contacts', query: { ids: '{ids}' }, maxBatchSize: 100, envelope: 'contacts' } } },
       ...extra,
     },
   },

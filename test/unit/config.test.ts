@@ -10,7 +10,7 @@ function minimalSource(overrides: Record<string, unknown> = {}) {
     entities: {
       contact: {
         provides: 'profile',
-        batch: { method: 'GET', path: '/contacts', idsQueryParam: 'ids', maxBatchSize: 100, envelope: 'contacts' },
+        batch: { method: 'GET', path: '/contacts', query: { ids: '{ids}' }, maxBatchSize: 100, envelope: 'contacts' },
         mapping: { email: { path: 'primary_email', transform: 'email' } },
         ...overrides,
       },
@@ -49,7 +49,7 @@ describe('config', () => {
   });
 
   test.each([
-    ['a wrong type', { maxBatchSize: 'many' }, 'sources.crm.entities.contact.batch.maxBatchSize', { batch: { method: 'GET', path: '/contacts', idsQueryParam: 'ids', maxBatchSize: 'many', envelope: 'contacts' } }],
+    ['a wrong type', { maxBatchSize: 'many' }, 'sources.crm.entities.contact.batch.maxBatchSize', { batch: { method: 'GET', path: '/contacts', query: { ids: '{ids}' }, maxBatchSize: 'many', envelope: 'contacts' } }],
     ['an unknown mapping target', {}, 'sources.crm.entities.contact.mapping.emial', { mapping: { emial: 'primary_email' } }],
     ['an unknown transform', {}, 'sources.crm.entities.contact.mapping.email.transform', { mapping: { email: { path: 'x', transform: 'shout' } } }],
     ['an unknown key (a typo)', {}, 'sources.crm.entities.contact', { batchh: {} }],

@@ -5,9 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { KeyResult } from '../../src/sources/connector.js';
 import { SourceUnavailableError } from '../../src/sources/errors.js';
-import type { CallObserver } from '../../src/sources/http-client.js';
 import { Deadline } from '../../src/sources/policies/deadline.js';
-import { CachedOperation, type CacheLookup, type CacheResult, type RecordCacheMetrics } from '../../src/sources/record-cache.js';
+import { CachedOperation, type CacheLookup, type CacheResult, type ReadScope, type RecordCacheMetrics } from '../../src/sources/record-cache.js';
 
 const TTL = 1_000;
 const SWR = 5_000;
@@ -21,7 +20,7 @@ class FakeSource {
   /** When set, reads wait for it (to hold one in flight). */
   gate: Promise<void> | null = null;
 
-  fetch = async (keys: readonly string[], observe: CallObserver | undefined, deadline: Deadline): Promise<KeyResult<string | null>[]> => {
+  fetch = async (keys: readonly string[], { observe, deadline }: ReadScope): Promise<KeyResult<string | null>[]> => {
     this.reads.push([...keys]);
     this.deadlines.push(deadline);
     // As the HTTP client does for every call it makes.
@@ -57,8 +56,8 @@ function setup(options: { chunkSize?: number; swr?: number; maxEntries?: number;
     entity: 'contact',
     policy: { ttlMs: TTL, staleWhileRevalidateMs: options.swr ?? SWR, maxEntries: options.maxEntries ?? 100 },
     chunkSize: options.chunkSize ?? 100,
-    fetch: (keys, observe, deadline) =>
-      options.failChunkWith && keys.includes(options.failChunkWith) ? Promise.reject(new SourceUnavailableError('fake', 'down')) : source.fetch(keys, observe, deadline),
+    fetch: (keys, scope) =>
+      options.failChunkWith && keys.includes(options.failChunkWith) ? Promise.reject(new SourceUnavailableError('fake', 'down')) : source.fetch(keys, scope),
     refreshDeadlineMs: 2_000,
     refreshKeysAtOnce: options.refreshKeysAtOnce,
     metrics,
@@ -73,7 +72,7 @@ describe('record cache', () => {
     source.values.set('a', 'A1').set('b', 'B1').set('c', 'C1');
     expect(await cache.load(['a', 'b'])).toEqual(['A1', 'B1']);
     const lookups: CacheLookup[] = [];
-    expect(await cache.load(['b', 'c', 'a'], undefined, undefined, (l) => lookups.push(l))).toEqual(['B1', 'C1', 'A1']);
+    expect(await cache.load(['b', 'c', 'a'], {}, (l) => lookups.push(l))).toEqual(['B1', 'C1', 'A1']);
     expect(source.reads).toEqual([['a', 'b'], ['c']]);
     expect(lookups).toEqual([{ source: 'crm', entity: 'contact', fresh: 2, stale: 0, misses: 1, shared: 0 }]);
     expect(metrics.lookups).toEqual({ fresh: 2, stale: 0, miss: 3, shared: 0 });
@@ -244,7 +243,7 @@ describe('record cache', () => {
 
     source.reads.length = 0;
     source.gate = new Promise((resolve) => (open = resolve));
-    const expiredOwner = cache.load(['y'], undefined, Deadline.after(0));
+    const expiredOwner = cache.load(['y'], { deadline: Deadline.after(0) });
     const patientJoiner = cache.load(['y']);
     source.values.set('y', 'Y1');
     open();
@@ -328,7 +327,7 @@ describe('record cache config', () => {
         entities: {
           contact: {
             provides: 'profile',
-            batch: { method: 'GET', path: '/contacts', idsQueryParam: 'ids', maxBatchSize: 100, envelope: 'contacts' },
+            batch: { method: 'GET', path: '/contacts', query: { ids: '{ids}' }, maxBatchSize: 100, envelope: 'contacts' },
             ...(cache === undefined ? {} : { cache }),
           },
           ...extra,
@@ -364,7 +363,7 @@ describe('record cache config', () => {
   });
 
   test('a cache on an entity that is never read at query time is refused at its path', () => {
-    const device = { device: { batch: { method: 'GET', path: '/devices', idsQueryParam: 'ids', maxBatchSize: 10, envelope: 'devices' }, cache: { ttlMs: 10 } } };
+    const device = { device: { batch: { method: 'GET', path: '/devices', query: { ids: '{ids}' }, maxBatchSize: 10, envelope: 'devices' }, cache: { ttlMs: 10 } } };
     expect(problems(contact(undefined, device))).toEqual([{ path: 'sources.crm.entities.device.cache', message: expect.stringMatching(/nothing to cache/) }]);
   });
 });
