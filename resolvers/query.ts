@@ -1,6 +1,7 @@
 // Root fields: find customers through the link directory; everything below resolves through loaders.
 import type { QueryResolvers } from '../src/generated/graphql.js';
 import { normalizeEmail, normalizePhone } from '../src/identity/normalize.js';
+import { customerBySourceRecord, RecordLookupUnsupportedError } from '../src/identity/record-lookup.js';
 import { customerRef } from '../src/customer/model.js';
 import { badInput } from '../src/server/errors.js';
 import { reportPartial } from './partial.js';
@@ -32,7 +33,7 @@ export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
         const identifier = kind === 'EMAIL' ? 'email' : 'phone';
         const valid = identifier === 'email' ? normalizeEmail(value) : normalizePhone(value, context.config.identity.defaultPhoneRegion);
         if (!valid) throw badInput(identifier === 'email' ? 'value is not an email address' : 'value is not a valid phone number', 'value');
-        const { customer, errors } = await context.links.lookup(identifier, value, context.requestId);
+        const { customer, errors } = await context.links.lookup(identifier, value, context.requestId, context.loaders.scope);
         // Found without some source: the answer stands. Not found while a source failed: say so, do not claim absence.
         if (!customer && errors.length > 0) throw errors[0];
         reportPartial(errors, context, info);
@@ -42,8 +43,14 @@ export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
         const separator = value.indexOf(':');
         if (separator <= 0 || separator === value.length - 1) throw badInput('SOURCE_RECORD values look like "source:recordId"', 'value');
         const source = value.slice(0, separator);
-        if (!context.registry.connectors.has(source)) throw badInput(`no source "${source}"`, 'value');
-        return customerRef(await context.directory.customerByRecord(source, value.slice(separator + 1)));
+        const connector = context.registry.connectors.get(source);
+        if (!connector) throw badInput(`no source "${source}"`, 'value');
+        try {
+          return customerRef(await customerBySourceRecord(connector, context.directory, value.slice(separator + 1), context.loaders.scope));
+        } catch (error) {
+          if (error instanceof RecordLookupUnsupportedError) throw badInput(error.message, 'value');
+          throw error;
+        }
       }
     }
   },

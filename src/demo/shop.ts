@@ -20,6 +20,7 @@ export function createShopServer(data: Dataset, options: SourceOptions = {}): Si
   const byEmail = indexMany(customers, (c) => c.contact_email && normalizeEmail(c.contact_email));
   const byPhone = indexMany(customers, (c) => c.phone && phoneKey(c.phone));
   const ordersByCustomer = indexMany(data.shop.orders, (o) => o.customer_id);
+  const ordersByNumber = indexMany(data.shop.orders, (o) => o.number);
   for (const orders of ordersByCustomer.values()) orders.sort(newestOrderFirst);
 
   const customerIds = (body: unknown): number[] =>
@@ -55,6 +56,12 @@ export function createShopServer(data: Dataset, options: SourceOptions = {}): Si
     .get('/customers/:id/orders', ({ params }) => ({
       orders: (ordersByCustomer.get(existingCustomer(params.id).id) ?? []).map(toWire),
     }))
+    // Orders by their name, as a customer quotes it (Shopify: GET /orders.json?name=%231001).
+    .get('/orders', ({ query }) => {
+      const name = stringQuery(query, 'name');
+      if (name === undefined) throw badRequest('orders are listed by name here: ?name=#1001');
+      return { orders: (ordersByNumber.get(name) ?? []).map(toWire) };
+    })
     .post('/orders/batch', ({ body }) => {
       const orders = [...new Set(customerIds(body))].flatMap((id) => ordersByCustomer.get(id) ?? []);
       return { orders: orders.sort(newestOrderFirst).map(toWire) };

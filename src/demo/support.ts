@@ -27,6 +27,7 @@ export function createSupportServer(data: Dataset, options: SourceOptions = {}):
   const byEmail = indexMany(users, (u) => u.email && normalizeEmail(u.email));
   const byPhone = indexMany(users, (u) => u.phone && phoneKey(u.phone));
   const ticketsByUser = indexMany(data.support.tickets, (t) => t.requester_id);
+  const ticketsById = indexUnique(data.support.tickets, (t) => t.id);
   for (const tickets of ticketsByUser.values()) {
     tickets.sort((a, b) => newestFirst(a.created_at, b.created_at) || b.id - a.id);
   }
@@ -49,6 +50,12 @@ export function createSupportServer(data: Dataset, options: SourceOptions = {}):
       return { users: (found ?? []).map(toWire) };
     })
     .get('/users/:id', ({ params }) => ({ user: toWire(existingUser(params.id)) }))
+    // A ticket by its number, as an agent quotes it (Zendesk: GET /api/v2/tickets/{id}).
+    .get('/tickets/:id', ({ params }) => {
+      const ticket = ticketsById.get(intParam(params.id, 'id'));
+      if (!ticket) throw notFound(`ticket ${params.id} does not exist`);
+      return { ticket: toWire(ticket) };
+    })
     .get('/users/:id/tickets', ({ params, query }) => {
       let tickets: readonly SupportTicket[] = ticketsByUser.get(existingUser(params.id).id) ?? [];
       const status = stringQuery(query, 'status');

@@ -347,7 +347,8 @@ export type Query = {
   customer?: Maybe<Customer>;
   /**
    * A customer by any identifier: EMAIL and PHONE are normalised before lookup;
-   * SOURCE_RECORD takes "source:recordId" (e.g. "crm:C-000042", "shop:1007").
+   * SOURCE_RECORD takes "source:recordId" (e.g. "crm:C-000042", "shop:1007") or "source:entity:id"; a child record
+   * (e.g. "support:ticket:9742", "shop:order:#1001") is read at its source and leads to its parent record's customer.
    * Every lookup by EMAIL or PHONE (and by a record ID derived from personal data) is written to the audit log,
    * with its kind, never its value: "is this person a customer?" is a question about personal data.
    */
