@@ -39,6 +39,11 @@ export const Customer: CustomerResolvers = {
   },
 
   events: (customer, { first }, context) => loadNewestChildren(context, customer, 'events', 'occurredAt', checkFirst(first)),
+
+  linkHistory: async (customer, { first }, context) => {
+    const entries = await context.directory.store.readLinkHistory([customer.id, ...customer.mergedIds], checkFirst(first));
+    return entries.map(({ seq: _seq, ...entry }) => entry);
+  },
 };
 
 export const CustomerConnection: CustomerConnectionResolvers = {

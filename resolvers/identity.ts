@@ -1,7 +1,26 @@
 // Link review and forget: the operator's side of the identity-link table.
 import { GraphQLError } from 'graphql';
 import type { MutationResolvers, QueryResolvers } from '../src/generated/graphql.js';
+import { customerRef } from '../src/customer/model.js';
+import { LinkReviewError } from '../src/identity/link-service.js';
 import { badInput } from '../src/server/errors.js';
+
+/** A review the table cannot carry out is the caller's mistake, said as such. */
+async function review<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof LinkReviewError) throw badInput(error.message, 'id');
+    throw error;
+  }
+}
+
+const MAX_REASON = 1_000;
+
+function checkReason(reason: string): string {
+  if (reason.trim() === '' || reason.length > MAX_REASON) throw badInput(`reason must say why, in 1 to ${MAX_REASON} characters`, 'reason');
+  return reason;
+}
 
 export const identityQuery: Pick<QueryResolvers, 'linkConflicts'> = {
   linkConflicts: async (_parent, { first }, context) => {
@@ -24,6 +43,16 @@ export const identityQuery: Pick<QueryResolvers, 'linkConflicts'> = {
 };
 
 export const Mutation: MutationResolvers = {
+  mergeCustomers: (_parent, { ids, reason }, context) => review(async () => {
+    if (new Set(ids).size < 2 || ids.length > 20) throw badInput('mergeCustomers needs 2 to 20 distinct customer IDs', 'ids');
+    return customerRef(await context.links.mergeCustomers(ids, checkReason(reason), { actor: context.caller.id, requestId: context.requestId }))!;
+  }),
+
+  unmergeCustomer: (_parent, { id, mergedId, reason }, context) => review(async () => {
+    const customers = await context.links.unmergeCustomer(id, mergedId, checkReason(reason), { actor: context.caller.id, requestId: context.requestId });
+    return customers.map((customer) => customerRef(customer)!);
+  }),
+
   forgetCustomer: async (_parent, { id }, context) => {
     if (!context.config.identity.forget.enabled) {
       throw new GraphQLError('forgetCustomer is disabled: set identity.forget.enabled in config', { extensions: { code: 'FORBIDDEN' } });

@@ -96,6 +96,8 @@ export type Customer = {
   id: Scalars['ID']['output'];
   /** Every source record linked to this customer, with the evidence that linked it. */
   identities: Array<Identity>;
+  /** Merges and splits of this customer's records and their causes, newest first, at most `first` (0 to 100, default 20). */
+  linkHistory: Array<LinkHistoryEntry>;
   /** Marketing subscription and consent; null when the marketing tool does not know this customer. */
   marketing?: Maybe<Marketing>;
   /** IDs of customers that were merged into this one; `customer(id:)` with any of them returns this customer. */
@@ -110,6 +112,11 @@ export type Customer = {
 
 
 export type CustomerEventsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type CustomerLinkHistoryArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -214,6 +221,10 @@ export type LineItem = {
   unitPrice?: Maybe<Money>;
 };
 
+export type LinkChangeKind =
+  | 'MERGE'
+  | 'SPLIT';
+
 /**
  * A refused merge, or a value suspected of being shared by different people. Its identifier value is personal data
  * of the customer it names (`otherCustomerId`).
@@ -231,8 +242,9 @@ export type LinkConflict = {
   identifierValue?: Maybe<Scalars['String']['output']>;
   otherCustomerId: Scalars['ID']['output'];
   /**
-   * CAP_EXCEEDED, UNIQUE_IDENTIFIER, or SUSPECTED_SHARED_VALUE (records of one source that look like different
-   * people hold the value: it links nobody until reviewed with reviewSharedValue).
+   * CAP_EXCEEDED, UNIQUE_IDENTIFIER, REVIEWED_SPLIT (a reviewer split the records apart), or SUSPECTED_SHARED_VALUE
+   * (records of one source that look like different people hold the value: it links nobody until reviewed with
+   * reviewSharedValue).
    */
   reason: Scalars['String']['output'];
   recordId: Scalars['String']['output'];
@@ -242,10 +254,29 @@ export type LinkConflict = {
 export type LinkEvidence = {
   __typename?: 'LinkEvidence';
   linkedAt: Scalars['String']['output'];
-  /** EMAIL, PHONE, EXTERNAL_ID, or SEED when the record started the customer. */
+  /** EMAIL, PHONE, EMAIL_MD5, EXTERNAL_ID, REVIEW (a reviewer's merge), or SEED when the record started the customer. */
   rule: Scalars['String']['output'];
   /** The normalised identifier value the record shared, when the rule is not SEED. */
   value?: Maybe<Scalars['String']['output']>;
+};
+
+/** A merge or a split of a customer's records, and what caused it. */
+export type LinkHistoryEntry = {
+  __typename?: 'LinkHistoryEntry';
+  /** Who or what acted: `sync`, `webhook:<source>`, `lookup`, or the reviewer (`api-key:<name>`, `jwt:<sub>`). */
+  actor: Scalars['String']['output'];
+  at: Scalars['String']['output'];
+  /** The survivor of a merge; the customer a split took records from. */
+  customerId: Scalars['ID']['output'];
+  kind: LinkChangeKind;
+  /** The customer merged away; the customer a split made or gave its ID back to. */
+  otherCustomerId: Scalars['ID']['output'];
+  /** A reviewer's stated reason; null for automatic changes. */
+  reason?: Maybe<Scalars['String']['output']>;
+  /** The request or event that caused it. */
+  requestId: Scalars['String']['output'];
+  /** The rule whose evidence joined them (EMAIL, PHONE, EXTERNAL_ID, REVIEW); null for splits and when unknown. */
+  rule?: Maybe<Scalars['String']['output']>;
 };
 
 export type Marketing = {
@@ -280,11 +311,23 @@ export type Mutation = {
    */
   forgetCustomer: ForgetResult;
   /**
+   * A reviewer's merge: these customers are one person, whatever the matching rules say. Kept as a rule the
+   * linking respects afterwards: the merge stays through later syncs and webhooks. Returns the merged customer
+   * (the oldest ID survives; the others resolve to it). `reason` is kept in `Customer.linkHistory`.
+   */
+  mergeCustomers: Customer;
+  /**
    * Decides on a value suspected of being shared by different people (a SUSPECTED_SHARED_VALUE conflict): ALLOW makes
    * it a link token again, BLOCK keeps it from linking anyone for good. The decision is kept in the link store, and
    * records are linked again as the decision says the next time they are synced or sent.
    */
   reviewSharedValue: SharedValueReview;
+  /**
+   * A reviewer's split: `mergedId` (one of the customer's `mergedIds`) is another person. Its records (the one
+   * it was started by, and those the evidence puts with it) get that ID back, and the same evidence never merges
+   * them again. Returns both customers.
+   */
+  unmergeCustomer: Array<Customer>;
 };
 
 
@@ -293,9 +336,22 @@ export type MutationForgetCustomerArgs = {
 };
 
 
+export type MutationMergeCustomersArgs = {
+  ids: Array<Scalars['ID']['input']>;
+  reason: Scalars['String']['input'];
+};
+
+
 export type MutationReviewSharedValueArgs = {
   conflictId: Scalars['ID']['input'];
   decision: SharedValueDecision;
+};
+
+
+export type MutationUnmergeCustomerArgs = {
+  id: Scalars['ID']['input'];
+  mergedId: Scalars['ID']['input'];
+  reason: Scalars['String']['input'];
 };
 
 export type Order = {
@@ -654,8 +710,10 @@ export type ResolversTypes = {
   IdentityKind: IdentityKind;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   LineItem: ResolverTypeWrapper<LineItem>;
+  LinkChangeKind: LinkChangeKind;
   LinkConflict: ResolverTypeWrapper<LinkConflict>;
   LinkEvidence: ResolverTypeWrapper<LinkEvidence>;
+  LinkHistoryEntry: ResolverTypeWrapper<LinkHistoryEntry>;
   Marketing: ResolverTypeWrapper<MarketingRecord>;
   MarketingStatus: MarketingStatus;
   Money: ResolverTypeWrapper<Money>;
@@ -700,6 +758,7 @@ export type ResolversParentTypes = {
   LineItem: LineItem;
   LinkConflict: LinkConflict;
   LinkEvidence: LinkEvidence;
+  LinkHistoryEntry: LinkHistoryEntry;
   Marketing: MarketingRecord;
   Money: Money;
   Mutation: Record<PropertyKey, never>;
@@ -799,6 +858,7 @@ export type CustomerResolvers<ContextType = RequestContext, ParentType extends R
   events?: Resolver<Maybe<Array<ResolversTypes['AnalyticsEvent']>>, ParentType, ContextType, RequireFields<CustomerEventsArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   identities?: Resolver<Array<ResolversTypes['Identity']>, ParentType, ContextType>;
+  linkHistory?: Resolver<Array<ResolversTypes['LinkHistoryEntry']>, ParentType, ContextType, RequireFields<CustomerLinkHistoryArgs, 'first'>>;
   marketing?: Resolver<Maybe<ResolversTypes['Marketing']>, ParentType, ContextType>;
   mergedIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
   orders?: Resolver<Maybe<Array<ResolversTypes['Order']>>, ParentType, ContextType, RequireFields<CustomerOrdersArgs, 'first'>>;
@@ -879,6 +939,17 @@ export type LinkEvidenceResolvers<ContextType = RequestContext, ParentType exten
   value?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type LinkHistoryEntryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['LinkHistoryEntry'] = ResolversParentTypes['LinkHistoryEntry']> = {
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['LinkChangeKind'], ParentType, ContextType>;
+  otherCustomerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  requestId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type MarketingResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Marketing'] = ResolversParentTypes['Marketing']> = {
   consentedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   emailConsent?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
@@ -895,7 +966,9 @@ export type MoneyResolvers<ContextType = RequestContext, ParentType extends Reso
 
 export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   forgetCustomer?: Resolver<ResolversTypes['ForgetResult'], ParentType, ContextType, RequireFields<MutationForgetCustomerArgs, 'id'>>;
+  mergeCustomers?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'ids' | 'reason'>>;
   reviewSharedValue?: Resolver<ResolversTypes['SharedValueReview'], ParentType, ContextType, RequireFields<MutationReviewSharedValueArgs, 'conflictId' | 'decision'>>;
+  unmergeCustomer?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<MutationUnmergeCustomerArgs, 'id' | 'mergedId' | 'reason'>>;
 };
 
 export type OrderResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
@@ -1005,6 +1078,7 @@ export type Resolvers<ContextType = RequestContext> = {
   LineItem?: LineItemResolvers<ContextType>;
   LinkConflict?: LinkConflictResolvers<ContextType>;
   LinkEvidence?: LinkEvidenceResolvers<ContextType>;
+  LinkHistoryEntry?: LinkHistoryEntryResolvers<ContextType>;
   Marketing?: MarketingResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;

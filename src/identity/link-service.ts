@@ -370,11 +370,6 @@ export class LinkService {
     }));
   }
 
-  /** Merges and splits of a customer (its merged-away IDs included), newest first. */
-  linkHistory(customer: CustomerLinks, first: number) {
-    return this.directory.store.readLinkHistory([customer.customerId, ...customer.mergedIds], first);
-  }
-
   /** A reviewer's decision on a suspected shared value; records are linked as it says when next synced or sent. */
   reviewSharedValue(conflictId: number, decision: SharedValueDecision) {
     return this.serial(() => this.exclusive(() => this.directory.store.decideSharedValue(conflictId, decision)));
