@@ -109,6 +109,39 @@ describe('the unified customer', () => {
     expect(byPhone.data.customerByIdentity.id).toBe(byEmail.data.customerByIdentity.id);
   });
 
+  test('a ticket number leads to its requester\'s customer with one read of the ticket at the support desk', async () => {
+    const ticket = t.systems.dataset.support.tickets[3]!;
+    const expected = await t.store.findCustomerIdByRecord({ source: 'support', entity: 'user', recordId: String(ticket.requester_id) });
+    t.resetStats();
+    const response = await t.graphql('query($v: String!) { customerByIdentity(kind: SOURCE_RECORD, value: $v) { id } }', { variables: { v: `support:ticket:${ticket.id}` }, headers: { 'x-rosetta-explain': '1' } });
+    expect(response.data.customerByIdentity.id).toBe(expected);
+    expect(t.systems.totalRequests()).toBe(1);
+    expect(t.routes('support')).toEqual({ 'GET /tickets/:id': 1 });
+    expect(response.extensions!.explain.upstream).toMatchObject([{ source: 'support', operation: 'ticket.lookup', keys: 1, status: 200 }]);
+  });
+
+  test('an order name (shop:order:#1001) leads to its customer; an unknown one to null, one call each', async () => {
+    const order = t.systems.dataset.shop.orders.find((o) => o.number === '#1001')!;
+    const expected = await t.store.findCustomerIdByRecord({ source: 'shop', entity: 'customer', recordId: String(order.customer_id) });
+    t.resetStats();
+    const found = await t.graphql('query($v: String!) { customerByIdentity(kind: SOURCE_RECORD, value: $v) { id } }', { variables: { v: 'shop:order:#1001' } });
+    expect(found.data.customerByIdentity.id).toBe(expected);
+    const unknown = await t.graphql('query($v: String!) { customerByIdentity(kind: SOURCE_RECORD, value: $v) { id } }', { variables: { v: 'shop:order:#999999' } });
+    expect(unknown.errors).toBeUndefined();
+    expect(unknown.data.customerByIdentity).toBeNull();
+    expect(t.systems.totalRequests()).toBe(2);
+    expect(t.routes('shop')).toEqual({ 'GET /orders': 2 });
+  });
+
+  test('a linked record named with its entity (analytics:device:…) answers from the link table with no upstream call', async () => {
+    const device = t.systems.dataset.analytics.devices[0]!;
+    const expected = await t.store.findCustomerIdByRecord({ source: 'analytics', entity: 'device', recordId: device.device_id });
+    t.resetStats();
+    const response = await t.graphql('query($v: String!) { customerByIdentity(kind: SOURCE_RECORD, value: $v) { id } }', { variables: { v: `analytics:device:${device.device_id}` } });
+    expect(response.data.customerByIdentity.id).toBe(expected);
+    expect(t.systems.totalRequests()).toBe(0);
+  });
+
   test('the placeholder email finds nobody', async () => {
     const response = await t.graphql('{ customerByIdentity(kind: EMAIL, value: "noreply@example.com") { id } }');
     expect(response.errors).toBeUndefined();
