@@ -11,7 +11,8 @@ const config: CodegenConfig = {
         useTypeImports: true,
         enumsAsTypes: true,
         strictScalars: true,
-        scalars: { ID: 'string' },
+        // DateTime: resolvers answer ISO text; graphql-scalars hands arguments in as Date. JSON: whatever the source sent.
+        scalars: { ID: 'string', DateTime: { input: 'Date', output: 'string' }, JSON: 'unknown' },
         contextType: '../server/context.js#RequestContext',
         // Resolver parents are the hub's internal models, not the GraphQL shapes.
         mappers: {

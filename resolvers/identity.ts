@@ -1,6 +1,7 @@
 // Link review and forget: the operator's side of the identity-link table.
 import { GraphQLError } from 'graphql';
-import type { MutationResolvers, QueryResolvers } from '../src/generated/graphql.js';
+import type { IdentifierKind, MutationResolvers, QueryResolvers } from '../src/generated/graphql.js';
+import type { IdentifierKind as TokenKind } from '../src/identity/model.js';
 import { customerRef } from '../src/customer/model.js';
 import { LinkReviewError } from '../src/identity/link-service.js';
 import { badInput } from '../src/server/errors.js';
@@ -22,6 +23,9 @@ function checkReason(reason: string): string {
   return reason;
 }
 
+/** The link table's token kinds as the schema's enum names them. */
+const IDENTIFIER_KIND: Record<TokenKind, IdentifierKind> = { email: 'EMAIL', phone: 'PHONE', email_md5: 'EMAIL_MD5', ref: 'REFERENCE', merge: 'REVIEW_MERGE', split: 'REVIEW_SPLIT' };
+
 export const identityQuery: Pick<QueryResolvers, 'linkConflicts'> = {
   linkConflicts: async (_parent, { first }, context) => {
     if (first < 0 || first > 500) throw badInput('first must be between 0 and 500', 'first');
@@ -31,7 +35,7 @@ export const identityQuery: Pick<QueryResolvers, 'linkConflicts'> = {
       detectedAt: c.detectedAt,
       reason: c.reason,
       detail: c.detail,
-      identifierKind: c.token.kind,
+      identifierKind: IDENTIFIER_KIND[c.token.kind],
       identifierValue: c.token.value,
       source: c.record.source,
       entity: c.record.entity,

@@ -5,6 +5,7 @@ import { Customer, CustomerConnection } from './customer.js';
 import { identityQuery, Mutation } from './identity.js';
 import { Query } from './query.js';
 import { AnalyticsEvent, Marketing, Order, Ticket } from './records.js';
+import { scalars } from './scalars.js';
 import { CustomerChange, Subscription } from './subscription.js';
 
-export const resolvers: Resolvers = { Query: { ...Query, ...identityQuery, ...auditQuery }, Mutation, Subscription, CustomerChange, Customer, CustomerConnection, Order, Ticket, Marketing, AnalyticsEvent };
+export const resolvers: Resolvers = { ...scalars, Query: { ...Query, ...identityQuery, ...auditQuery }, Mutation, Subscription, CustomerChange, Customer, CustomerConnection, Order, Ticket, Marketing, AnalyticsEvent };

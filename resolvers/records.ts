@@ -1,16 +1,22 @@
 // Fields of source-backed records (orders, tickets, marketing, events), read from their mapped unified values.
-import type { AnalyticsEventResolvers, MarketingResolvers, MarketingStatus, Money, OrderResolvers, TicketResolvers, TicketStatus } from '../src/generated/graphql.js';
-
-const TICKET_STATUSES: ReadonlySet<string> = new Set<TicketStatus>(['NEW', 'OPEN', 'PENDING', 'SOLVED', 'CLOSED']);
-const MARKETING_STATUSES: ReadonlySet<string> = new Set<MarketingStatus>(['SUBSCRIBED', 'UNSUBSCRIBED', 'CLEANED']);
+import type { GraphQLResolveInfo } from 'graphql';
+import type { AnalyticsEventResolvers, MarketingResolvers, Money, OrderResolvers, TicketResolvers } from '../src/generated/graphql.js';
+import { rawText, reportUnreadable, typedValue } from '../src/customer/typed-values.js';
+import type { MappedRecord } from '../src/sources/connector.js';
+import type { RequestContext } from '../src/server/context.js';
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
 const int = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) ? value : null);
 
-/** A status the schema does not know reads as null rather than failing the whole record. */
-function oneOf<T extends string>(allowed: ReadonlySet<string>, value: unknown): T | null {
-  return typeof value === 'string' && allowed.has(value) ? (value as T) : null;
-}
+/**
+ * A mapped field fitted to the type its GraphQL field declares (enums through the source's value map, UNKNOWN for
+ * values a source adds later; DateTime, JSON): a value that does not fit fails alone (src/customer/typed-values.ts).
+ * The cast is the one place codegen's types meet the schema's runtime check: `typedValue` answers the field's type.
+ */
+const typed =
+  <T>(field: string) =>
+  (record: MappedRecord, _args: unknown, context: RequestContext, info: GraphQLResolveInfo): T =>
+    typedValue(record.values[field], record, field, context, info) as T;
 
 export function money(amountMinor: unknown, currency: unknown): Money | null {
   const amount = int(amountMinor);
@@ -24,9 +30,10 @@ export function money(amountMinor: unknown, currency: unknown): Money | null {
 export const Order: OrderResolvers = {
   id: (order) => str(order.values.id) ?? order.recordId,
   number: (order) => str(order.values.number),
-  status: (order) => str(order.values.status),
-  placedAt: (order) => str(order.values.placedAt),
-  total: (order) => money(order.values.totalMinor, order.values.currency),
+  status: typed('status'),
+  statusRaw: (order) => rawText(order.values.status),
+  placedAt: typed('placedAt'),
+  total: (order, _args, context, info) => (reportUnreadable(order, ['totalMinor', 'currency'], context, info) ? null : money(order.values.totalMinor, order.values.currency)),
   lineItems: (order) => {
     const items = Array.isArray(order.values.lineItems) ? (order.values.lineItems as Record<string, unknown>[]) : [];
     return items.map((item) => ({
@@ -41,24 +48,27 @@ export const Order: OrderResolvers = {
 export const Ticket: TicketResolvers = {
   id: (ticket) => str(ticket.values.id) ?? ticket.recordId,
   subject: (ticket) => str(ticket.values.subject),
-  status: (ticket) => oneOf<TicketStatus>(TICKET_STATUSES, ticket.values.status),
-  priority: (ticket) => str(ticket.values.priority),
-  createdAt: (ticket) => str(ticket.values.createdAt),
-  updatedAt: (ticket) => str(ticket.values.updatedAt),
+  status: typed('status'),
+  statusRaw: (ticket) => rawText(ticket.values.status),
+  priority: typed('priority'),
+  priorityRaw: (ticket) => rawText(ticket.values.priority),
+  createdAt: typed('createdAt'),
+  updatedAt: typed('updatedAt'),
 };
 
 export const Marketing: MarketingResolvers = {
   id: (member) => member.customerId,
-  status: (member) => oneOf<MarketingStatus>(MARKETING_STATUSES, member.values.status),
-  emailConsent: (member) => (typeof member.values.emailConsent === 'boolean' ? member.values.emailConsent : null),
-  consentedAt: (member) => str(member.values.consentedAt),
-  lists: (member) => (Array.isArray(member.values.lists) ? (member.values.lists as string[]) : []),
+  status: typed('status'),
+  statusRaw: (member) => rawText(member.values.status),
+  emailConsent: typed('emailConsent'),
+  consentedAt: typed('consentedAt'),
+  lists: (member, _args, context, info) => (reportUnreadable(member, ['lists'], context, info) || !Array.isArray(member.values.lists) ? [] : (member.values.lists as string[])),
 };
 
 export const AnalyticsEvent: AnalyticsEventResolvers = {
   id: (event) => str(event.values.id) ?? event.recordId,
   name: (event) => str(event.values.name) ?? 'unknown',
-  occurredAt: (event) => str(event.values.occurredAt) ?? '',
+  occurredAt: typed('occurredAt'),
   deviceId: (event) => str(event.values.deviceId) ?? '',
-  properties: (event) => str(event.values.properties),
+  properties: (event) => event.values.properties ?? null,
 };

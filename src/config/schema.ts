@@ -69,8 +69,13 @@ const transformName = z.enum(TRANSFORM_NAMES).describe('how the raw value become
 /** One mapped field: a path, or a path plus a named transform. */
 const fieldMapping = z.union([
   path,
-  z.strictObject({ path, transform: transformName.optional() }),
-]).describe('a path into the source record, or { path, transform }');
+  z.strictObject({
+    path,
+    transform: transformName.optional(),
+    /** For an enum field: the source's values → the enum's (`on-hold: HOLD`); unlisted ones go by their upper-case form, else UNKNOWN. */
+    values: z.record(z.string(), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'must be a GraphQL enum value name')).optional(),
+  }),
+]).describe('a path into the source record, or { path, transform, values }');
 export type FieldMapping = z.infer<typeof fieldMapping>;
 
 const lineItemsMapping = z.strictObject({

@@ -51,9 +51,10 @@ export async function linkedChildren(context: RequestContext, customer: Customer
   };
 }
 
-export async function loadProfile(context: RequestContext, customer: CustomerRef): Promise<Settled<MergedProfile>> {
+/** The merged profile, and the records it was merged from (whose unreadable values the caller reports). */
+export async function loadProfile(context: RequestContext, customer: CustomerRef): Promise<Settled<MergedProfile> & { records: MappedRecord[] }> {
   const { values, errors } = await linkedRecords(context, customer, 'profile');
-  return { values: [context.survivorship.merge(values)], errors };
+  return { values: [context.survivorship.merge(values)], errors, records: values };
 }
 
 /** The customer's marketing record: the most recently changed one when several members are linked. */

@@ -64,6 +64,13 @@ export class HubMetrics {
     registers: [this.registry],
   });
 
+  private readonly sourceValueCount = new Counter({
+    name: 'rosetta_source_values_unfit_total',
+    help: 'Source values that did not fit their field\'s GraphQL type, by source, field (schema coordinate) and outcome: invalid (answered null with a SOURCE_VALUE_INVALID error) or unknown (an enum value answered UNKNOWN).',
+    labelNames: ['source', 'field', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   private readonly operationLabels: OperationLabels;
 
   private readonly subscriptionsActive = new Gauge({
@@ -164,6 +171,10 @@ export class HubMetrics {
 
   recordCacheRefreshes(source: string, entity: string, outcome: 'ok' | 'failed', keys: number): void {
     this.recordCacheRefreshCount.inc({ source, entity, outcome }, keys);
+  }
+
+  recordUnfitValue(source: string, field: string, outcome: 'invalid' | 'unknown'): void {
+    this.sourceValueCount.inc({ source, field, outcome });
   }
 
   /** `name` is the client's operation name, labelled only if admitted (operation-labels.ts). */

@@ -17,6 +17,8 @@ export interface MappedRecord {
   recordId: string;
   values: UnifiedValues;
   fetchedAt: string;
+  /** Fields whose source value the mapping could not read (null in `values`), with why: their resolvers report it. */
+  invalid?: Record<string, string>;
 }
 
 /** Per key: the value, or the error that keeps only that key from resolving. */
@@ -98,7 +100,8 @@ class EntityReader {
     const recordId = this.compiled.recordId(raw);
     if (recordId === null) throw new SourceBadResponseError(this.source, `${this.name}: item without an id at "${this.config.idPath}"`);
     try {
-      return { source: this.source, entity: this.name, recordId, values: this.compiled.map(raw), fetchedAt };
+      const { values, invalid } = this.compiled.map(raw);
+      return { source: this.source, entity: this.name, recordId, values, fetchedAt, ...(invalid ? { invalid } : {}) };
     } catch (error) {
       if (error instanceof TransformError) {
         throw new SourceBadResponseError(this.source, `${this.name} ${recordId}: ${error.message}`, { cause: error });

@@ -89,7 +89,8 @@ const transforms: Record<TransformName, Transform> = {
   },
   upper: (v) => text(v)?.toUpperCase() ?? null,
   lower: (v) => text(v)?.toLowerCase() ?? null,
-  json: (v) => JSON.stringify(v),
+  // Kept as the source sent it, for a JSON field (AnalyticsEvent.properties).
+  json: (v) => v,
   stringList: (v) => {
     if (!Array.isArray(v)) throw new TransformError('stringList', v);
     return v.map(text).filter((s): s is string => s !== null);

@@ -52,8 +52,8 @@ describe('walk-ins sharing a placeholder email, with identity.blocked empty', ()
     const response = await t.graphql(CONFLICTS, { headers: keyHeader('admin') });
     const suspected = response.data.linkConflicts.filter((c: any) => c.reason === 'SUSPECTED_SHARED_VALUE');
     // The address, and the hash marketing tools would key it by.
-    expect(suspected.map((c: any) => [c.identifierKind, c.source, c.entity]).sort()).toEqual([['email', 'support', 'user'], ['email_md5', 'support', 'user']]);
-    expect(suspected.find((c: any) => c.identifierKind === 'email').identifierValue).toBe(PLACEHOLDER_EMAIL);
+    expect(suspected.map((c: any) => [c.identifierKind, c.source, c.entity]).sort()).toEqual([['EMAIL', 'support', 'user'], ['EMAIL_MD5', 'support', 'user']]);
+    expect(suspected.find((c: any) => c.identifierKind === 'EMAIL').identifierValue).toBe(PLACEHOLDER_EMAIL);
     // A lookup by it probes the sources, finds the walk-ins, and still links none of them together.
     const before = await t.store.countCustomers();
     const lookup = await t.graphql('query($v: String!) { customerByIdentity(kind: EMAIL, value: $v) { id } }', { variables: { v: PLACEHOLDER_EMAIL }, headers: keyHeader('admin') });

@@ -161,11 +161,21 @@ describe('bad responses are caught at the connector and reported, never retried,
     expect(requestsTo(t, 'crm', CONTACTS)).toBe(1);
   });
 
-  test('a word where a number was mapped fails the orders that hold it, not the profile from the same source', async () => {
+  test('a word where a number was mapped fails that value alone: each total is null with an error naming the shop and field', async () => {
     shop().set([{ kind: 'field', field: 'total_cents', value: 'twelve', route: 'POST /orders/batch' }]);
-    const response = await t.graphql('query($id: ID!) { customer(id: $id) { profile { provenance { source } } orders { id } } }', { variables: { id: customer.id } });
-    expect(clientErrors(response)).toEqual([sourceError('shop', 'SOURCE_BAD_RESPONSE', false, ['customer', 'orders'])]);
-    expect(response.data.customer.orders).toBeNull();
+    const response = await t.graphql('query($id: ID!) { customer(id: $id) { profile { provenance { source } } orders { id total { amountMinor } } } }', { variables: { id: customer.id } });
+    const orders = response.data.customer.orders as { id: string; total: unknown }[];
+    expect(orders.length).toBeGreaterThan(0);
+    expect(orders.map((o) => o.total)).toEqual(orders.map(() => null));
+    expect(clientErrors(response)).toEqual(
+      orders.map((order, i) =>
+        expect.objectContaining({
+          message: expect.stringMatching(/^source "shop" order \S+: Order\.total \(from mapped field "totalMinor"\) could not be read/),
+          path: ['customer', 'orders', i, 'total'],
+          extensions: expect.objectContaining({ code: 'SOURCE_VALUE_INVALID', source: 'shop', recordId: order.id, field: 'Order.total' }),
+        }),
+      ),
+    );
     // The shop's customer batch was read and is not in error: only the orders are.
     expect(requestsTo(t, 'shop', 'POST /customers/batch')).toBe(1);
   });

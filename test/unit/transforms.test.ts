@@ -24,7 +24,7 @@ describe('named transforms', () => {
     ['upper', ' open ', 'OPEN'],
     ['string', '   ', null],
     ['stringList', ['a', ' b ', 3, null], ['a', 'b', '3']],
-    ['json', { path: '/x' }, '{"path":"/x"}'],
+    ['json', { path: '/x' }, { path: '/x' }],
     ['string', null, null],
     ['money', undefined, null],
   ])('%s(%j) = %j', (name, input, expected) => {
