@@ -455,6 +455,16 @@ const limitsSection = z.strictObject({
   maxRepeatedFields: numeric(z.number().int().positive()).default(25),
   maxTokens: numeric(z.number().int().positive()).default(2_000),
   maxBodyBytes: numeric(z.number().int().positive()).default(1024 * 1024),
+  /**
+   * Upstream calls one request may cause: estimated from its list sizes and facets before it runs (refused when
+   * over), and counted while it runs (calls beyond fail with UPSTREAM_BUDGET_EXCEEDED).
+   */
+  maxUpstreamCalls: numeric(z.number().int().positive()).default(1_000),
+  /** Per caller (API key, JWT subject, or IP address on an open hub): requests at once, and per second. Absent: no limit. */
+  perCaller: z.strictObject({
+    maxConcurrent: numeric(z.number().int().positive()),
+    requestsPerSecond: numeric(z.number().positive()),
+  }).optional(),
   /** Default: on, except in production mode. */
   introspection: boolean().optional(),
   /** The offline playground (GraphiQL for browsers at GET /graphql). Default: on, except in production mode. */

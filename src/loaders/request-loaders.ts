@@ -5,12 +5,15 @@ import type { CallObserver } from '../sources/http-client.js';
 import { Deadline } from '../sources/policies/deadline.js';
 import type { CacheLookupObserver, RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
+import { callsFor, type UpstreamBudget } from '../server/upstream-budget.js';
 
 export interface LoaderCacheOptions {
   /** The hub's cross-request record cache; entities it does not cache are read live. */
   cache?: RecordCache;
   /** Told what each batch found in the cache (explain). */
   onCacheLookup?: CacheLookupObserver;
+  /** The request's upstream-call budget, spent before each call goes out (a cached entity's as if every key missed). */
+  budget?: UpstreamBudget;
 }
 
 export class RequestLoaders {
@@ -40,8 +43,9 @@ export class RequestLoaders {
       // Without a batch endpoint the reader makes one call per distinct key under its concurrency cap.
       // A cached entity's loader hands the cache the whole tick, which splits only its misses: ceil(misses / max)
       // calls (split before the lookup, a call would go out for every chunk holding a single miss).
-      if (cached) loader = new DataLoader((ids) => cached.load(ids, this.scope, this.caching.onCacheLookup), { maxBatchSize: Infinity });
-      else loader = new DataLoader((ids) => reader.fetchRecords(ids, this.scope), { maxBatchSize: reader.chunkSize });
+      const spend = (keys: number) => this.caching.budget?.spend(source, callsFor(reader, keys));
+      if (cached) loader = new DataLoader(async (ids) => (spend(ids.length), cached.load(ids, this.scope, this.caching.onCacheLookup)), { maxBatchSize: Infinity });
+      else loader = new DataLoader(async (ids) => (spend(ids.length), reader.fetchRecords(ids, this.scope)), { maxBatchSize: reader.chunkSize });
       this.recordLoaders.set(key, loader);
     }
     return loader;
@@ -54,8 +58,9 @@ export class RequestLoaders {
     if (!loader) {
       const reader = this.registry.reader(source, entity);
       const cached = this.caching.cache?.children(source, entity);
-      if (cached) loader = new DataLoader((parentIds) => cached.load(parentIds, this.scope, this.caching.onCacheLookup), { maxBatchSize: Infinity });
-      else loader = new DataLoader((parentIds) => reader.fetchChildren(parentIds, this.scope), { maxBatchSize: reader.chunkSize });
+      const spend = (keys: number) => this.caching.budget?.spend(source, callsFor(reader, keys));
+      if (cached) loader = new DataLoader(async (parentIds) => (spend(parentIds.length), cached.load(parentIds, this.scope, this.caching.onCacheLookup)), { maxBatchSize: Infinity });
+      else loader = new DataLoader(async (parentIds) => (spend(parentIds.length), reader.fetchChildren(parentIds, this.scope)), { maxBatchSize: reader.chunkSize });
       this.childLoaders.set(key, loader);
     }
     return loader;

@@ -13,7 +13,9 @@ import type { LinkService } from '../identity/link-service.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
+import type { CallerLimits } from './caller-limits.js';
 import type { StoreReadiness } from './store-readiness.js';
+import type { UpstreamBudget } from './upstream-budget.js';
 
 /** Long-lived parts shared by every request of one hub process. */
 export interface HubServices {
@@ -27,6 +29,8 @@ export interface HubServices {
   telemetry: Telemetry;
   /** The link store's condition for /readyz, which also migrates a schema that went missing. */
   storeReadiness: StoreReadiness;
+  /** Requests in flight and started per caller (`limits.perCaller`). */
+  callerLimits: CallerLimits;
   /** Link-table changes of this process and the others, for live subscriptions. */
   changes: ChangeFeed;
 }
@@ -43,4 +47,8 @@ export interface RequestContext extends HubServices {
   caller: Caller;
   /** What this request was shown and withheld, for `extensions.masked` and the audit log. */
   access: RequestAccess;
+  /** Who `limits.perCaller` counts this request against: the caller's ID, or its IP address on an open hub. */
+  callerKey: string;
+  /** Upstream calls this request may still make (`limits.maxUpstreamCalls`). */
+  upstreamBudget: UpstreamBudget;
 }

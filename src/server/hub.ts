@@ -40,6 +40,8 @@ import { attachSubscriptions } from './subscriptions.js';
 import { partialErrorsPlugin } from './plugins.js';
 import { readinessRoute } from './readiness.js';
 import { StoreReadiness } from './store-readiness.js';
+import { CallerLimits, callerLimitsPlugin } from './caller-limits.js';
+import { UpstreamBudget, upstreamBudgetPlugin } from './upstream-budget.js';
 import { loadTypeDefs } from './schema.js';
 import { webhookRoute } from './webhooks.js';
 
@@ -76,6 +78,7 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
     survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
     telemetry,
     storeReadiness: new StoreReadiness(store, logger),
+    callerLimits: new CallerLimits(config.limits.perCaller ?? { maxConcurrent: Number.POSITIVE_INFINITY, requestsPerSecond: Number.POSITIVE_INFINITY }),
   };
 }
 
@@ -110,12 +113,13 @@ export function createApollo(config: HubConfig, logger?: Logger, schema: GraphQL
     // Telemetry last: it counts the errors the plugins before it added.
     // Apollo's own landing page loads from a CDN: browsers get the hub's offline playground instead (playground.ts).
     // Cache control is off: the hub sets no cache hints, and the plugin would still wrap every field's resolution.
-    plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), telemetryPlugin as ApolloServerPlugin<RequestContext>],
+    plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, callerLimitsPlugin, upstreamBudgetPlugin, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), telemetryPlugin as ApolloServerPlugin<RequestContext>],
   });
 }
 
-export function requestContext(services: HubServices, requestId: string, explain: boolean, caller: Caller): RequestContext {
+export function requestContext(services: HubServices, requestId: string, explain: boolean, caller: Caller, remoteAddress?: string): RequestContext {
   const plan = explain ? new ExplainPlan() : null;
+  const upstreamBudget = new UpstreamBudget(services.config.limits.maxUpstreamCalls);
   const trace = new OperationTrace(requestId);
   // The services are listed rather than spread: a spread context object is built field by field on every request.
   return {
@@ -127,7 +131,11 @@ export function requestContext(services: HubServices, requestId: string, explain
     survivorship: services.survivorship,
     telemetry: services.telemetry,
     storeReadiness: services.storeReadiness,
+    callerLimits: services.callerLimits,
     changes: services.changes,
+    // On an open hub every caller is "anonymous": its address is what tells one from another.
+    callerKey: caller.via === 'open' ? `ip:${remoteAddress ?? 'unknown'}` : caller.id,
+    upstreamBudget,
     requestId,
     explain: plan,
     trace,
@@ -137,6 +145,7 @@ export function requestContext(services: HubServices, requestId: string, explain
     access: new RequestAccess(caller, requestId, services.directory.store, caller.via !== 'open'),
     loaders: new RequestLoaders(services.registry, upstreamObserver({ telemetry: services.telemetry, explain: plan, trace }), Deadline.after(services.config.server.queryDeadlineMs), {
       cache: services.recordCache,
+      budget: upstreamBudget,
       ...(plan ? { onCacheLookup: (lookup) => plan.recordCacheLookup(lookup) } : {}),
     }),
   };
@@ -182,7 +191,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   try {
     // On a port of its own, /metrics is not served on the public GraphQL port at all.
     if (config.metrics.port !== undefined) metricsListener = await listenMetrics(config.server.host, config.metrics.port, metrics);
-    http = await listenHttp(apollo, (request, requestId, caller) => requestContext(services, requestId, request.headers['x-rosetta-explain'] === '1', caller), {
+    http = await listenHttp(apollo, (request, requestId, caller) => requestContext(services, requestId, request.headers['x-rosetta-explain'] === '1', caller, request.socket.remoteAddress), {
       host: config.server.host,
       port: config.server.port,
       authenticate,

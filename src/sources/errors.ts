@@ -1,6 +1,6 @@
 // Upstream failures as values with stable codes; the server turns them into GraphQL errors in one place.
 
-export type SourceErrorCode = 'SOURCE_TIMEOUT' | 'SOURCE_UNAVAILABLE' | 'SOURCE_BAD_RESPONSE' | 'SOURCE_RATE_LIMITED' | 'SOURCE_AUTH_FAILED' | 'CIRCUIT_OPEN';
+export type SourceErrorCode = 'SOURCE_TIMEOUT' | 'SOURCE_UNAVAILABLE' | 'SOURCE_BAD_RESPONSE' | 'SOURCE_RATE_LIMITED' | 'SOURCE_AUTH_FAILED' | 'CIRCUIT_OPEN' | 'UPSTREAM_BUDGET_EXCEEDED';
 
 export abstract class SourceError extends Error {
   abstract readonly code: SourceErrorCode;
@@ -28,7 +28,14 @@ const PUBLIC_REASON: Record<SourceErrorCode, string> = {
   SOURCE_RATE_LIMITED: 'is rate limiting the hub',
   SOURCE_AUTH_FAILED: "refused the hub's credentials",
   CIRCUIT_OPEN: 'is failing; the hub is not calling it for now',
+  UPSTREAM_BUDGET_EXCEEDED: "was not called: the request used up its upstream-call budget (limits.maxUpstreamCalls)",
 };
+
+/** A call the request may not make: it has spent `limits.maxUpstreamCalls` (upstream-budget.ts). */
+export class UpstreamBudgetExceededError extends SourceError {
+  readonly code = 'UPSTREAM_BUDGET_EXCEEDED';
+  readonly retryable = false;
+}
 
 export class SourceTimeoutError extends SourceError {
   readonly code = 'SOURCE_TIMEOUT';

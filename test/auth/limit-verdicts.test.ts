@@ -24,7 +24,7 @@ function countedValidate(): { readonly calls: number; validate: typeof validate 
 const ROOMY: VerdictCacheBounds = { maxEntries: 100, maxTotalChars: 100_000, maxKeyChars: 10_000 };
 
 describe('the HTTP query guard (maxAliases 3, maxDepth 6)', () => {
-  const LIMITS: LimitsSection = { maxDepth: 6, maxAliases: 3, maxDirectives: 3, maxRepeatedFields: 4, maxTokens: 200, maxCost: 1000, maxBodyBytes: 4096 };
+  const LIMITS: LimitsSection = { maxDepth: 6, maxAliases: 3, maxDirectives: 3, maxRepeatedFields: 4, maxTokens: 200, maxCost: 1000, maxBodyBytes: 4096, maxUpstreamCalls: 1_000 };
   const guardWith = (cache: VerdictCacheBounds = ROOMY) => {
     const counted = countedValidate();
     return { counted, guard: createQueryGuard(LIMITS, { cache, validate: counted.validate }) };
