@@ -410,7 +410,7 @@ export type Order = {
 
 /**
  * Source-fed enums: a source's own values are mapped by the field's `values` in config (else by their upper-case
- * form); a value neither names is UNKNOWN, with the source's text in the sibling `…Raw` field (docs/extensions.md).
+ * form); a value neither names is UNKNOWN, with the source's text in the sibling `…Raw` field (docs/typed-clients.md).
  */
 export type OrderStatus =
   | 'CANCELLED'
