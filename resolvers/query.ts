@@ -9,7 +9,21 @@ import { reportPartial } from './partial.js';
 const MAX_PAGE = 100;
 
 const encodeCursor = (customerId: string) => Buffer.from(customerId, 'utf8').toString('base64url');
-const decodeCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString('utf8');
+/** Customer IDs are `cus_` and 16 hex digits (deriveCustomerId); anything else was not a cursor this query returned. */
+const CUSTOMER_ID = /^cus_[0-9a-f]{16}$/;
+function decodeCursor(cursor: string): string {
+  const customerId = Buffer.from(cursor, 'base64url').toString('utf8');
+  // An unknown cursor used to read as "after everything": an empty page, no error, and a client that stops paging.
+  if (!CUSTOMER_ID.test(customerId) || encodeCursor(customerId) !== cursor) throw badInput('after is not a cursor this query returned', 'after');
+  return customerId;
+}
+
+/**
+ * Longest identifier values a lookup accepts: an email address is at most 254 characters (RFC 5321), a phone number
+ * far fewer; longer text is the caller's mistake, refused before any source is asked (it used to come back as the
+ * source's SOURCE_UNAVAILABLE).
+ */
+const MAX_VALUE_LENGTH = { EMAIL: 254, PHONE: 32, SOURCE_RECORD: 512 } as const;
 
 export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
   customer: async (_parent, { id }, context) => customerRef(await context.directory.customer(id)),
@@ -27,6 +41,7 @@ export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
   },
 
   customerByIdentity: async (_parent, { kind, value }, context, info) => {
+    if (value.length > MAX_VALUE_LENGTH[kind]) throw badInput(`value is longer than ${MAX_VALUE_LENGTH[kind]} characters`, 'value');
     switch (kind) {
       case 'EMAIL':
       case 'PHONE': {
