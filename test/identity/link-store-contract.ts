@@ -1,6 +1,6 @@
 // The behaviour every LinkStore backend must have; each backend's test file runs this suite against a real store.
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { deriveCustomerId, planLinks, tokensOf, type IncomingRecord, type MatchPolicy, type RecordChange } from '../../src/identity/link-planner.js';
+import { deriveCustomerId, planLinks, tokensOf, type IncomingRecord, type LinkChanges, type MatchPolicy, type RecordChange } from '../../src/identity/link-planner.js';
 import type { IdentifierToken } from '../../src/identity/model.js';
 import type { LinkStore } from '../../src/identity/store.js';
 
@@ -255,6 +255,68 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
       expect(await store.listConflicts(10)).toEqual([]);
       // The other customers stay as they were.
       expect(await store.countCustomers()).toBe(2);
+    });
+
+    test('record versions, tombstones included, are written with a plan and read back by record', async () => {
+      const plan = await apply(store, [{ upsert: rec('crm', '1') }], '2026-01-01T00:00:00.000Z');
+      const crm1 = { source: 'crm', entity: 'e', recordId: '1' };
+      const gone = { source: 'crm', entity: 'e', recordId: '2' };
+      await store.applyChanges({ ...plan, upserted: [], removed: [], conflicts: [], released: [], versions: [{ record: crm1, version: '7', deleted: false }, { record: gone, version: '2026-01-01T00:00:00.000Z', deleted: true }] });
+      const held = await store.getRecordVersions([crm1, gone, { source: 'crm', entity: 'e', recordId: 'never' }]);
+      expect([...held.values()]).toEqual(expect.arrayContaining([{ record: crm1, version: '7', deleted: false }, { record: gone, version: '2026-01-01T00:00:00.000Z', deleted: true }]));
+      expect(held.size).toBe(2);
+      await store.applyChanges({ upserted: [], removed: [], conflicts: [], released: [], versions: [{ record: crm1, version: '8', deleted: false }] });
+      expect((await store.getRecordVersions([crm1])).get('crm:e:1')!.version).toBe('8');
+    });
+
+    test('webhook event IDs are remembered until they expire, per source', async () => {
+      await store.applyChanges({ upserted: [], removed: [], conflicts: [], released: [], seenEvents: [{ source: 'crm', eventId: 'evt-1', expiresAt: '2999-01-01T00:00:00.000Z' }, { source: 'crm', eventId: 'evt-old', expiresAt: '2000-01-01T00:00:00.000Z' }] });
+      expect([...(await store.seenEvents('crm', ['evt-1', 'evt-old', 'evt-2'], new Date().toISOString()))]).toEqual(['evt-1']);
+      expect((await store.seenEvents('shop', ['evt-1'], new Date().toISOString())).size).toBe(0);
+    });
+
+    test('a split gives a merged-away ID back: its alias row goes, and the link history lists both, newest first', async () => {
+      const phone = (n: number) => ({ kind: 'phone' as const, value: `+1415555030${n}` });
+      await apply(store, [{ upsert: rec('crm', 'x', [phone(1)]) }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('crm', 'y', [phone(2)]) }], '2026-01-02T00:00:00.000Z');
+      const [x, y] = [(await store.findCustomerIdByRecord({ source: 'crm', recordId: 'x' }))!, (await store.findCustomerIdByRecord({ source: 'crm', recordId: 'y' }))!];
+      const history = (plan: LinkChanges, at: string) => (plan.events ?? []).map((e) => ({ ...e, at, actor: 'test', requestId: 'r', reason: null }));
+      const bridge = await apply(store, [{ upsert: rec('shop', 'b', [phone(1), phone(2)]) }], '2026-01-03T00:00:00.000Z');
+      await store.applyChanges({ upserted: [], removed: [], conflicts: [], released: [], history: history(bridge, '2026-01-03T00:00:00.000Z') });
+      expect((await store.getCustomers([y])).get(y)!.customerId).toBe(x);
+      // Loaded with its aliases, the survivor's split gives y back.
+      const changes: RecordChange[] = [{ upsert: rec('shop', 'b', [phone(1)]) }];
+      const graph = await store.loadGraph({ tokens: [...tokensOf(changes), phone(2)], candidateIds: [] });
+      expect(graph.aliases!.get(x)).toEqual([y]);
+      const split = planLinks(graph, changes, POLICY, '2026-01-04T00:00:00.000Z');
+      expect(split.restored).toEqual([y]);
+      await store.applyChanges({ ...split, history: history(split, '2026-01-04T00:00:00.000Z') });
+      const found = await store.getCustomers([x, y]);
+      expect([found.get(x)!.customerId, found.get(y)!.customerId, found.get(x)!.mergedIds]).toEqual([x, y, []]);
+      expect((await store.readLinkHistory([y], 10)).map((e) => [e.kind, e.customerId, e.otherCustomerId])).toEqual([['SPLIT', x, y], ['MERGE', x, y]]);
+    });
+
+    test("reconciliation lists an entity's records linked before a time, in ID order", async () => {
+      await apply(store, [{ upsert: rec('crm', '2') }, { upsert: rec('crm', '1') }, { upsert: rec('shop', '3') }], '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('crm', '4') }], '2026-01-03T00:00:00.000Z');
+      expect(await store.listLinkedRecordIds('crm', 'e', '2026-01-02T00:00:00.000Z')).toEqual(['1', '2']);
+    });
+
+    test('syncs wait for each other', async () => {
+      const order: string[] = [];
+      let release!: () => void;
+      const first = store.withSyncLock(async () => {
+        order.push('first in');
+        await new Promise<void>((resolve) => (release = resolve));
+        order.push('first out');
+      });
+      const second = store.withSyncLock(async () => {
+        order.push('second in');
+      });
+      await expect.poll(() => order).toEqual(['first in']);
+      release();
+      await Promise.all([first, second]);
+      expect(order).toEqual(['first in', 'first out', 'second in']);
     });
 
     test('ping answers while the store is open', async () => {
