@@ -1,6 +1,7 @@
 // Prometheus metrics of one hub process (prom-client), on a registry of its own so tests and replicas never share one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LinkDirectory } from '../identity/directory.js';
+import type { LinkCounters } from '../identity/link-counters.js';
 import type { UpstreamCall } from '../sources/http-client.js';
 import type { CacheResult } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
@@ -198,6 +199,30 @@ export class HubMetrics {
 
   recordSubscriptionRefusal(reason: 'unauthenticated' | 'forbidden' | 'limit' | 'invalid'): void {
     this.subscriptionRefusals.inc({ reason });
+  }
+
+  /** Exposes the link table's input counts (read at scrape time from the counters LinkService keeps). */
+  observeLinkInputs(counters: LinkCounters): void {
+    new Gauge({
+      name: 'rosetta_link_changes',
+      help: 'Record changes since start, by outcome: applied (reached the planner), stale (not newer than the table: ignored), replay (webhook deliveries refused as replays).',
+      labelNames: ['outcome'] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ outcome: 'applied' }, counters.applied);
+        this.set({ outcome: 'stale' }, counters.stale);
+        this.set({ outcome: 'replay' }, counters.replays);
+      },
+    });
+    new Gauge({
+      name: 'rosetta_link_invalid_inputs',
+      help: 'Inputs refused as invalid since start (never linked or stored), by what was wrong: record_id (empty or over 256 characters), email (over 254), phone (over 32).',
+      labelNames: ['input'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [input, count] of Object.entries(counters.invalid)) this.set({ input }, count);
+      },
+    });
   }
 
   render(): Promise<string> {

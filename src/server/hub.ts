@@ -68,13 +68,15 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
   const changes = new ChangeFeed();
   // Changes other replicas applied reach this one's subscribers; PostgreSQL carries them (NOTIFY), SQLite has no peers.
   if (store.customerChanges) relayCustomerChanges(changes, store.customerChanges, telemetry);
+  const links = new LinkService(config, registry, directory, recordCache, undefined, changes);
+  telemetry.metrics.observeLinkInputs(links.counters);
   return {
     config,
     registry,
     directory,
     recordCache,
     changes,
-    links: new LinkService(config, registry, directory, recordCache, undefined, changes),
+    links,
     survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
     telemetry,
     storeReadiness: new StoreReadiness(store, logger),

@@ -127,6 +127,15 @@ describe('ordered, replay-proof webhooks', () => {
   });
 });
 
+test('/metrics reports the same counts: changes applied, ignored as stale, refused as replays, invalid inputs', async () => {
+  const c = counters();
+  const text = await t.hub.services.telemetry.metrics.render();
+  expect(text).toContain(`rosetta_link_changes{outcome="applied"} ${c.applied}`);
+  expect(text).toContain(`rosetta_link_changes{outcome="stale"} ${c.stale}`);
+  expect(text).toContain(`rosetta_link_changes{outcome="replay"} ${c.replays}`);
+  expect(text).toContain(`rosetta_link_invalid_inputs{input="record_id"} ${c.invalid.record_id}`);
+});
+
 describe('input hygiene', () => {
   test('an empty record id is refused and counted; a 900 KB "email" is counted and never stored', async () => {
     const before = counters();
