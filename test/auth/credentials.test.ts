@@ -143,7 +143,7 @@ describe('auth config', () => {
 
   test('without auth or limits, the config keeps the open demo and default limits', () => {
     expect(base.auth).toBeUndefined();
-    expect(base.limits).toEqual({ maxDepth: 10, maxCost: 1_000_000, maxAliases: 15, maxDirectives: 20, maxRepeatedFields: 25, maxTokens: 2000, maxBodyBytes: 1024 * 1024 });
+    expect(base.limits).toEqual({ maxDepth: 10, maxCost: 1_000_000, maxAliases: 15, maxDirectives: 20, maxRepeatedFields: 25, maxTokens: 2000, maxBodyBytes: 1024 * 1024, maxUpstreamCalls: 1_000 });
   });
 });
 
