@@ -18,9 +18,9 @@ export interface CliResult {
 }
 
 /** One run of `rosetta ARGS`, bounded in time; stdout is a pipe, so the CLI sees no terminal. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...PROGRAM, ...args], { cwd: ROOT, timeout: options.timeoutMs ?? 25_000, env: { ...process.env, LOG_LEVEL: 'silent' } }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...PROGRAM, ...args], { cwd: ROOT, timeout: options.timeoutMs ?? 25_000, env: { ...process.env, LOG_LEVEL: 'silent', ...options.env } }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
