@@ -59,6 +59,16 @@ export interface SearchRow {
   calls: number;
 }
 
+export interface LookupRow {
+  source: string;
+  entity: string;
+  /** The child record read by its own id, and the parent it was listed under. */
+  recordId: string;
+  parentId: string;
+  found: boolean;
+  calls: number;
+}
+
 export interface PathRow {
   source: string;
   entity: string;
@@ -74,6 +84,7 @@ export interface CheckReport {
   reads: ReadRow[];
   children: ChildRow[];
   searches: SearchRow[];
+  lookups: LookupRow[];
   paths: PathRow[];
   findings: Finding[];
 }
@@ -133,7 +144,7 @@ interface Listed {
 }
 
 export class SourceExercise {
-  readonly report: CheckReport = { lists: [], reads: [], children: [], searches: [], paths: [], findings: [] };
+  readonly report: CheckReport = { lists: [], reads: [], children: [], searches: [], lookups: [], paths: [], findings: [] };
   private readonly findings = new Findings();
   private readonly calls = new CallCounter();
   private readonly sampleRecords: number;
@@ -295,12 +306,14 @@ export class SourceExercise {
     const row: ChildRow = { source: at.source, entity: at.entity, parents: parentIds.length, withChildren: 0, children: 0, calls };
     const mapped: MappedRecord[] = [];
     const failed: string[] = [];
+    let firstChild: { recordId: string; parentId: string } | undefined;
     results.forEach((result, i) => {
       if (result instanceof Error) {
         failed.push(`${parentIds[i]}: ${describe(result)}`);
         return;
       }
       if (result.length > 0) row.withChildren += 1;
+      firstChild ??= result[0] && { recordId: result[0].recordId, parentId: parentIds[i]! };
       row.children += result.length;
       mapped.push(...result);
     });
@@ -311,6 +324,22 @@ export class SourceExercise {
       this.findings.add('error', at, 'children', key, `none of ${row.parents} sampled parents has a child: the request probably does not select by parent (check its path and query)`);
     }
     this.mappedCoverage(at, mapped);
+    if (at.config.lookup && firstChild) await this.lookup(at, firstChild);
+  }
+
+  /** Reads a child record by its own id (`lookup`), as customerByIdentity(SOURCE_RECORD) does, expecting the parent it was listed under. */
+  private async lookup(at: Entity, child: { recordId: string; parentId: string }): Promise<void> {
+    let found = false;
+    try {
+      const result = await at.reader.lookup(child.recordId, { observe: this.calls.observe });
+      found = result?.parentId === child.parentId;
+      if (!found) {
+        this.findings.add('error', at, 'lookup', 'lookup', result === null ? `child ${child.recordId} of parent ${child.parentId} was not found by its own id` : `child ${child.recordId} names parent ${result.parentId}, but was listed under ${child.parentId}`);
+      }
+    } catch (error) {
+      this.findings.add('error', at, 'lookup', 'lookup', `reading child ${child.recordId} by its own id failed: ${describe(error)}`);
+    }
+    this.report.lookups.push({ source: at.source, entity: at.entity, recordId: child.recordId, parentId: child.parentId, found, calls: this.calls.take(`${at.entity}.lookup`) });
   }
 
   /** Searches for a sampled record by its own identifier, as on-demand lookup would, expecting it back. */
