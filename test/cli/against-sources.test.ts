@@ -33,9 +33,9 @@ function checkRows(stdout: string): Record<string, { request: string; status: st
 }
 
 describe('rosetta check', () => {
-  test('reaches every entity of healthy sources with one request each and exits 0', async () => {
+  test('--reach-only reaches every entity of healthy sources with one request each and exits 0', async () => {
     systems.resetStats();
-    const { code, stdout } = await runCli(['check', '--config', configFile]);
+    const { code, stdout } = await runCli(['check', '--config', configFile, '--reach-only']);
     expect(code).toBe(0);
     expect(checkRows(stdout)).toEqual({
       'crm.contact': { request: 'list GET /contacts', status: 'ok' },
