@@ -315,6 +315,9 @@ function idReader(read: Accessor): (raw: unknown) => string | null {
 export interface ListPage {
   items: unknown[];
   next: string | null;
+  /** The page as the source sent it, and its Link header when the list's style reads one (for `rosetta check`). */
+  body?: unknown;
+  link?: string | undefined;
 }
 
 /** A source: its HTTP client and a reader per configured entity. */

@@ -12,6 +12,9 @@ export type PageRequest = Omit<JsonRequest, 'operation' | 'observe' | 'deadline'
 export interface PageStep {
   items: unknown[];
   next: string | null;
+  /** The page as the source sent it, and its Link header when the style reads one: `rosetta check` looks in them for signs of more pages. */
+  body: unknown;
+  link: string | undefined;
 }
 
 /** A style's reading of one response: the next position, or a reason the list cannot go on. */
@@ -199,7 +202,7 @@ export class ListPager {
       if (next !== null && (next === position || seen.has(next))) throw new SourcePaginationError(this.source, this.entity, position, `the next page ("${next}") was already read in this pass`);
       if (position !== null) seen.add(position);
       previousIds = ids;
-      yield { items, next };
+      yield { items, next, body, link };
       if (next === null) return;
       position = next;
     }
