@@ -5,10 +5,27 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { VendorName } from '../../src/demo/vendors/index.js';
 import { recipePath, startRecipe, type RecipeRun } from '../recipes/recipe-harness.js';
-import { runCli, tempDir } from './cli-harness.js';
+import { runCli, tempDir, type CliResult } from './cli-harness.js';
 
 const dir = tempDir();
 const runs = new Map<VendorName, RecipeRun>();
+
+/** A source named `name`: the vendor's recipe source with `change` applied to its entities. */
+function variant(vendor: VendorName, change: (entities: any) => void) {
+  const source = parse(readFileSync(recipePath(vendor), 'utf8')).sources[vendor];
+  source.baseUrl = runs.get(vendor)!.vendor.url;
+  for (const [name, value] of Object.entries(runs.get(vendor)!.env)) source.auth = JSON.parse(JSON.stringify(source.auth).replaceAll(`\${${name}}`, value));
+  change(source.entities);
+  return source;
+}
+
+/** One `rosetta check` over a config holding every variant as its own source: each finding names its source's key. */
+function check(name: string, sources: Record<string, unknown>, ...args: string[]): Promise<CliResult> {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify({ linkStore: { kind: 'sqlite', path: join(dir, `${name}.sqlite`) }, sources }));
+  return runCli(['check', '--config', file, ...args], { timeoutMs: 90_000 });
+}
+
 beforeAll(async () => {
   for (const vendor of ['stripe', 'hubspot', 'shopify'] as const) runs.set(vendor, await startRecipe(vendor));
 });
@@ -16,89 +33,94 @@ afterAll(async () => {
   for (const run of runs.values()) await run.close();
 });
 
-/** The vendor's recipe with `change` applied to its parsed YAML, checked against the simulated vendor. */
-async function checkVariant(vendor: VendorName, name: string, change: (entities: any) => void, ...args: string[]) {
-  const raw = parse(readFileSync(recipePath(vendor), 'utf8'));
-  change(raw.sources[vendor].entities);
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, stringify(raw));
-  return runCli(['check', '--config', file, ...args], { env: runs.get(vendor)!.env, timeoutMs: 60_000 });
-}
-
-describe('rosetta check fails configs that would lose data', () => {
-  test('Stripe: a cursor read from a field the API does not send stops the list after one page: check names list.pagination and has_more', async () => {
-    const { code, stdout, stderr } = await checkVariant('stripe', 'stripe-early-stop', (e) => {
-      e.customer.list.pagination = { style: 'cursor', nextCursorPath: 'next_cursor' };
-    });
-    expect(code).toBe(1);
-    expect(stdout).toMatch(/^stripe\s+customer\s+1\s+100\s+-\s+end\s+1$/m);
-    expect(stderr).toContain('error: stripe.customer list (sources.stripe.entities.customer.list.pagination): the list stopped after 1 pages and 100 records, but its last page says more follow ("has_more" is true)');
-  });
-
-  test('Stripe: the issue’s cursor path data[-1].id now reads the last item (RFC 9535), so every customer is listed and check passes', async () => {
-    const run = runs.get('stripe')!;
-    const { code, stdout } = await checkVariant('stripe', 'stripe-last-item', (e) => {
-      e.customer.list.pagination = { style: 'cursor', nextCursorPath: 'data[-1].id' };
-    });
-    expect(code).toBe(0);
-    expect(stdout).toMatch(new RegExp(`^stripe\\s+customer\\s+\\d+\\s+${run.vendor.customers.length}\\s+-\\s+end`, 'm'));
-  });
-
-  test('Stripe: the issue’s config as written (cursorParam, limitParam) is refused at start with the key’s path', async () => {
-    const { code, stderr } = await checkVariant('stripe', 'stripe-old-keys', (e) => {
-      e.customer.list = { path: '/v1/customers', envelope: 'data', pagination: { style: 'cursor', cursorParam: 'starting_after', limitParam: 'limit', nextCursorPath: 'data[-1].id' } };
-    });
-    expect(code).toBe(2);
-    expect(stderr).toContain('sources.stripe.entities.customer.list.pagination');
-  });
-
-  test('Stripe: the issue’s charge path with its own "?" now merges with `query` (URL API), and every sampled customer’s charges are read', async () => {
-    const { code, stdout } = await checkVariant('stripe', 'stripe-query-in-path', (e) => {
-      e.charge.single = { path: '/v1/charges?customer={id}', query: { limit: '100' }, envelope: 'data' };
-    }, '--sample', '1');
-    expect(code).toBe(0);
-    expect(stdout).toMatch(/^stripe\s+charge\s+50\s+[1-9]\d*\s+[1-9]\d*\s+50$/m);
-  });
-
-  test('Stripe: a second "?" glues "?limit=100" onto the customer id: no sampled customer has a charge, and check names charge.single', async () => {
-    const { code, stdout, stderr } = await checkVariant('stripe', 'stripe-query-after-query', (e) => {
-      e.charge.single = { path: '/v1/charges?customer={id}?limit=100', envelope: 'data' };
-    }, '--sample', '1');
-    expect(code).toBe(1);
-    expect(stdout).toMatch(/^stripe\s+charge\s+50\s+0\s+0\s+50$/m);
-    expect(stderr).toContain('error: stripe.charge children (sources.stripe.entities.charge.single): none of 50 sampled parents has a child: the request probably does not select by parent (check its path and query)');
-  });
-
-  test('HubSpot: a batch body of bare ids is refused by the API: check names contact.batch and the 400', async () => {
-    const { code, stderr } = await checkVariant('hubspot', 'hubspot-bare-ids', (e) => {
-      e.contact.batch.body = { properties: ['email'], inputs: '{ids}' };
-    }, '--sample', '1');
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/^error: hubspot\.contact batch \(sources\.hubspot\.entities\.contact\.batch\): 50 of 50 listed records could not be read back \(partial batch\): record \d+: SOURCE_\w+: .*400$/m);
-  });
-
-  test('HubSpot: the issue’s batch keys (idsBodyKey) are refused at start with the key’s path', async () => {
-    const { code, stderr } = await checkVariant('hubspot', 'hubspot-old-keys', (e) => {
-      e.contact.batch = { method: 'POST', path: '/crm/v3/objects/contacts/batch/read', idsBodyKey: 'inputs', maxBatchSize: 100, envelope: 'results' };
-    });
-    expect(code).toBe(2);
-    expect(stderr).toContain('sources.hubspot.entities.contact.batch');
-  });
-
-  test('Shopify: ids read back without `limit` come back 50 at most: check reports the partial batch with its numbers', async () => {
-    const { code, stdout, stderr } = await checkVariant('shopify', 'shopify-default-limit', (e) => {
-      delete e.customer.batch.query.limit;
+describe('rosetta check fails configs that would lose data, naming the key', () => {
+  let result: CliResult;
+  const errorsOf = (source: string) => result.stderr.split('\n').filter((line) => line.startsWith(`error: ${source}.`));
+  beforeAll(async () => {
+    result = await check('variants', {
+      // Issue: Stripe's cursor read from a field the API does not send: the list stops after one page.
+      stripe_early_stop: variant('stripe', (e) => {
+        e.customer.list.pagination = { style: 'cursor', nextCursorPath: 'next_cursor' };
+        delete e.charge;
+      }),
+      // Issue: the cursor path data[-1].id, which the old dotted paths could not read; RFC 9535 reads the last item.
+      stripe_last_item: variant('stripe', (e) => {
+        e.customer.list.pagination = { style: 'cursor', nextCursorPath: 'data[-1].id' };
+        delete e.charge;
+      }),
+      // Issue: the charge path with its own "?", which `query` was appended after; the URL API now merges them.
+      stripe_query_in_path: variant('stripe', (e) => {
+        e.charge.single = { path: '/v1/charges?customer={id}', query: { limit: '100' }, envelope: 'data' };
+      }),
+      // Still wrong: a second "?" glues "?limit=100" onto the customer id.
+      stripe_query_after_query: variant('stripe', (e) => {
+        e.charge.single = { path: '/v1/charges?customer={id}?limit=100', envelope: 'data' };
+      }),
+      // Issue: HubSpot's batch body; the ids as a bare array where the API wants [{ id }].
+      hubspot_bare_ids: variant('hubspot', (e) => {
+        e.contact.batch.body = { properties: ['email'], inputs: '{ids}' };
+      }),
+      hubspot_bad_path: variant('hubspot', (e) => {
+        e.contact.mapping.city = 'properties.town';
+      }),
+      // `ids` without `limit`: Shopify returns at most 50 of the 80 asked for.
+      shopify_default_limit: variant('shopify', (e) => {
+        delete e.customer.batch.query.limit;
+        delete e.order;
+      }),
     }, '--records', '80');
-    expect(code).toBe(1);
-    expect(stdout).toMatch(/^shopify\s+customer\s+batch\s+80\s+50\s+1\s+1$/m);
-    expect(stderr).toContain('error: shopify.customer batch (sources.shopify.entities.customer.batch): 30 of 80 listed records could not be read back (partial batch): record ');
   });
 
-  test('a mapped path that never resolves is an error, naming the mapping key', async () => {
-    const { code, stderr } = await checkVariant('hubspot', 'hubspot-bad-path', (e) => {
-      e.contact.mapping.city = 'properties.town';
-    }, '--sample', '1');
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/^error: hubspot\.contact paths \(sources\.hubspot\.entities\.contact\.mapping\.city\): mapping city "properties\.town" resolves in none of 50 sampled records$/m);
+  test('exits 1, counting the errors of every broken source and none of the sound ones', () => {
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^check found 5 errors \(stripe_early_stop\.customer, stripe_query_after_query\.charge, hubspot_bare_ids\.contact, hubspot_bad_path\.contact, shopify_default_limit\.customer\)$/m);
   });
+
+  test('Stripe, a cursor the API does not send: the list stopped after one page although its last page says has_more', () => {
+    expect(result.stdout).toMatch(/^stripe_early_stop\s+customer\s+1\s+100\s+-\s+end\s+1$/m);
+    expect(errorsOf('stripe_early_stop')).toEqual([
+      'error: stripe_early_stop.customer list (sources.stripe_early_stop.entities.customer.list.pagination): the list stopped after 1 pages and 100 records, but its last page says more follow ("has_more" is true): check the cursor or next-page path',
+    ]);
+  });
+
+  test('Stripe, the issue’s data[-1].id: every customer is listed, and nothing is wrong', () => {
+    expect(result.stdout).toMatch(new RegExp(`^stripe_last_item\\s+customer\\s+\\d+\\s+${runs.get('stripe')!.vendor.customers.length}\\s+-\\s+end`, 'm'));
+    expect(errorsOf('stripe_last_item')).toEqual([]);
+  });
+
+  test('Stripe, the issue’s "?" in the charge path: every sampled customer’s charges are read; a second "?" reads none and fails naming charge.single', () => {
+    expect(result.stdout).toMatch(/^stripe_query_in_path\s+charge\s+80\s+[1-9]\d*\s+[1-9]\d*\s+80$/m);
+    expect(errorsOf('stripe_query_in_path')).toEqual([]);
+    expect(result.stdout).toMatch(/^stripe_query_after_query\s+charge\s+80\s+0\s+0\s+80$/m);
+    expect(errorsOf('stripe_query_after_query')).toEqual([
+      'error: stripe_query_after_query.charge children (sources.stripe_query_after_query.entities.charge.single): none of 80 sampled parents has a child: the request probably does not select by parent (check its path and query)',
+    ]);
+  });
+
+  test('HubSpot, a batch body the API refuses: every read-back fails, naming contact.batch and the 400', () => {
+    expect(errorsOf('hubspot_bare_ids')).toEqual([expect.stringMatching(/^error: hubspot_bare_ids\.contact batch \(sources\.hubspot_bare_ids\.entities\.contact\.batch\): 80 of 80 listed records could not be read back \(partial batch\): record \d+: SOURCE_\w+: .*400$/)]);
+  });
+
+  test('a mapped path that never resolves is an error naming the mapping key', () => {
+    expect(errorsOf('hubspot_bad_path')).toEqual(['error: hubspot_bad_path.contact paths (sources.hubspot_bad_path.entities.contact.mapping.city): mapping city "properties.town" resolves in none of 80 sampled records']);
+  });
+
+  test('Shopify, ids without limit: the partial batch with its numbers', () => {
+    expect(result.stdout).toMatch(/^shopify_default_limit\s+customer\s+batch\s+80\s+50\s+1\s+1$/m);
+    expect(errorsOf('shopify_default_limit')).toEqual([expect.stringMatching(/^error: shopify_default_limit\.customer batch \(sources\.shopify_default_limit\.entities\.customer\.batch\): 30 of 80 listed records could not be read back \(partial batch\): record \d+: SOURCE_BAD_RESPONSE: /)]);
+  });
+});
+
+test('the issue’s configs as written (cursorParam and limitParam, idsBodyKey) are refused at start with each key’s path', async () => {
+  const { code, stderr } = await check('old-keys', {
+    stripe: variant('stripe', (e) => {
+      e.customer.list = { path: '/v1/customers', envelope: 'data', pagination: { style: 'cursor', cursorParam: 'starting_after', limitParam: 'limit', nextCursorPath: 'data[-1].id' } };
+    }),
+    hubspot: variant('hubspot', (e) => {
+      e.contact.batch = { method: 'POST', path: '/crm/v3/objects/contacts/batch/read', idsBodyKey: 'inputs', maxBatchSize: 100, envelope: 'results' };
+    }),
+  });
+  expect(code).toBe(2);
+  expect(stderr).toContain('sources.stripe.entities.customer.list.pagination');
+  expect(stderr).toContain('sources.hubspot.entities.contact.batch');
 });

@@ -94,7 +94,7 @@ export const RARE_SHARE = 0.1;
 /** With at least this many sampled parents and no child among them, the child read is taken to be wrong. */
 const CHILDLESS_PARENTS = 10;
 
-/** Counts upstream calls per operation name (`contact.batch`…), for exact figures in the report. */
+/** Counts one source's upstream calls per operation name (`contact.batch`…), for exact figures in the report. */
 class CallCounter {
   private readonly counts = new Map<string, number>();
   readonly observe = (call: UpstreamCall) => this.counts.set(call.operation, (this.counts.get(call.operation) ?? 0) + 1);
@@ -146,7 +146,8 @@ interface Listed {
 export class SourceExercise {
   readonly report: CheckReport = { lists: [], reads: [], children: [], searches: [], lookups: [], paths: [], findings: [] };
   private readonly findings = new Findings();
-  private readonly calls = new CallCounter();
+  /** Sources are exercised at once, each with its own counter: entity names repeat across sources. */
+  private readonly counters = new Map<string, CallCounter>();
   private readonly sampleRecords: number;
 
   constructor(
@@ -159,9 +160,20 @@ export class SourceExercise {
 
   /** Every source at once, each source's entities one after another (a source's rate limit is shared by them). */
   async run(): Promise<CheckReport> {
-    await Promise.all(Object.keys(this.config.sources).map((source) => this.runSource(source)));
-    this.report.findings = this.findings.all;
+    const sources = Object.keys(this.config.sources);
+    await Promise.all(sources.map((source) => this.runSource(source)));
+    // Reported in config order, whichever source finished first.
+    const rank = (row: { source: string; entity: string }) => sources.indexOf(row.source) * 1000 + Object.keys(this.config.sources[row.source]!.entities).indexOf(row.entity);
+    const inOrder = <T extends { source: string; entity: string }>(rows: T[]) => rows.map((row, i) => ({ row, i })).sort((a, b) => rank(a.row) - rank(b.row) || a.i - b.i).map(({ row }) => row);
+    const { lists, reads, children, searches, lookups, paths } = this.report;
+    Object.assign(this.report, { lists: inOrder(lists), reads: inOrder(reads), children: inOrder(children), searches: inOrder(searches), lookups: inOrder(lookups), paths: inOrder(paths), findings: inOrder(this.findings.all) });
     return this.report;
+  }
+
+  private calls(source: string): CallCounter {
+    let counter = this.counters.get(source);
+    if (!counter) this.counters.set(source, (counter = new CallCounter()));
+    return counter;
   }
 
   private async runSource(source: string): Promise<void> {
@@ -195,7 +207,7 @@ export class SourceExercise {
     let last: { body: unknown; link: string | undefined; items: number } | undefined;
     const declaredTotal = list.pagination.style === 'offset' || list.pagination.style === 'page' ? list.pagination.totalPath : undefined;
     try {
-      for await (const page of at.reader.listPages({ observe: this.calls.observe })) {
+      for await (const page of at.reader.listPages({ observe: this.calls(at.source).observe })) {
         row.pages += 1;
         if (row.pages === 1) row.sourceTotal = sourceTotal(page.body, declaredTotal)?.total ?? null;
         for (const item of page.items) {
@@ -219,7 +231,7 @@ export class SourceExercise {
     } catch (error) {
       this.findings.add('error', at, 'list', 'list.pagination', `the list failed after ${row.pages} pages and ${row.records} records: ${describe(error)}`);
     }
-    row.calls = this.calls.take(`${at.entity}.list`);
+    row.calls = this.calls(at.source).take(`${at.entity}.list`);
     this.report.lists.push(row);
     if (withoutId > 0) this.findings.add('error', at, 'list', 'idPath', `${withoutId} of ${row.records} listed records have no id at "${at.config.idPath}"`);
     if (duplicates > 0) this.findings.add('error', at, 'list', 'list.pagination', `${duplicates} records were listed twice: pages overlap, so others may be skipped`);
@@ -245,9 +257,9 @@ export class SourceExercise {
     for (let i = 0; i < ids.length; i += at.reader.chunkSize) {
       const chunk = ids.slice(i, i + at.reader.chunkSize);
       // A whole request failing fails each of its keys: the check goes on with the next chunk and the other reads.
-      results.push(...(await at.reader.fetchRecords(chunk, { observe: this.calls.observe }).catch((error: Error) => chunk.map(() => error))));
+      results.push(...(await at.reader.fetchRecords(chunk, { observe: this.calls(at.source).observe }).catch((error: Error) => chunk.map(() => error))));
     }
-    const calls = this.calls.take(`${at.entity}.${operation === 'batch' ? 'batch' : 'get'}`);
+    const calls = this.calls(at.source).take(`${at.entity}.${operation === 'batch' ? 'batch' : 'get'}`);
     const keysPerCall = at.config.batch?.maxBatchSize ?? 1;
     const row: ReadRow = { source: at.source, entity: at.entity, operation, asked: ids.length, found: 0, calls, ideal: Math.ceil(ids.length / keysPerCall) };
     const missing: string[] = [];
@@ -300,9 +312,9 @@ export class SourceExercise {
     const results: (MappedRecord[] | Error)[] = [];
     for (let i = 0; i < parentIds.length; i += reader.chunkSize) {
       const chunk = parentIds.slice(i, i + reader.chunkSize);
-      results.push(...(await reader.fetchChildren(chunk, { observe: this.calls.observe }).catch((error: Error) => chunk.map(() => error))));
+      results.push(...(await reader.fetchChildren(chunk, { observe: this.calls(at.source).observe }).catch((error: Error) => chunk.map(() => error))));
     }
-    const calls = this.calls.take(`${at.entity}.batch`) + this.calls.take(`${at.entity}.list`);
+    const calls = this.calls(at.source).take(`${at.entity}.batch`) + this.calls(at.source).take(`${at.entity}.list`);
     const row: ChildRow = { source: at.source, entity: at.entity, parents: parentIds.length, withChildren: 0, children: 0, calls };
     const mapped: MappedRecord[] = [];
     const failed: string[] = [];
@@ -331,7 +343,7 @@ export class SourceExercise {
   private async lookup(at: Entity, child: { recordId: string; parentId: string }): Promise<void> {
     let found = false;
     try {
-      const result = await at.reader.lookup(child.recordId, { observe: this.calls.observe });
+      const result = await at.reader.lookup(child.recordId, { observe: this.calls(at.source).observe });
       found = result?.parentId === child.parentId;
       if (!found) {
         this.findings.add('error', at, 'lookup', 'lookup', result === null ? `child ${child.recordId} of parent ${child.parentId} was not found by its own id` : `child ${child.recordId} names parent ${result.parentId}, but was listed under ${child.parentId}`);
@@ -339,7 +351,7 @@ export class SourceExercise {
     } catch (error) {
       this.findings.add('error', at, 'lookup', 'lookup', `reading child ${child.recordId} by its own id failed: ${describe(error)}`);
     }
-    this.report.lookups.push({ source: at.source, entity: at.entity, recordId: child.recordId, parentId: child.parentId, found, calls: this.calls.take(`${at.entity}.lookup`) });
+    this.report.lookups.push({ source: at.source, entity: at.entity, recordId: child.recordId, parentId: child.parentId, found, calls: this.calls(at.source).take(`${at.entity}.lookup`) });
   }
 
   /** Searches for a sampled record by its own identifier, as on-demand lookup would, expecting it back. */
@@ -369,13 +381,13 @@ export class SourceExercise {
       const normal = searchValue(kind, identifier.kind, pick.value, this.config) ?? typed;
       const valueCase = at.config.search![kind]!.valueCase;
       const values = valueCase === 'as-typed' ? [typed] : valueCase === 'both' && typed !== normal ? [normal, typed] : [normal];
-      const hits = (await Promise.all(values.map((value) => at.reader.search(kind, value, { observe: this.calls.observe })))).flat();
+      const hits = (await Promise.all(values.map((value) => at.reader.search(kind, value, { observe: this.calls(at.source).observe })))).flat();
       found = hits.some((hit) => at.reader.recordIdOf(hit) === pick.recordId);
       if (!found) this.findings.add('error', at, operation, `search.${kind}`, `searching for record ${pick.recordId}'s own ${kind} did not return it (${hits.length} results); is the source's match case-sensitive (valueCase), or the query template wrong?`);
     } catch (error) {
       this.findings.add('error', at, operation, `search.${kind}`, `searching for record ${pick.recordId}'s ${kind} failed: ${describe(error)}`);
     }
-    this.report.searches.push({ source: at.source, entity: at.entity, kind, recordId: pick.recordId, found, calls: this.calls.take(`${at.entity}.search`) });
+    this.report.searches.push({ source: at.source, entity: at.entity, kind, recordId: pick.recordId, found, calls: this.calls(at.source).take(`${at.entity}.search`) });
   }
 
   /** Per identifier and id path over the listed sample, per mapped target over the records read: the share where it resolves. */
