@@ -52,6 +52,18 @@ describe('rosetta check', () => {
     expect(systems.totalRequests()).toBe(8);
   });
 
+  test('exercises every declared read of the demo sources (lists to the end, read-backs, children, searches) and exits 0', async () => {
+    const { code, stdout } = await runCli(['check', '--config', configFile], { timeoutMs: 60_000 });
+    expect(code).toBe(0);
+    // Every list read to its end, every record sampled and read back by the read the hub uses.
+    for (const [entity, count] of [['crm\\s+contact', systems.dataset.crm.contacts.length], ['support\\s+user', systems.dataset.support.users.length]] as const) {
+      expect(stdout).toMatch(new RegExp(`^${entity}\\s+\\d+\\s+${count}\\s+\\S+\\s+end\\s+\\d+$`, 'm'));
+    }
+    expect(stdout).toMatch(/^crm\s+contact\s+batch\s+50\s+50\s+1\s+1$/m);
+    expect(stdout).toMatch(/^support\s+user\s+single\s+50\s+50\s+50\s+50$/m);
+    expect(stdout).toContain('exercised every declared read: no errors');
+  });
+
   test('names the source that cannot be reached and exits 1', async () => {
     const closed = new HttpApp('closed');
     await closed.listen(0);
