@@ -72,7 +72,7 @@ export interface LookupResult {
  * it (an email lower-cased and trimmed, not our dot-and-plus canonical form; a phone in E.164), as typed (trimmed), or
  * both when they differ. An email hash is always of the lower-cased address, as tools that key people by it compute it.
  */
-function searchValues(kind: SearchKind, valueCase: SearchEndpoint['valueCase'], token: IdentifierToken, raw: string): string[] {
+export function searchValues(kind: SearchKind, valueCase: SearchEndpoint['valueCase'], token: IdentifierToken, raw: string): string[] {
   if (kind === 'email_md5') {
     const email = token.kind === 'email' ? normalizeEmail(raw) : null;
     return email === null ? [] : [emailMd5(email)];

@@ -18,7 +18,7 @@ function printReport(report: CheckReport): void {
   section('reads of listed records by id', ['source', 'entity', 'operation', 'asked', 'found', 'calls', 'ideal'], report.reads.map((r) => [r.source, r.entity, r.operation, r.asked, r.found, r.calls, r.ideal]));
   section('child lists of sampled parents', ['source', 'entity', 'parents', 'with children', 'children', 'calls'], report.children.map((r) => [r.source, r.entity, r.parents, r.withChildren, r.children, r.calls]));
   section('searches for a listed record by its own identifier', ['source', 'entity', 'kind', 'record', 'found', 'calls'], report.searches.map((r) => [r.source, r.entity, r.kind, r.recordId, r.found ? 'yes' : 'NO', r.calls]));
-  section('child records read by their own id (lookup)', ['source', 'entity', 'record', 'parent', 'found', 'calls'], report.lookups.map((r) => [r.source, r.entity, r.recordId, r.parentId, r.found ? 'yes' : 'NO', r.calls]));
+  section('child records looked up by the id a user holds (lookup)', ['source', 'entity', 'record', 'parent', 'found', 'calls'], report.lookups.map((r) => [r.source, r.entity, r.recordId, r.parentId, r.found ? 'yes' : 'NO', r.calls]));
   section('paths: share of sampled records where each resolves', ['source', 'entity', 'what', 'path', 'resolved', 'sampled', 'share'], report.paths.map((r) => [r.source, r.entity, r.what, r.path, r.resolved, r.sampled, share(r.resolved, r.sampled)]));
 }
 

@@ -1,6 +1,7 @@
 // Exercises every read a config declares against the live sources, read-only: lists to their end, read-backs, child lists, searches, path coverage.
 import type { EntityConfig, HubConfig, SearchKind } from '../../config/schema.js';
-import { emailMd5, normalizeEmail, normalizePhone } from '../../identity/normalize.js';
+import { IdentityRules } from '../../identity/identifiers.js';
+import { searchValues } from '../../identity/link-service.js';
 import type { EntityReader, MappedRecord } from '../connector.js';
 import { SourceError } from '../errors.js';
 import type { UpstreamCall } from '../http-client.js';
@@ -149,6 +150,7 @@ export class SourceExercise {
   /** Sources are exercised at once, each with its own counter: entity names repeat across sources. */
   private readonly counters = new Map<string, CallCounter>();
   private readonly sampleRecords: number;
+  private readonly rules: IdentityRules;
 
   constructor(
     private readonly config: HubConfig,
@@ -156,6 +158,7 @@ export class SourceExercise {
     private readonly options: CheckOptions,
   ) {
     this.sampleRecords = options.sampleRecords ?? 50;
+    this.rules = new IdentityRules(config.identity);
   }
 
   /** Every source at once, each source's entities one after another (a source's rate limit is shared by them). */
@@ -318,14 +321,16 @@ export class SourceExercise {
     const row: ChildRow = { source: at.source, entity: at.entity, parents: parentIds.length, withChildren: 0, children: 0, calls };
     const mapped: MappedRecord[] = [];
     const failed: string[] = [];
-    let firstChild: { recordId: string; parentId: string } | undefined;
+    let firstChild: { recordId: string; parentId: string; keys: string[] } | undefined;
     results.forEach((result, i) => {
       if (result instanceof Error) {
         failed.push(`${parentIds[i]}: ${describe(result)}`);
         return;
       }
       if (result.length > 0) row.withChildren += 1;
-      firstChild ??= result[0] && { recordId: result[0].recordId, parentId: parentIds[i]! };
+      const child = result[0];
+      // A lookup takes the id a user holds: the record's own id, or the number people quote (an order's "#1001").
+      firstChild ??= child && { recordId: child.recordId, parentId: parentIds[i]!, keys: [child.recordId, ...(typeof child.values.number === 'string' && child.values.number !== child.recordId ? [child.values.number] : [])] };
       row.children += result.length;
       mapped.push(...result);
     });
@@ -339,17 +344,20 @@ export class SourceExercise {
     if (at.config.lookup && firstChild) await this.lookup(at, firstChild);
   }
 
-  /** Reads a child record by its own id (`lookup`), as customerByIdentity(SOURCE_RECORD) does, expecting the parent it was listed under. */
-  private async lookup(at: Entity, child: { recordId: string; parentId: string }): Promise<void> {
+  /** Reads a child record by the id a user holds (`lookup`: its own id, else its number), as customerByIdentity(SOURCE_RECORD) does, expecting the parent it was listed under. */
+  private async lookup(at: Entity, child: { recordId: string; parentId: string; keys: string[] }): Promise<void> {
     let found = false;
+    const answers: string[] = [];
     try {
-      const result = await at.reader.lookup(child.recordId, { observe: this.calls(at.source).observe });
-      found = result?.parentId === child.parentId;
-      if (!found) {
-        this.findings.add('error', at, 'lookup', 'lookup', result === null ? `child ${child.recordId} of parent ${child.parentId} was not found by its own id` : `child ${child.recordId} names parent ${result.parentId}, but was listed under ${child.parentId}`);
+      for (const key of child.keys) {
+        const result = await at.reader.lookup(key, { observe: this.calls(at.source).observe });
+        found = result?.parentId === child.parentId;
+        if (found) break;
+        answers.push(result === null ? `"${key}" was not found` : `"${key}" names parent ${result.parentId}`);
       }
+      if (!found) this.findings.add('error', at, 'lookup', 'lookup', `child ${child.recordId}, listed under parent ${child.parentId}, cannot be looked up: ${answers.join('; ')}`);
     } catch (error) {
-      this.findings.add('error', at, 'lookup', 'lookup', `reading child ${child.recordId} by its own id failed: ${describe(error)}`);
+      this.findings.add('error', at, 'lookup', 'lookup', `looking up child ${child.recordId} failed: ${describe(error)}`);
     }
     this.report.lookups.push({ source: at.source, entity: at.entity, recordId: child.recordId, parentId: child.parentId, found, calls: this.calls(at.source).take(`${at.entity}.lookup`) });
   }
@@ -363,27 +371,32 @@ export class SourceExercise {
       return;
     }
     const read = compileSingularPath(identifier.path);
+    const valueCase = at.config.search![kind]!.valueCase;
+    // The values on-demand lookup would send for this record's identifier as typed: one code path with the hub's own.
+    const valuesFor = (typed: string): string[] => {
+      if (kind === 'email_md5' && identifier.kind === 'email_md5') return [typed.toLowerCase()];
+      const [token] = this.rules.lookupTokens(kind === 'phone' ? 'phone' : 'email', typed);
+      return token ? searchValues(kind, valueCase, token, typed) : [];
+    };
     const candidates = sample.flatMap((raw) => {
       const value = read(raw);
       const recordId = at.reader.recordIdOf(raw);
-      return typeof value === 'string' && value.trim() !== '' && recordId !== null ? [{ raw, value, recordId }] : [];
+      const values = typeof value === 'string' ? valuesFor(value.trim()) : [];
+      return values.length > 0 && recordId !== null ? [{ typed: (value as string).trim(), values, recordId }] : [];
     });
     // A value typed unlike its normal form (capitals, punctuation) shows whether the search sends what the source matches on.
-    const pick = candidates.find((c) => c.value !== searchValue(kind, identifier.kind, c.value, this.config)) ?? candidates[0];
+    const pick = candidates.find((c) => !c.values.includes(c.typed)) ?? candidates[0];
     if (!pick) {
-      this.findings.add('warning', at, operation, `identifiers`, `no sampled record has a ${kind} to search for`);
+      this.findings.add('warning', at, operation, 'identifiers', `no sampled record has a ${kind} to search for`);
       return;
     }
     let found = false;
     try {
-      // What on-demand lookup sends for this value (per valueCase): the normal form, the value as typed, or both.
-      const typed = pick.value.trim();
-      const normal = searchValue(kind, identifier.kind, pick.value, this.config) ?? typed;
-      const valueCase = at.config.search![kind]!.valueCase;
-      const values = valueCase === 'as-typed' ? [typed] : valueCase === 'both' && typed !== normal ? [normal, typed] : [normal];
-      const hits = (await Promise.all(values.map((value) => at.reader.search(kind, value, { observe: this.calls(at.source).observe })))).flat();
+      const hits = (await Promise.all(pick.values.map((value) => at.reader.search(kind, value, { observe: this.calls(at.source).observe })))).flat();
       found = hits.some((hit) => at.reader.recordIdOf(hit) === pick.recordId);
-      if (!found) this.findings.add('error', at, operation, `search.${kind}`, `searching for record ${pick.recordId}'s own ${kind} did not return it (${hits.length} results); is the source's match case-sensitive (valueCase), or the query template wrong?`);
+      if (!found) {
+        this.findings.add('error', at, operation, `search.${kind}`, `searching for record ${pick.recordId}'s own ${kind} (valueCase ${valueCase}) did not return it (${hits.length} results): is the source's match case-sensitive, or the request template wrong?`);
+      }
     } catch (error) {
       this.findings.add('error', at, operation, `search.${kind}`, `searching for record ${pick.recordId}'s ${kind} failed: ${describe(error)}`);
     }
@@ -433,14 +446,6 @@ export class SourceExercise {
     if (resolved === 0) this.findings.add('error', at, 'paths', key, `${what} "${path}" resolves in none of ${sampled} sampled records`);
     else if (resolved / sampled < RARE_SHARE) this.findings.add('warning', at, 'paths', key, `${what} "${path}" resolves in only ${resolved} of ${sampled} sampled records`);
   }
-}
-
-/** The value on-demand lookup sends for an identifier as typed: the hub's normal form of it. */
-function searchValue(kind: SearchKind, identifierKind: string, typed: string, config: HubConfig): string | null {
-  if (kind === 'phone') return normalizePhone(typed, config.identity.defaultPhoneRegion);
-  const email = normalizeEmail(typed);
-  if (kind === 'email_md5') return identifierKind === 'email_md5' ? typed.trim().toLowerCase() : email === null ? null : emailMd5(email);
-  return email;
 }
 
 /** Runs the whole check against live sources; the registry is closed afterwards. */
