@@ -45,7 +45,7 @@ export function pruneExpiredAudit(log: AuditLog, retentionDays: number, now: Dat
 }
 
 /** Prunes now and then hourly until stopped; a failed prune is logged and retried at the next hour. */
-export function startAuditRetention(log: AuditLog, retentionDays: number, onError: (error: unknown) => void = (e) => console.error('audit pruning failed', e)): () => void {
+export function startAuditRetention(log: AuditLog, retentionDays: number, onError: (error: unknown) => void): () => void {
   const prune = () => void pruneExpiredAudit(log, retentionDays).catch(onError);
   prune();
   const timer = setInterval(prune, PRUNE_EVERY_MS);

@@ -210,7 +210,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   const subscriptions = config.server.subscriptions.enabled
     ? attachSubscriptions(http.server, { schema, services, authenticate, guardQuery, makeContext: (requestId, explain, caller) => requestContext(services, requestId, explain, caller) })
     : null;
-  const stopAuditRetention = config.auth ? startAuditRetention(services.directory.store, config.auth.audit.retentionDays) : () => {};
+  const stopAuditRetention = config.auth ? startAuditRetention(services.directory.store, config.auth.audit.retentionDays, (error) => services.telemetry.logger.error({ err: error }, 'audit pruning failed; retried in an hour')) : () => {};
   return {
     services,
     url: http.url,

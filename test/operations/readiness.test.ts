@@ -34,7 +34,7 @@ beforeAll(async () => {
   dir = tempDir();
   file = join(dir, 'links.sqlite');
   const base = demoConfig(systems.urls, { PORT: '0', LINK_DB: file });
-  const config = parseConfig({ ...base, auth: authSection(null), identity: { ...base.identity, forget: { enabled: true } } }, {});
+  const config = parseConfig({ ...base, auth: authSection(null), identity: { ...base.identity, forget: { ...base.identity.forget, enabled: true } } }, {});
   const builder = new SqliteLinkStore(file);
   await syncLinkTable(config, builder);
   customerId = (await builder.pageCustomers(1, null)).customers[0]!.customerId;
