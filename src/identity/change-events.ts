@@ -16,17 +16,33 @@ export function recordOwners(graph: LinkGraph): RecordOwners {
   return owners;
 }
 
-const signature = (tokens: readonly IdentifierToken[]) => tokens.map((t) => `${t.kind}\u0000${t.value}`).sort().join('\u0001');
+/** Review tokens (`merge`, `split`) are a reviewer's rule on the record, not its source values: a review's own event says it. */
+const REVIEW_TOKENS = new Set<IdentifierToken['kind']>(['merge', 'split']);
+
+const signature = (tokens: readonly IdentifierToken[]) =>
+  tokens
+    .filter((t) => !REVIEW_TOKENS.has(t.kind))
+    .map((t) => `${t.kind}\u0000${t.value}`)
+    .sort()
+    .join('\u0001');
 
 /**
- * One UPSERT per upserted record that is new or whose identifiers changed (or every upserted record the source
- * announced itself, `announced`: a webhook says the record's values changed even when its links did not), one
- * DELETE per removed record, one MERGE per customer merged away, one SPLIT per customer records were split off
- * (a reviewed unmerge, or evidence that is gone). A sync that finds nothing new emits nothing.
+ * One UPSERT per upserted record that is new, whose identifiers changed, or that moved to another customer for a
+ * reason other than this plan's own MERGE or SPLIT (those events say it); also one for every upserted record the
+ * source announced as changed, `announced`: a webhook, or a newer version a sync found (the record's values changed
+ * even when its links did not). One DELETE per removed record, one MERGE per customer merged away, one SPLIT per
+ * customer records were split off (a reviewed unmerge, or evidence that is gone). A sync that finds nothing new
+ * emits nothing; a review emits its MERGE or SPLIT alone.
  */
-export function customerChangesOf(changes: readonly RecordChange[], before: RecordOwners, plan: LinkChanges, announced: boolean, at = new Date().toISOString()): CustomerChange[] {
-  const ownerAfter = new Map<string, string>();
-  for (const customer of plan.upserted) for (const key of customer.records.keys()) ownerAfter.set(key, customer.id);
+export function customerChangesOf(changes: readonly RecordChange[], before: RecordOwners, plan: LinkChanges, announced: boolean | ReadonlySet<string>, at = new Date().toISOString()): CustomerChange[] {
+  // What the table holds of each record the plan rewrote: identifiers it holds aside (shared values) are not in it.
+  const after: RecordOwners = new Map();
+  for (const customer of plan.upserted) for (const [key, record] of customer.records) after.set(key, { customerId: customer.id, tokens: record.tokens });
+  // Moves the plan's merges and splits explain: `from -> to`.
+  const explained = new Set<string>();
+  for (const { customerId, mergedInto } of plan.removed) if (mergedInto) explained.add(`${customerId}->${mergedInto}`);
+  for (const split of plan.events ?? []) if (split.kind === 'SPLIT') explained.add(`${split.customerId}->${split.otherCustomerId}`);
+  const wasAnnounced = (key: string) => (typeof announced === 'boolean' ? announced : announced.has(key));
   const event = (kind: CustomerChange['kind'], customerId: string, record: RecordKey | null, survivorId: string | null = null, splitOffId: string | null = null): CustomerChange => ({
     kind,
     customerId,
@@ -42,10 +58,13 @@ export function customerChangesOf(changes: readonly RecordChange[], before: Reco
     if ('upsert' in change) {
       const key = recordKeyString(change.upsert);
       const previous = before.get(key);
-      const changed = !previous || previous.customerId !== ownerAfter.get(key) || signature(previous.tokens) !== signature(change.upsert.tokens);
-      const customerId = ownerAfter.get(key) ?? previous?.customerId;
+      // A record the plan left as it was is not in `upserted`: its owner is the one it had, its identifiers unchanged.
+      const now = after.get(key);
+      const customerId = now?.customerId ?? previous?.customerId;
+      const moved = previous !== undefined && previous.customerId !== customerId && !explained.has(`${previous.customerId}->${customerId}`);
+      const changed = !previous || moved || (now !== undefined && signature(previous.tokens) !== signature(now.tokens));
       // No owner at all: a forgotten record the planner refused to link again.
-      if (customerId && (changed || announced)) events.push(event('UPSERT', customerId, change.upsert));
+      if (customerId && (changed || wasAnnounced(key))) events.push(event('UPSERT', customerId, change.upsert));
     } else {
       const previous = before.get(recordKeyString(change.remove));
       if (previous) events.push(event('DELETE', previous.customerId, change.remove));

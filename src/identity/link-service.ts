@@ -170,7 +170,8 @@ export class LinkService {
       if (audit.length > 0) await store.appendAudit(audit);
       this.directory.invalidate([...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)]);
       // After the invalidation: a subscriber re-reading the customer for this event must see the new links.
-      if (owners) this.feed!.publish(customerChangesOf(fresh, owners, plan, origin.announced ?? false, now));
+      // A record at a newer version than the table held changed at its source, whether a webhook or a sync brought it.
+      if (owners) this.feed!.publish(customerChangesOf(fresh, owners, plan, origin.announced || new Set(versions.filter((v) => !v.deleted).map((v) => recordKeyString(v.record))), now));
       return {
         ...summary,
         sharedValuesSuspected: plan.suspected?.length ?? 0,
