@@ -77,3 +77,46 @@ export function sourceCapFloorMs(registry: SourceRegistry, operationsPerQuery: O
   }
   return Math.round(floor * 10) / 10;
 }
+
+/**
+ * The least latency one query alone can see when each upstream request holds one of its source's slots for
+ * `latencyMs`: n calls to an operation capped at c calls at once go out in ceil(n / c) waves, and a source's bulkhead
+ * caps all its operations together. An open loop below saturation sends each query into mostly idle sources, so this,
+ * not the closed loop's queue (sourceCapFloorMs), is what its latency is judged against.
+ */
+export function openLoopCapFloorMs(registry: SourceRegistry, operationsPerQuery: OperationCounts, latencyMs: number): number {
+  let waves = 0;
+  const perSource = new Map<string, number>();
+  for (const [operation, count] of Object.entries(operationsPerQuery)) {
+    const [source = '', entity = ''] = operation.split('.');
+    const reader = registry.reader(source, entity);
+    if (!reader.config.batch && reader.config.single) waves = Math.max(waves, Math.ceil(count / reader.config.single.concurrency));
+    else if (count > 0) waves = Math.max(waves, 1);
+    perSource.set(source, (perSource.get(source) ?? 0) + count);
+  }
+  for (const [source, count] of perSource) {
+    const config = registry.connectors.get(source)!.config;
+    waves = Math.max(waves, Math.ceil(count / (config.resilience.bulkhead.maxConcurrent ?? config.connections)));
+  }
+  return waves * latencyMs;
+}
+
+/**
+ * The share of its slots the busiest capped source is kept busy by `ratePerSecond` queries each sending
+ * `operationsPerQuery`: near 1 a queue forms and no hub can hold the open-loop floor.
+ */
+export function sourceUtilisation(registry: SourceRegistry, operationsPerQuery: OperationCounts, ratePerSecond: number, latencyMs: number): number {
+  let busiest = 0;
+  const perSource = new Map<string, number>();
+  for (const [operation, count] of Object.entries(operationsPerQuery)) {
+    const [source = '', entity = ''] = operation.split('.');
+    const reader = registry.reader(source, entity);
+    if (!reader.config.batch && reader.config.single) busiest = Math.max(busiest, (ratePerSecond * count * latencyMs) / 1000 / reader.config.single.concurrency);
+    perSource.set(source, (perSource.get(source) ?? 0) + count);
+  }
+  for (const [source, count] of perSource) {
+    const config = registry.connectors.get(source)!.config;
+    busiest = Math.max(busiest, (ratePerSecond * count * latencyMs) / 1000 / (config.resilience.bulkhead.maxConcurrent ?? config.connections));
+  }
+  return Math.round(busiest * 100) / 100;
+}

@@ -1,5 +1,8 @@
 // Drives one GraphQL endpoint with autocannon for a bounded time and request count, rotating through request bodies.
 import autocannon from 'autocannon';
+import { summariseLatencies, type LatencySummary } from './latency.js';
+
+export type { LatencySummary } from './latency.js';
 
 export interface LoadOptions {
   /** The GraphQL endpoint. */
@@ -12,14 +15,6 @@ export interface LoadOptions {
   maxRequests: number;
   /** Where in `bodies` to start, so a measured phase does not replay its warm-up's requests. */
   offset?: number;
-}
-
-export interface LatencySummary {
-  p50: number;
-  p90: number;
-  p99: number;
-  mean: number;
-  max: number;
 }
 
 export interface LoadResult {
@@ -45,12 +40,6 @@ export interface LoadResult {
   /** Bodies taken from the rotation, to know where the next phase starts. */
   rotated: number;
 }
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-const round = (ms: number): number => Math.round(ms * 100) / 100;
 
 export async function drive(options: LoadOptions): Promise<LoadResult> {
   const target = new URL(options.url);
@@ -92,22 +81,12 @@ export async function drive(options: LoadOptions): Promise<LoadResult> {
     });
   });
 
-  const sorted = latencies.subarray(0, count).sort();
   const served = result['2xx'] - graphqlErrors;
   return {
     responses: count,
     durationSeconds: result.duration,
     throughput: Math.round((served / result.duration) * 10) / 10,
-    latencyMs:
-      count === 0
-        ? null
-        : {
-            p50: round(percentile(sorted, 50)),
-            p90: round(percentile(sorted, 90)),
-            p99: round(percentile(sorted, 99)),
-            mean: round(sorted.reduce((sum, ms) => sum + ms, 0) / count),
-            max: round(percentile(sorted, 100)),
-          },
+    latencyMs: summariseLatencies(latencies.subarray(0, count)),
     non2xx: result.non2xx,
     errors: result.errors,
     graphqlErrors,

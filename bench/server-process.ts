@@ -8,8 +8,10 @@ import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { startHubCluster, type RunningCluster } from '../src/server/cluster.js';
 import { startHub } from '../src/server/hub.js';
 import { startNaiveBaseline } from './naive-baseline.js';
+import { startReferenceHub } from './reference/server.js';
 
-export type ServerKind = 'rosetta' | 'cached' | 'baseline';
+/** The hub, the hub with its record cache on, the minimal reference hub (bench/reference/) and the naive baseline. */
+export type ServerKind = 'rosetta' | 'cached' | 'reference' | 'baseline';
 
 export type ParentMessage =
   /** The parent's parsed config, so both servers and the ideal-cost model read one and the same. */
@@ -35,7 +37,8 @@ function send(message: ChildMessage): void {
 async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<() => Promise<void>> {
   const { config } = message;
   if (config.linkStore.kind !== 'sqlite') throw new Error('the benchmark shares a SQLite link table between processes');
-  if (message.server !== 'baseline' && (message.workers ?? 1) > 1) {
+  const isHub = message.server === 'rosetta' || message.server === 'cached';
+  if (isHub && (message.workers ?? 1) > 1) {
     // Each worker opens the link table itself; this process is the cluster's primary.
     const hub = await startHubCluster(config, { workers: message.workers! });
     cluster = hub;
@@ -43,10 +46,18 @@ async function start(message: Extract<ParentMessage, { type: 'start' }>): Promis
     return () => hub.close();
   }
   const store = new SqliteLinkStore(config.linkStore.path);
-  if (message.server !== 'baseline') {
+  if (isHub) {
     const hub = await startHub(config, { store });
     send({ type: 'ready', url: hub.url });
     return () => hub.close();
+  }
+  if (message.server === 'reference') {
+    const reference = await startReferenceHub(config, store);
+    send({ type: 'ready', url: reference.url });
+    return async () => {
+      await reference.close();
+      await store.close();
+    };
   }
   const baseline = await startNaiveBaseline(config, store);
   send({ type: 'ready', url: baseline.url });

@@ -1,6 +1,6 @@
 // The source-cap floor the benchmark reports beside the ideal: the p50 the sources' declared caps allow a closed loop.
 import { afterAll, describe, expect, test } from 'vitest';
-import { idealOfSent, sourceCapFloorMs } from '../../bench/ideal.js';
+import { idealOfSent, openLoopCapFloorMs, sourceCapFloorMs, sourceUtilisation } from '../../bench/ideal.js';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { SourceRegistry } from '../../src/sources/registry.js';
 
@@ -46,3 +46,24 @@ describe('idealOfSent', () => {
   });
 });
 
+
+describe('openLoopCapFloorMs', () => {
+  test('per-key calls beyond the per-key cap go out in a second wave: 40 support users at 32 at once take 2 × L', () => {
+    expect(openLoopCapFloorMs(registry, { 'support.user': 40, 'crm.contact': 1 }, 20)).toBe(40);
+  });
+
+  test('calls within every cap take one wave: L', () => {
+    expect(openLoopCapFloorMs(registry, { 'support.user': 21, 'support.ticket': 21, 'shop.customer': 1, 'shop.order': 1 }, 20)).toBe(20);
+  });
+
+  test("a source's bulkhead caps its operations together: 32 + 33 per-key calls over its 64 connections take 2 × L", () => {
+    expect(openLoopCapFloorMs(registry, { 'support.user': 32, 'support.ticket': 32 }, 20)).toBe(20);
+    expect(openLoopCapFloorMs(registry, { 'support.user': 32, 'support.ticket': 33 }, 20)).toBe(40);
+  });
+});
+
+describe('sourceUtilisation', () => {
+  test('the busiest cap: 10 pages/s × 21 support users × 20 ms over 32 slots', () => {
+    expect(sourceUtilisation(registry, { 'support.user': 21, 'crm.contact': 1 }, 10, 20)).toBe(Math.round(((10 * 21 * 0.02) / 32) * 100) / 100);
+  });
+});
