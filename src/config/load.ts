@@ -83,11 +83,17 @@ function withLinkStoreFromEnvironment(raw: unknown, env: Environment): unknown {
   return { ...raw, linkStore: { kind: 'postgres', url } };
 }
 
+/** `raw` with every `${NAME}` / `${NAME:-default}` filled from `env`: the document zod (and the JSON Schema) validate. */
+export function fillEnvironment(raw: unknown, env: Environment = process.env, file?: string): unknown {
+  const problems: { path: string; message: string }[] = [];
+  const filled = interpolate(raw, env, [], problems);
+  if (problems.length > 0) throw new ConfigError(problems, file);
+  return filled;
+}
+
 /** Validates an already-parsed config object (YAML or built in code). */
 export function parseConfig(raw: unknown, env: Environment = process.env, file?: string): HubConfig {
-  const problems: { path: string; message: string }[] = [];
-  const filled = withLinkStoreFromEnvironment(interpolate(raw, env, [], problems), env);
-  if (problems.length > 0) throw new ConfigError(problems, file);
+  const filled = withLinkStoreFromEnvironment(fillEnvironment(raw, env, file), env);
   const result = configSchema.safeParse(filled);
   if (!result.success) throw new ConfigError(zodProblems(result.error), file);
   return result.data;

@@ -52,6 +52,7 @@ const path = z
     const problem = jsonPathProblem(value, { singular: true });
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
+  .meta({ title: 'JSONPath' })
   .describe('where a value sits in a JSON document: an RFC 9535 singular JSONPath ("$.a.b", "$.data[-1].id", "$[\'x-y\']"), or the same without "$." ("a.b", "data[-1].id"); "$" is the whole document (docs/sources.md, "Paths")');
 /** A JSONPath that may select many values (wildcards, filters), for places that collect lists. */
 const query = z
@@ -61,8 +62,9 @@ const query = z
     const problem = jsonPathProblem(value, { singular: false });
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
+  .meta({ title: 'JSONPath query' })
   .describe('an RFC 9535 JSONPath query that may select many values, e.g. "$.errors[?@.category == \'OBJECT_NOT_FOUND\'].context.ids[*]"');
-const urlPath = z.string().regex(/^\//, 'must start with "/"');
+const urlPath = z.string().regex(/^\//, 'must start with "/"').meta({ title: 'path template' });
 
 const transformName = z.enum(TRANSFORM_NAMES).describe('how the raw value becomes the unified one (default: string)');
 
@@ -72,8 +74,10 @@ const fieldMapping = z.union([
   z.strictObject({
     path,
     transform: transformName.optional(),
-    /** For an enum field: the source's values → the enum's (`on-hold: HOLD`); unlisted ones go by their upper-case form, else UNKNOWN. */
-    values: z.record(z.string(), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'must be a GraphQL enum value name')).optional(),
+    values: z
+      .record(z.string(), z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/, 'must be a GraphQL enum value name'))
+      .optional()
+      .describe('for an enum field: the source\'s values → the enum\'s (`on-hold: HOLD`); unlisted ones go by their upper-case form, else UNKNOWN'),
   }),
 ]).describe('a path into the source record, or { path, transform, values }');
 export type FieldMapping = z.infer<typeof fieldMapping>;
@@ -85,7 +89,9 @@ const lineItemsMapping = z.strictObject({
 export type LineItemsMapping = z.infer<typeof lineItemsMapping>;
 
 /** Any JSON value: a request body template. */
-const jsonValue: z.ZodType<unknown> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
+const jsonValue: z.ZodType<unknown> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]))
+  .meta({ id: 'jsonValue', description: 'any JSON value' });
 
 /** The request of one operation, as a template (docs/sources.md, "Request templates"). */
 const requestTemplate = {
@@ -201,24 +207,31 @@ export type LookupEndpoint = z.infer<typeof lookupEndpoint>;
  * answer without an upstream call; for `staleWhileRevalidateMs` after that they are served at once while one
  * background read refreshes them. Absent (the default): every query reads the source live.
  */
-const recordCache = z.strictObject({
-  ttlMs: numeric(z.number().int().positive()),
-  staleWhileRevalidateMs: numeric(z.number().int().nonnegative()).default(0),
-  maxEntries: numeric(z.number().int().positive()).default(10_000),
-});
+const recordCache = z
+  .strictObject({
+    ttlMs: numeric(z.number().int().positive()).describe('how long a kept record answers without an upstream call'),
+    staleWhileRevalidateMs: numeric(z.number().int().nonnegative()).default(0).describe('how long after ttlMs a kept record is still served at once while one background read refreshes it'),
+    maxEntries: numeric(z.number().int().positive()).default(10_000).describe('records (or parents\' lists) kept, least recently used dropped first'),
+  })
+  .describe('keep this entity\'s records across requests; absent: every query reads the source live');
 export type RecordCacheConfig = z.infer<typeof recordCache>;
 
 export const IDENTIFIER_KINDS = ['email', 'phone', 'email_md5', 'reference'] as const;
 export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
-const identifier = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.enum(['email', 'phone', 'email_md5']), path }),
-  z.strictObject({
-    kind: z.literal('reference'),
-    path,
-    refersTo: z.string().regex(/^[\w-]+\.[\w-]+$/, 'must be "source.entity"'),
-  }),
-]);
+const identifier = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.enum(['email', 'phone', 'email_md5']).describe('the kind of value: emails are matched lower-cased (and per identity.dotAndPlusInsensitiveDomains), phones as E.164, email_md5 as the hex MD5 of the normalised email'),
+      path: path.describe('where the value sits in the record'),
+    }),
+    z.strictObject({
+      kind: z.literal('reference').describe('the record names a record of another entity (a shop customer\'s CRM id): both belong to one customer'),
+      path: path.describe('where the other record\'s id sits in this record'),
+      refersTo: z.string().regex(/^[\w-]+\.[\w-]+$/, 'must be "source.entity"').describe('the entity that id belongs to, as "source.entity"'),
+    }),
+  ])
+  .describe('one value that links records into a customer');
 export type IdentifierField = z.infer<typeof identifier>;
 
 const entity = z
@@ -275,7 +288,7 @@ const secret = (what: string) => z.string().min(1).describe(`${what}; write it a
 
 const oauth2ClientCredentials = z
   .strictObject({
-    type: z.literal('oauth2ClientCredentials'),
+    type: z.literal('oauth2ClientCredentials').describe('OAuth2 client credentials grant'),
     tokenUrl: z
       .url({ protocol: /^https?$/ })
       .refine((url) => url.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url), 'a token URL must be https (plain http only on loopback)')
@@ -296,12 +309,16 @@ const oauth2ClientCredentials = z
 
 const auth = z
   .discriminatedUnion('type', [
-    z.strictObject({ type: z.literal('none') }).describe('no credentials'),
-    z.strictObject({ type: z.literal('bearer'), token: secret('the token') }).describe('`Authorization: Bearer <token>`'),
-    z.strictObject({ type: z.literal('header'), name: z.string().min(1).describe('the header, e.g. X-Shopify-Access-Token'), value: secret('its value') }).describe('an API key in a header of your choice'),
-    z.strictObject({ type: z.literal('basic'), username: z.string().describe('the user name'), password: z.string().describe('the password; write it as "${ENV_VAR}"') }).describe('HTTP Basic (RFC 7617)'),
+    z.strictObject({ type: z.literal('none').describe('no credentials') }).describe('no credentials'),
+    z.strictObject({ type: z.literal('bearer').describe('a bearer token'), token: secret('the token') }).describe('`Authorization: Bearer <token>`'),
     z
-      .strictObject({ type: z.literal('apiKeyQuery'), param: z.string().min(1).describe('the query parameter, e.g. api_key'), value: secret('the key') })
+      .strictObject({ type: z.literal('header').describe('a key in a header'), name: z.string().min(1).describe('the header, e.g. X-Shopify-Access-Token'), value: secret('its value') })
+      .describe('an API key in a header of your choice'),
+    z
+      .strictObject({ type: z.literal('basic').describe('HTTP Basic'), username: z.string().describe('the user name'), password: z.string().describe('the password; write it as "${ENV_VAR}"') })
+      .describe('HTTP Basic (RFC 7617)'),
+    z
+      .strictObject({ type: z.literal('apiKeyQuery').describe('a key in a query parameter'), param: z.string().min(1).describe('the query parameter, e.g. api_key'), value: secret('the key') })
       .describe('an API key in a query parameter of every request (some APIs accept nothing else; prefer a header where the API allows one: URLs end up in proxies\' logs)'),
     oauth2ClientCredentials,
   ])
@@ -322,87 +339,91 @@ export type RateLimitConfig = z.infer<typeof rateLimit>;
 
 /** How the hub treats a failing source (issue: resilience); every key has a default, so the section is optional. */
 const resilience = z.strictObject({
-  /** Retries of idempotent reads (GET, and batch reads with `batch.idempotent`), always within the query's deadline. */
-  retry: z.strictObject({
-    maxRetries: numeric(z.number().int().min(0).max(10)).default(2),
-    initialDelayMs: numeric(z.number().int().min(0)).default(50),
-    maxDelayMs: numeric(z.number().int().min(0)).default(1_000),
-  }).prefault({}),
+  retry: z
+    .strictObject({
+      maxRetries: numeric(z.number().int().min(0).max(10)).default(2).describe('retries after the first attempt'),
+      initialDelayMs: numeric(z.number().int().min(0)).default(50).describe('the first backoff (jittered, doubling per retry)'),
+      maxDelayMs: numeric(z.number().int().min(0)).default(1_000).describe('the longest backoff between two attempts'),
+    })
+    .prefault({})
+    .describe('retries of idempotent reads (GET, and batch reads with `batch.idempotent`) that failed by timeout, connection or 5xx, always within the query\'s deadline'),
   circuitBreaker: z.strictObject({
-    /** Share of failed requests over the window (0 < rate ≤ 1) that opens the circuit. */
-    failureRate: numeric(z.number().gt(0).max(1)).default(0.5),
-    windowMs: numeric(z.number().int().positive()).default(10_000),
-    minimumRequests: numeric(z.number().int().positive()).default(10),
-    halfOpenAfterMs: numeric(z.number().int().positive()).default(5_000),
+    failureRate: numeric(z.number().gt(0).max(1)).default(0.5).describe('the share of failed requests over the window (0 < rate ≤ 1) that opens the circuit'),
+    windowMs: numeric(z.number().int().positive()).default(10_000).describe('the sliding window the failure rate is measured over'),
+    minimumRequests: numeric(z.number().int().positive()).default(10).describe('requests in the window before the rate counts (a single failure after idle does not open it)'),
+    halfOpenAfterMs: numeric(z.number().int().positive()).default(5_000).describe('how long an open circuit refuses calls (CIRCUIT_OPEN) before one trial request'),
     maxRetryAfterMs: numeric(z.number().int().positive())
       .default(3_600_000)
       .describe("the longest `Retry-After` (on a 429 or 503) the circuit honours: it opens for max(halfOpenAfterMs, Retry-After) up to this, so a source's mistaken `Retry-After: 99999999` cannot switch it off for good"),
-  }).prefault({}),
+  }).prefault({}).describe('stops calling a source that keeps failing, so queries degrade at once instead of waiting on it'),
   bulkhead: z.strictObject({
-    /** Concurrent requests to the source; the connection pool is sized to it. Default: `connections`. */
-    maxConcurrent: numeric(z.number().int().positive()).optional(),
-    /** Requests that may wait for a free slot (each no longer than its query's deadline); beyond that they fail at once. */
-    maxQueued: numeric(z.number().int().min(0)).default(1_000),
-  }).prefault({}),
-}).prefault({});
+    maxConcurrent: numeric(z.number().int().positive()).optional().describe('concurrent requests to the source; the connection pool is sized to it. Default: `connections`'),
+    maxQueued: numeric(z.number().int().min(0)).default(1_000).describe('requests that may wait for a free slot (each no longer than its query\'s deadline); beyond that they fail at once'),
+  }).prefault({}).describe('caps the requests in flight to the source'),
+}).prefault({}).describe('how the hub treats a failing source; every key has a default');
 export type ResilienceConfig = z.infer<typeof resilience>;
 
 const source = z.strictObject({
-  baseUrl: z.url({ protocol: /^https?$/ }),
+  baseUrl: z.url({ protocol: /^https?$/ }).describe('the API\'s base URL; every operation\'s path goes below it (a path part of it is kept)'),
   auth: auth.default({ type: 'none' }),
-  /** Total time one request may take, connect to last body byte. */
-  timeoutMs: numeric(z.number().int().positive()).default(5_000),
-  /** Time to open a connection (capped by timeoutMs). */
-  connectTimeoutMs: numeric(z.number().int().positive()).default(2_000),
+  timeoutMs: numeric(z.number().int().positive()).default(5_000).describe('total time one request may take, connect to last body byte'),
+  connectTimeoutMs: numeric(z.number().int().positive()).default(2_000).describe('time to open a connection (capped by timeoutMs)'),
   resilience,
   rateLimit: rateLimit.optional(),
-  /** Signed change notifications at `POST /webhooks/<source>`: HMAC-SHA256 of the raw body with this secret. */
-  webhook: z.strictObject({
-    secret: z.string().min(16, 'use a secret of at least 16 characters'),
-    /** Header carrying `t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">` (or `sha256=<hex HMAC of the body>` with `replayProtection: eventId`). */
-    signatureHeader: z.string().default('x-rosetta-signature'),
-    /** How far a signed timestamp may be from now (either way), and how long an event ID is remembered. */
-    toleranceSeconds: z.number().int().positive().default(300),
-    /**
-     * `timestamp` (the default): the signature binds a timestamp and one older than the tolerance is refused.
-     * `eventId`, for sources that cannot sign a timestamp: each body carries a unique ID at `eventIdPath`, and one
-     * already applied within the tolerance is refused.
-     */
-    replayProtection: z.enum(['timestamp', 'eventId']).default('timestamp'),
-    eventIdPath: path.default('event_id'),
-  }).optional(),
-  /** Keep-alive sockets per source: the connection pool's size. */
-  connections: numeric(z.number().int().positive()).default(16),
-  entities: z.record(z.string().regex(/^[\w-]+$/), entity).refine((e) => Object.keys(e).length > 0, 'a source needs at least one entity'),
+  webhook: z
+    .strictObject({
+      secret: z.string().min(16, 'use a secret of at least 16 characters').describe('the shared HMAC-SHA256 key, at least 16 characters; write it as "${ENV_VAR}"'),
+      signatureHeader: z
+        .string()
+        .default('x-rosetta-signature')
+        .describe('the header carrying `t=<unix seconds>,v1=<hex HMAC of "<t>.<raw body>">` (or `sha256=<hex HMAC of the body>` with `replayProtection: eventId`)'),
+      toleranceSeconds: z.number().int().positive().default(300).describe('how far a signed timestamp may be from now (either way), and how long an event id is remembered'),
+      replayProtection: z
+        .enum(['timestamp', 'eventId'])
+        .default('timestamp')
+        .describe('`timestamp`: the signature binds a timestamp, and one older than the tolerance is refused. `eventId`, for sources that cannot sign a timestamp: each body carries a unique id at `eventIdPath`, and one already applied within the tolerance is refused'),
+      eventIdPath: path.default('event_id').describe('with `replayProtection: eventId`: where the event\'s unique id sits in the body'),
+    })
+    .optional()
+    .describe('signed change notifications at `POST /webhooks/<source>`: HMAC-SHA256 of the raw body with the secret'),
+  connections: numeric(z.number().int().positive()).default(16).describe('keep-alive sockets to the source: the connection pool\'s size'),
+  entities: z
+    .record(z.string().regex(/^[\w-]+$/), entity)
+    .refine((e) => Object.keys(e).length > 0, 'a source needs at least one entity')
+    .describe('the source\'s record types, by name (letters, digits, - and _)'),
 });
 export type SourceConfig = z.infer<typeof source>;
 
-const linkStore = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('sqlite'), path: z.string().default('data/links.sqlite') }),
-  /** Shared by replicas. With no `linkStore` in the file, `DATABASE_URL` in the environment selects this. */
-  z.strictObject({
-    kind: z.literal('postgres'),
-    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
-    /** The schema the tables live in (default `public`); it goes into search_path, so plain lower-case names only. */
-    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _)').optional(),
-  }),
-]);
+const linkStore = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('sqlite').describe('embedded SQLite: one file, no server, one machine'),
+      path: z.string().default('data/links.sqlite').describe('the database file (created with its folder when absent)'),
+    }),
+    z.strictObject({
+      kind: z.literal('postgres').describe('PostgreSQL, shared by replicas (LISTEN/NOTIFY tells each to drop cached links)'),
+      url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').describe('a postgres:// URL; credentials belong in the environment ("${DATABASE_URL}")'),
+      schema: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier (letters, digits, _)')
+        .optional()
+        .describe('the schema the tables live in (default `public`); it goes into search_path, so plain lower-case names only'),
+    }),
+  ])
+  .describe('where the identity-link table lives. With no `linkStore` in the file, `DATABASE_URL` in the environment selects postgres');
 
 /** A permission a role grants: `pii:email`, every permission under a prefix (`pii:*`), or everything (`*`). */
 const permission = z.string().regex(/^(\*|[\w-]+(:[\w-]+)*(:\*)?)$/, 'permissions look like "pii:email", "pii:*" or "*"');
 
 const role = z.strictObject({
-  permissions: z.array(permission).default([]),
-  /** The role sees fields marked @consented (and the personal data beneath them) only for customers who consented. */
-  consentRequired: boolean().default(false),
+  permissions: z.array(permission).default([]).describe('what the role may see and do: "pii:email", every permission under a prefix ("pii:*"), or everything ("*") (docs/operations.md)'),
+  consentRequired: boolean().default(false).describe('the role sees fields marked @consented (and the personal data beneath them) only for customers who consented'),
 });
 
 const apiKey = z.strictObject({
-  /** Who the key belongs to, as the audit log names it. */
-  name: z.string().regex(/^[\w.@-]+$/, 'key names are letters, digits, ., @, - and _'),
-  /** Only the key's hash is ever written down: `printf %s "$KEY" | sha256sum`. */
-  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the lower-case hex SHA-256 of the key'),
-  roles: z.array(z.string()).min(1),
+  name: z.string().regex(/^[\w.@-]+$/, 'key names are letters, digits, ., @, - and _').describe('who the key belongs to, as the audit log names it'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'the lower-case hex SHA-256 of the key').describe('the lower-case hex SHA-256 of the key; only the hash is ever written down: `printf %s "$KEY" | sha256sum`'),
+  roles: z.array(z.string()).min(1).describe('the roles the key grants (names from auth.roles)'),
 });
 
 const jwksUrl = z
@@ -410,25 +431,34 @@ const jwksUrl = z
   .refine((url) => url.startsWith('https:') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(url), 'a JWKS URL must be https (plain http only on loopback)');
 
 const jwt = z.strictObject({
-  issuer: z.string().min(1),
-  audience: z.string().min(1),
-  jwks: z.union([z.strictObject({ file: z.string().min(1) }), z.strictObject({ url: jwksUrl })]),
-  /** Asymmetric algorithms only: a shared secret would let every verifier mint tokens. */
-  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
-  /** The claim listing the caller's role names (a string or an array of strings). */
-  rolesClaim: z.string().min(1).default('roles'),
-  clockToleranceSec: numeric(z.number().int().min(0).max(300)).default(30),
+  issuer: z.string().min(1).describe('the `iss` every token must carry'),
+  audience: z.string().min(1).describe('the `aud` every token must carry'),
+  jwks: z
+    .union([
+      z.strictObject({ file: z.string().min(1).describe('a JSON Web Key Set file') }),
+      z.strictObject({ url: jwksUrl.describe('the issuer\'s JWKS URL, https (plain http only on loopback); keys are cached and refetched on an unknown key id') }),
+    ])
+    .describe('the issuer\'s public keys: { file } or { url }'),
+  algorithms: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+    .min(1)
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA'])
+    .describe('the signature algorithms accepted; asymmetric only, because a shared secret would let every verifier mint tokens'),
+  rolesClaim: z.string().min(1).default('roles').describe('the claim listing the caller\'s role names (a string or an array of strings)'),
+  clockToleranceSec: numeric(z.number().int().min(0).max(300)).default(30).describe('how far `exp` and `nbf` may be off the hub\'s clock'),
 });
 
 const authSection = z
   .strictObject({
-    roles: z.record(z.string().regex(/^[\w-]+$/, 'role names are letters, digits, - and _'), role),
-    apiKeys: z.array(apiKey).default([]),
-    jwt: jwt.optional(),
-    audit: z.strictObject({
-      /** Audit entries older than this are pruned (at start and hourly). */
-      retentionDays: numeric(z.number().int().positive()).default(90),
-    }).prefault({}),
+    roles: z.record(z.string().regex(/^[\w-]+$/, 'role names are letters, digits, - and _'), role).describe('named sets of permissions that API keys and JWTs grant'),
+    apiKeys: z.array(apiKey).default([]).describe('API keys callers send in the `x-api-key` header'),
+    jwt: jwt.optional().describe('JWTs from an identity provider, verified against its public keys'),
+    audit: z
+      .strictObject({
+        retentionDays: numeric(z.number().int().positive()).default(90).describe('audit entries older than this are pruned (at start and hourly)'),
+      })
+      .prefault({})
+      .describe('the audit log of reads of personal data and of link changes'),
   })
   .superRefine((auth, ctx) => {
     if (auth.apiKeys.length === 0 && !auth.jwt) ctx.addIssue({ code: 'custom', message: 'auth needs apiKeys or jwt: with neither, no caller could get in' });
@@ -446,129 +476,133 @@ export type RoleConfig = z.infer<typeof role>;
 
 /** Bounds on what one request may ask for; every limit is checked before anything executes. */
 const limitsSection = z.strictObject({
-  maxDepth: numeric(z.number().int().positive()).default(10),
-  /** graphql-armor's cost: objects 2, scalars 1, ×1.5 per level, list fields × their `first`/`last` (defaults included). */
-  maxCost: numeric(z.number().int().positive()).default(1_000_000),
-  maxAliases: numeric(z.number().int().nonnegative()).default(15),
-  maxDirectives: numeric(z.number().int().nonnegative()).default(20),
-  /** How often one field with a sub-selection may appear in a document (graphql-js validates repeats pairwise). */
-  maxRepeatedFields: numeric(z.number().int().positive()).default(25),
-  maxTokens: numeric(z.number().int().positive()).default(2_000),
-  maxBodyBytes: numeric(z.number().int().positive()).default(1024 * 1024),
-  /**
-   * Upstream calls one request may cause: estimated from its list sizes and facets before it runs (refused when
-   * over), and counted while it runs (calls beyond fail with UPSTREAM_BUDGET_EXCEEDED).
-   */
-  maxUpstreamCalls: numeric(z.number().int().positive()).default(1_000),
-  /** Per caller (API key, JWT subject, or IP address on an open hub): requests at once, and per second. Absent: no limit. */
-  perCaller: z.strictObject({
-    maxConcurrent: numeric(z.number().int().positive()),
-    requestsPerSecond: numeric(z.number().positive()),
-  }).optional(),
-  /** Default: on, except in production mode. */
-  introspection: boolean().optional(),
-  /** The offline playground (GraphiQL for browsers at GET /graphql). Default: on, except in production mode. */
-  landingPage: boolean().optional(),
+  maxDepth: numeric(z.number().int().positive()).default(10).describe('the deepest selection a document may nest'),
+  maxCost: numeric(z.number().int().positive())
+    .default(1_000_000)
+    .describe('graphql-armor\'s cost: objects 2, scalars 1, ×1.5 per level, list fields × their `first`/`last` (defaults included)'),
+  maxAliases: numeric(z.number().int().nonnegative()).default(15).describe('aliases one document may use'),
+  maxDirectives: numeric(z.number().int().nonnegative()).default(20).describe('directives one document may use'),
+  maxRepeatedFields: numeric(z.number().int().positive())
+    .default(25)
+    .describe('how often one field with a sub-selection may appear in a document (graphql-js validates repeats pairwise)'),
+  maxTokens: numeric(z.number().int().positive()).default(2_000).describe('lexical tokens one document may hold (checked before parsing finishes)'),
+  maxBodyBytes: numeric(z.number().int().positive()).default(1024 * 1024).describe('the largest request body, in bytes (413 beyond)'),
+  maxUpstreamCalls: numeric(z.number().int().positive())
+    .default(1_000)
+    .describe('upstream calls one request may cause: estimated from its list sizes and facets before it runs (refused when over), and counted while it runs (calls beyond fail with UPSTREAM_BUDGET_EXCEEDED)'),
+  perCaller: z
+    .strictObject({
+      maxConcurrent: numeric(z.number().int().positive()).describe('requests one caller may have in flight at once'),
+      requestsPerSecond: numeric(z.number().positive()).describe('requests one caller may start per second'),
+    })
+    .optional()
+    .describe('per caller (API key, JWT subject, or IP address on an open hub): requests at once, and per second. Absent: no limit'),
+  introspection: boolean().optional().describe('GraphQL introspection. Default: on, except in production mode'),
+  landingPage: boolean().optional().describe('the offline playground (GraphiQL for browsers at GET /graphql). Default: on, except in production mode'),
 });
 export type LimitsSection = z.infer<typeof limitsSection>;
 
 /** What /metrics shows and to whom (docs/operations.md). */
 const metricsSection = z.strictObject({
-  /**
-   * The operation names metrics are labelled with (e.g. your trusted documents' names); any other name is `other`.
-   * Absent: the first `maxOperationNames` distinct names the hub sees, then `other`.
-   */
-  operationNames: z.array(z.string().min(1)).optional(),
-  maxOperationNames: numeric(z.number().int().positive().max(1_000)).default(100),
-  /** Serve /metrics on this port (on `server.host`) instead of the GraphQL port; 0 picks a free one. */
-  port: numeric(z.number().int().min(0).max(65_535)).optional(),
-  /** When set, /metrics needs `Authorization: Bearer <key>` (from the environment: `key: ${METRICS_KEY}`). */
-  key: z.string().min(16, 'a metrics key needs at least 16 characters').optional(),
+  operationNames: z
+    .array(z.string().min(1))
+    .optional()
+    .describe('the operation names metrics are labelled with (e.g. your trusted documents\' names); any other name is `other`. Absent: the first `maxOperationNames` distinct names the hub sees, then `other`'),
+  maxOperationNames: numeric(z.number().int().positive().max(1_000)).default(100).describe('without operationNames: how many distinct operation names get their own label'),
+  port: numeric(z.number().int().min(0).max(65_535)).optional().describe('serve /metrics on this port (on `server.host`) instead of the GraphQL port; 0 picks a free one'),
+  key: z
+    .string()
+    .min(16, 'a metrics key needs at least 16 characters')
+    .optional()
+    .describe('when set, /metrics needs `Authorization: Bearer <key>` (from the environment: `key: ${METRICS_KEY}`)'),
 });
 export type MetricsSection = z.infer<typeof metricsSection>;
 
 /** Cross-origin access for browser apps: exact origins only, because a wildcard cannot carry credentials. */
 const corsSection = z.strictObject({
-  origins: z.array(z.url().refine((value) => new URL(value).origin === value, 'must be an origin: scheme://host[:port], no path or trailing slash')).min(1),
-  /** Lets pages send cookies or HTTP auth (Access-Control-Allow-Credentials); API keys and bearer tokens need no such grant. */
-  credentials: boolean().default(false),
-  /** How long a browser may reuse a preflight's answer. */
-  maxAgeSec: numeric(z.number().int().nonnegative().max(86_400)).default(600),
+  origins: z
+    .array(z.url().refine((value) => new URL(value).origin === value, 'must be an origin: scheme://host[:port], no path or trailing slash'))
+    .min(1)
+    .describe('the origins (scheme://host[:port], no path or trailing slash) whose pages may call the hub'),
+  credentials: boolean()
+    .default(false)
+    .describe('lets pages send cookies or HTTP auth (Access-Control-Allow-Credentials); API keys and bearer tokens need no such grant'),
+  maxAgeSec: numeric(z.number().int().nonnegative().max(86_400)).default(600).describe('how long a browser may reuse a preflight\'s answer'),
 });
 export type CorsSection = z.infer<typeof corsSection>;
 
 /** Bounds on live updates: each subscription holds a source of events and re-reads its customer per event. */
 const subscriptionsSection = z.strictObject({
-  enabled: boolean().default(true),
-  maxPerConnection: numeric(z.number().int().positive()).default(20),
-  maxPerCaller: numeric(z.number().int().positive()).default(100),
-  /** Events one subscription may deliver per second; more are dropped and counted (the client re-reads on the next). */
-  maxEventsPerSecond: numeric(z.number().int().positive()).default(20),
-  /** graphql-ws ping interval: keeps proxies from closing idle sockets and finds dead peers. */
-  keepAliveMs: numeric(z.number().int().positive()).default(15_000),
-  /** A client that opens a socket but sends no `connection_init` within this is closed (4408). */
-  connectionInitWaitMs: numeric(z.number().int().positive()).default(5_000),
+  enabled: boolean().default(true).describe('accept WebSocket upgrades at /graphql'),
+  maxPerConnection: numeric(z.number().int().positive()).default(20).describe('subscriptions one socket may hold'),
+  maxPerCaller: numeric(z.number().int().positive()).default(100).describe('subscriptions one caller may hold across its sockets'),
+  maxEventsPerSecond: numeric(z.number().int().positive())
+    .default(20)
+    .describe('events one subscription may deliver per second; more are dropped and counted (the client re-reads on the next)'),
+  keepAliveMs: numeric(z.number().int().positive()).default(15_000).describe('the graphql-ws ping interval: keeps proxies from closing idle sockets and finds dead peers'),
+  connectionInitWaitMs: numeric(z.number().int().positive()).default(5_000).describe('a client that opens a socket but sends no `connection_init` within this is closed (4408)'),
 });
 export type SubscriptionsSection = z.infer<typeof subscriptionsSection>;
 
 export const configSchema = z
   .strictObject({
     server: z.strictObject({
-      host: z.string().default('127.0.0.1'),
-      port: numeric(z.number().int().min(0).max(65_535)).default(4000),
-      /** No upstream wait a query causes (retries, queues, backoff included) lasts past this. */
-      queryDeadlineMs: numeric(z.number().int().positive()).default(10_000),
-      /**
-       * Hub processes sharing the port (node:cluster, round-robin): a positive integer, or `auto` for one per core
-       * (os.availableParallelism()). Each has its own caches and breakers and a share of every source's caps.
-       */
-      workers: z.union([numeric(z.number().int().positive()), z.literal('auto')], { error: 'must be a positive integer or "auto"' }).default(1),
-      /** Browser pages on these origins may call /graphql (CORS); absent, no cross-origin page may. */
-      cors: corsSection.optional(),
-      /** Live updates over graphql-ws at /graphql (WebSocket upgrade). */
-      subscriptions: subscriptionsSection.prefault({}),
-    }).prefault({}),
+      host: z.string().default('127.0.0.1').describe('the interface to listen on (0.0.0.0 for every interface)'),
+      port: numeric(z.number().int().min(0).max(65_535)).default(4000).describe('the port to listen on; 0 picks a free one'),
+      queryDeadlineMs: numeric(z.number().int().positive())
+        .default(10_000)
+        .describe('no upstream wait a query causes (retries, queues, backoff included) lasts past this'),
+      workers: z
+        .union([numeric(z.number().int().positive()), z.literal('auto')], { error: 'must be a positive integer or "auto"' })
+        .default(1)
+        .describe('hub processes sharing the port (node:cluster, round-robin): a positive integer, or `auto` for one per core (os.availableParallelism()). Each has its own caches and breakers and a share of every source\'s caps'),
+      cors: corsSection.optional().describe('browser pages on these origins may call /graphql (CORS); absent, no cross-origin page may'),
+      subscriptions: subscriptionsSection.prefault({}).describe('live updates over graphql-ws at /graphql (WebSocket upgrade)'),
+    }).prefault({}).describe('the hub\'s HTTP server'),
     linkStore: linkStore.default({ kind: 'sqlite', path: 'data/links.sqlite' }),
     linkCache: z.strictObject({
-      maxEntries: numeric(z.number().int().positive()).default(50_000),
-      ttlMs: numeric(z.number().int().positive()).default(60_000),
-    }).default({ maxEntries: 50_000, ttlMs: 60_000 }),
+      maxEntries: numeric(z.number().int().positive()).default(50_000).describe('customers whose links are kept in memory'),
+      ttlMs: numeric(z.number().int().positive()).default(60_000).describe('how long kept links answer without reading the store (merges invalidate them at once)'),
+    }).default({ maxEntries: 50_000, ttlMs: 60_000 }).describe('the in-process LRU in front of the link store'),
     identity: z.strictObject({
-      defaultPhoneRegion: z.string().length(2).default('US'),
-      /** Values that must never link records: placeholders and junk. */
+      defaultPhoneRegion: z.string().length(2).default('US').describe('the ISO 3166 region a phone number without a country code is read in'),
       blocked: z.strictObject({
-        values: z.array(z.string()).default([]),
-        patterns: z.array(z.string()).default([]),
-      }).default({ values: [], patterns: [] }),
-      /** Domains whose mailboxes ignore dots and "+tags" in the local part (a.b+x@gmail.com is ab@gmail.com). */
-      dotAndPlusInsensitiveDomains: z.array(z.string()).default([]),
-      /** Merge protection: at most this many distinct values of a kind per customer. */
-      caps: z.partialRecord(z.enum(['email', 'phone', 'email_md5']), numeric(z.number().int().positive())).default({ email: 5, phone: 5 }),
-      /** `source.entity` pairs one person has at most one record of (e.g. a CRM contact); merges that would break this are refused. */
-      uniquePerCustomer: z.array(z.string().regex(/^[\w-]+\.[\w-]+$/, 'must be "source.entity"')).default([]),
-      /** A lookup that misses the table probes the sources' search endpoints and links what it finds. */
+        values: z.array(z.string()).default([]).describe('exact values (compared normalised) that link nothing, e.g. test@test.com'),
+        patterns: z.array(z.string()).default([]).describe('regular expressions over normalised values that link nothing'),
+      }).default({ values: [], patterns: [] }).describe('values that must never link records: placeholders and junk'),
+      dotAndPlusInsensitiveDomains: z
+        .array(z.string())
+        .default([])
+        .describe('domains whose mailboxes ignore dots and "+tags" in the local part (a.b+x@gmail.com is ab@gmail.com)'),
+      caps: z
+        .partialRecord(z.enum(['email', 'phone', 'email_md5']), numeric(z.number().int().positive()))
+        .default({ email: 5, phone: 5 })
+        .describe('merge protection: at most this many distinct values of a kind per customer'),
+      uniquePerCustomer: z
+        .array(z.string().regex(/^[\w-]+\.[\w-]+$/, 'must be "source.entity"'))
+        .default([])
+        .describe('`source.entity` pairs one person has at most one record of (e.g. a CRM contact); merges that would break this are refused'),
       onDemand: z.strictObject({
-        enabled: boolean().default(true),
-        /** How long a lookup that found nothing anywhere is remembered, so misses cannot flood the sources. */
-        missTtlMs: numeric(z.number().int().nonnegative()).default(30_000),
-      }).default({ enabled: true, missTtlMs: 30_000 }),
-      /**
-       * A value held by records of one source entity under at least `minNames` different names (records without a
-       * name do not count) is suspected of being shared by different people: it links nobody, and shows in
-       * `linkConflicts` until a reviewer allows or blocks it. 0 turns detection off.
-       */
+        enabled: boolean().default(true).describe('probe the sources\' search endpoints on a miss'),
+        missTtlMs: numeric(z.number().int().nonnegative()).default(30_000).describe('how long a lookup that found nothing anywhere is remembered, so misses cannot flood the sources'),
+      }).default({ enabled: true, missTtlMs: 30_000 }).describe('a lookup that misses the table probes the sources\' search endpoints and links what it finds'),
       sharedValues: z.strictObject({
-        minNames: z.number().int().min(0).default(3).refine((n) => n === 0 || n >= 2, 'must be 0 (off) or at least 2'),
-      }).prefault({}),
-      /** `forgetCustomer` is refused unless enabled (and, with auth, the caller holds the forget permission). */
+        minNames: z
+          .number()
+          .int()
+          .min(0)
+          .default(3)
+          .refine((n) => n === 0 || n >= 2, 'must be 0 (off) or at least 2')
+          .describe('a value held by records of one source entity under at least this many different names (records without a name do not count) is suspected of being shared by different people: it links nobody, and shows in `linkConflicts` until a reviewer allows or blocks it. 0 turns detection off'),
+      }).prefault({}).describe('detection of values shared by different people (a family\'s phone, an office email)'),
       forget: z.strictObject({
-        enabled: boolean().default(false),
-        /**
-         * Keys the HMAC-SHA256 of each forgotten record's key that the store keeps, so the record is not linked again
-         * (some record IDs are personal data, such as an email's MD5). From the environment; at least 32 characters.
-         */
-        secret: z.string().min(32, 'must be at least 32 characters (a random value from the environment)').optional(),
-      }).default({ enabled: false }),
+        enabled: boolean().default(false).describe('`forgetCustomer` is refused unless enabled (and, with auth, the caller holds the forget permission)'),
+        secret: z
+          .string()
+          .min(32, 'must be at least 32 characters (a random value from the environment)')
+          .optional()
+          .describe('keys the HMAC-SHA256 of each forgotten record\'s key that the store keeps, so the record is not linked again (some record ids are personal data, such as an email\'s MD5). From the environment; at least 32 characters'),
+      }).default({ enabled: false }).describe('the right to be forgotten: removing a customer\'s links and cached data everywhere, audited'),
     }).default({
       defaultPhoneRegion: 'US',
       blocked: { values: [], patterns: [] },
@@ -578,18 +612,18 @@ export const configSchema = z
       onDemand: { enabled: true, missTtlMs: 30_000 },
       sharedValues: { minNames: 3 },
       forget: { enabled: false },
-    }),
+    }).describe('how records are matched into customers, and what protects the matching'),
     survivorship: z.strictObject({
-      /** Higher in the list wins; ties (and sources not listed) fall back to the most recently updated. */
-      sourcePriority: z.array(z.string()).default([]),
-    }).default({ sourcePriority: [] }),
-    sources: z.record(z.string().regex(/^[\w-]+$/, 'source names are letters, digits, - and _'), source),
-    /** `production` (or NODE_ENV=production) turns off introspection and the landing page unless `limits` enables them. */
-    mode: z.enum(['development', 'production']).optional(),
-    /** Absent: the hub is open to every caller (the demo). Present: every request needs an API key or a JWT. */
-    auth: authSection.optional(),
-    limits: limitsSection.prefault({}),
-    metrics: metricsSection.prefault({}),
+      sourcePriority: z.array(z.string()).default([]).describe('source names, most trusted first; ties (and sources not listed) fall back to the most recently updated value'),
+    }).default({ sourcePriority: [] }).describe('which source\'s value wins for a field several sources hold'),
+    sources: z.record(z.string().regex(/^[\w-]+$/, 'source names are letters, digits, - and _'), source).describe('the source systems, by name (letters, digits, - and _)'),
+    mode: z
+      .enum(['development', 'production'])
+      .optional()
+      .describe('`production` (or NODE_ENV=production) turns off introspection and the landing page unless `limits` enables them, and refuses to start without `auth`'),
+    auth: authSection.optional().describe('absent: the hub is open to every caller (the demo). Present: every request needs an API key or a JWT'),
+    limits: limitsSection.prefault({}).describe('bounds on what one request may ask for; every limit is checked before anything executes'),
+    metrics: metricsSection.prefault({}).describe('what /metrics shows and to whom (docs/operations.md)'),
     rateLimits: z
       .strictObject({
         redis: z
@@ -603,7 +637,10 @@ export const configSchema = z
       .prefault({})
       .describe("shared state of the sources' `rateLimit` buckets"),
     /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
-    federation: z.strictObject({ enabled: boolean().default(false) }).prefault({}),
+    federation: z
+      .strictObject({ enabled: boolean().default(false).describe('serve the subgraph fields') })
+      .prefault({})
+      .describe('serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose'),
   })
   .superRefine((config, ctx) => {
     for (const [sourceName, src] of Object.entries(config.sources)) {
