@@ -1,10 +1,10 @@
 // Link review and forget: the operator's side of the identity-link table.
-import { GraphQLError } from 'graphql';
 import type { IdentifierKind, MutationResolvers, QueryResolvers } from '../src/generated/graphql.js';
 import type { IdentifierKind as TokenKind } from '../src/identity/model.js';
 import { customerRef } from '../src/customer/model.js';
 import { LinkReviewError } from '../src/identity/link-service.js';
-import { badInput } from '../src/server/errors.js';
+import { ErrorCode } from '../src/errors/catalogue.js';
+import { badInput, fieldError } from '../src/server/errors.js';
 
 /** A review the table cannot carry out is the caller's mistake, said as such. */
 async function review<T>(work: () => Promise<T>): Promise<T> {
@@ -59,10 +59,10 @@ export const Mutation: MutationResolvers = {
 
   forgetCustomer: async (_parent, { id }, context) => {
     if (!context.config.identity.forget.enabled) {
-      throw new GraphQLError('forgetCustomer is disabled: set identity.forget.enabled in config', { extensions: { code: 'FORBIDDEN' } });
+      throw fieldError(ErrorCode.FORBIDDEN, 'forgetCustomer is disabled: set identity.forget.enabled in config');
     }
     const forgotten = await context.links.forget(id);
-    if (!forgotten) throw new GraphQLError(`no customer "${id}"`, { extensions: { code: 'NOT_FOUND' } });
+    if (!forgotten) throw fieldError(ErrorCode.NOT_FOUND, `no customer "${id}"`);
     const bySource = new Map<string, { source: string; entity: string; recordId: string; linked: boolean }[]>();
     const add = (record: { source: string; entity: string; recordId: string }, linked: boolean) =>
       bySource.set(record.source, [...(bySource.get(record.source) ?? []), { source: record.source, entity: record.entity, recordId: record.recordId, linked }]);
@@ -79,7 +79,7 @@ export const Mutation: MutationResolvers = {
     const id = Number(conflictId);
     if (!Number.isSafeInteger(id)) throw badInput('conflictId is not a conflict ID', 'conflictId');
     const reviewed = await context.links.reviewSharedValue(id, decision);
-    if (!reviewed) throw new GraphQLError(`no suspected shared value with conflict ID "${conflictId}"`, { extensions: { code: 'NOT_FOUND' } });
+    if (!reviewed) throw fieldError(ErrorCode.NOT_FOUND, `no suspected shared value with conflict ID "${conflictId}"`);
     return { identifierKind: reviewed.token.kind, decision, conflictsClosed: reviewed.closed };
   },
 };

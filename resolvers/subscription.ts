@@ -1,10 +1,11 @@
 // Live changes: each subscription is a filtered, rate-bounded stream of the process's change feed; its customer is
 // resolved live, per event, through the same loaders and protection as a query.
-import { GraphQLError } from 'graphql';
 import type { CustomerChangeResolvers, SubscriptionResolvers } from '../src/generated/graphql.js';
 import { customerRef } from '../src/customer/model.js';
 import type { CustomerChange as Change, DeliveredChange } from '../src/identity/change-feed.js';
 import type { RequestContext } from '../src/server/context.js';
+import { ErrorCode } from '../src/errors/catalogue.js';
+import { fieldError } from '../src/server/errors.js';
 import { badInput } from '../src/server/errors.js';
 
 const MAX_IDS = 100;
@@ -16,7 +17,7 @@ async function watchedIds(context: RequestContext, ids: readonly string[]): Prom
   const found = await Promise.all(ids.map((id) => context.directory.customer(id)));
   const unknown = ids.filter((_id, i) => !found[i]);
   if (unknown.length > 0) {
-    throw new GraphQLError(`no customer ${unknown.join(', ')}`, { extensions: { code: 'CUSTOMER_NOT_FOUND', ids: unknown } });
+    throw fieldError(ErrorCode.CUSTOMER_NOT_FOUND, `no customer ${unknown.join(', ')}`, { ids: unknown });
   }
   return new Set([...ids, ...found.map((customer) => customer!.customerId)]);
 }

@@ -1,6 +1,7 @@
 // The audit side of a request: PII reads written when the response is ready (fail closed), and retention pruning.
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import type { AuditLog } from '../identity/store.js';
+import { ErrorCode, statusOf } from '../errors/catalogue.js';
 import type { ProtectedContext } from './protect-schema.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -31,8 +32,8 @@ async function auditReads({ response, contextValue, logger }: Parameters<NonNull
     await contextValue.access.flushReads();
   } catch (error) {
     logger.error(`audit log write failed, personal data withheld (request ${contextValue.access.requestId}): ${(error as Error).message}`);
-    response.body.singleResult = { errors: [{ message: 'the audit log is unavailable, so no personal data can be served', extensions: { code: 'AUDIT_UNAVAILABLE' } }] };
-    response.http.status = 503;
+    response.body.singleResult = { errors: [{ message: 'the audit log is unavailable, so no personal data can be served', extensions: { code: ErrorCode.AUDIT_UNAVAILABLE, requestId: contextValue.access.requestId } }] };
+    response.http.status = statusOf(ErrorCode.AUDIT_UNAVAILABLE);
     return;
   }
   const masked = contextValue.access.masked;

@@ -1,16 +1,19 @@
 // Typed failures of authentication, each with a stable code and the HTTP status the hub answers with.
+import { ErrorCode, statusOf } from '../errors/catalogue.js';
 
-export type AuthErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'AUTH_UNAVAILABLE';
+export type AuthErrorCode = typeof ErrorCode.UNAUTHENTICATED | typeof ErrorCode.FORBIDDEN | typeof ErrorCode.AUTH_UNAVAILABLE;
 
 export abstract class AuthError extends Error {
   abstract readonly code: AuthErrorCode;
-  abstract readonly status: 401 | 403 | 503;
+  /** The catalogue's status for the code: 401, 403 or 503. */
+  get status(): number {
+    return statusOf(this.code);
+  }
 }
 
 /** No credentials, or credentials that prove nothing: a bad key, a bad signature, an expired or foreign token. */
 export class UnauthenticatedError extends AuthError {
-  readonly code = 'UNAUTHENTICATED';
-  readonly status = 401;
+  readonly code = ErrorCode.UNAUTHENTICATED;
   constructor(message: string) {
     super(message);
     this.name = 'UnauthenticatedError';
@@ -19,8 +22,7 @@ export class UnauthenticatedError extends AuthError {
 
 /** Valid credentials that grant no role this hub knows. */
 export class ForbiddenError extends AuthError {
-  readonly code = 'FORBIDDEN';
-  readonly status = 403;
+  readonly code = ErrorCode.FORBIDDEN;
   constructor(message: string) {
     super(message);
     this.name = 'ForbiddenError';
@@ -29,8 +31,7 @@ export class ForbiddenError extends AuthError {
 
 /** The key set needed to check a token could not be fetched: the caller may be fine, the hub cannot tell. */
 export class AuthUnavailableError extends AuthError {
-  readonly code = 'AUTH_UNAVAILABLE';
-  readonly status = 503;
+  readonly code = ErrorCode.AUTH_UNAVAILABLE;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'AuthUnavailableError';

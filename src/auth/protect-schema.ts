@@ -26,6 +26,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { AuditAction } from '../identity/store.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { Caller } from './caller.js';
 import { applyMask, maskNeedsValue, type MaskName } from './masks.js';
 import type { ConsentCheck, RequestAccess } from './request-access.js';
@@ -41,7 +42,7 @@ type Resolver = GraphQLFieldResolver<unknown, ProtectedContext>;
 type Wrapper = (next: Resolver) => Resolver;
 
 export class SchemaDirectiveError extends Error {
-  readonly code = 'SCHEMA_DIRECTIVE_INVALID';
+  readonly code = ErrorCode.SCHEMA_DIRECTIVE_INVALID;
   constructor(coordinate: string, message: string) {
     super(`${coordinate}: ${message}`);
     this.name = 'SchemaDirectiveError';
@@ -70,7 +71,7 @@ const restrict =
   (next) =>
   (parent, args, context, info) => {
     if (!context.caller.permissions.has(permission)) {
-      throw new GraphQLError(`${responsePath(info)} requires the "${permission}" permission`, { extensions: { code: 'FORBIDDEN', permission } });
+      throw new GraphQLError(`${responsePath(info)} requires the "${permission}" permission`, { extensions: { code: ErrorCode.FORBIDDEN, permission } });
     }
     return next(parent, args, context, info);
   };

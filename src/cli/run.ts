@@ -1,6 +1,7 @@
 // Runs a command-line program and turns its failures into one message and a documented exit code.
 import { CommanderError, type Command } from 'commander';
 import { ConfigError } from '../config/load.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import { SampleUnavailableError } from '../mapping/errors.js';
 import { SourceError } from '../sources/errors.js';
 
@@ -15,7 +16,7 @@ export const EXIT = {
 
 /** A failure the command has already explained: print `message`, exit with `exitCode`, no stack trace. */
 export class CliError extends Error {
-  readonly code = 'CLI_FAILED';
+  readonly code = ErrorCode.CLI_FAILED;
   constructor(
     message: string,
     readonly exitCode: number = EXIT.failed,

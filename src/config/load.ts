@@ -2,10 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
+import { ErrorCode } from '../errors/catalogue.js';
 import { configSchema, type HubConfig } from './schema.js';
 
 export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+  readonly code = ErrorCode.CONFIG_INVALID;
   constructor(
     readonly problems: readonly { path: string; message: string }[],
     readonly file?: string,

@@ -7,6 +7,7 @@
 // UNKNOWN, which is the documented answer), and the metric rosetta_source_values_unfit_total counts it.
 import { GraphQLError, getNullableType, isEnumType, isListType, isScalarType, responsePathAsArray, type GraphQLEnumType, type GraphQLOutputType, type GraphQLResolveInfo } from 'graphql';
 import type { HubConfig } from '../config/schema.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { RequestContext } from '../server/context.js';
 
 export const UNKNOWN_ENUM_VALUE = 'UNKNOWN';
@@ -95,7 +96,7 @@ function report(context: RequestContext, info: GraphQLResolveInfo, origin: Value
   context.partialErrors.push(
     new SourceValueError(`source "${origin.source}" ${origin.entity} ${origin.recordId}: ${coordinate} ${why}`, {
       path: responsePathAsArray(info.path),
-      extensions: { code: 'SOURCE_VALUE_INVALID', source: origin.source, entity: origin.entity, recordId: origin.recordId, field: coordinate },
+      extensions: { code: ErrorCode.SOURCE_VALUE_INVALID, source: origin.source, entity: origin.entity, recordId: origin.recordId, field: coordinate },
     }),
   );
 }

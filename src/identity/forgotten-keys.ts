@@ -1,5 +1,6 @@
 // What a forget keeps of a record so it is not linked again: an HMAC of its key, never the key itself.
 import { createHmac } from 'node:crypto';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { RecordKey } from './model.js';
 import { recordKeyString } from './model.js';
 
@@ -17,7 +18,7 @@ export class ForgottenKeys {
 }
 
 export class ForgetSecretMissingError extends Error {
-  readonly code = 'FORGET_SECRET_MISSING';
+  readonly code = ErrorCode.FORGET_SECRET_MISSING;
   constructor() {
     super('forgetting needs identity.forget.secret (from the environment) to key what it keeps of forgotten records');
     this.name = 'ForgetSecretMissingError';

@@ -1,6 +1,7 @@
 // The one code path that changes the link table (sync, on-demand lookups, webhooks, forget), serialised and cache-aware.
 import pLimit from 'p-limit';
 import type { HubConfig, SearchEndpoint, SearchKind } from '../config/schema.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { UpstreamScope } from '../sources/connector.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
@@ -46,7 +47,7 @@ export interface ApplyOptions {
 
 /** Thrown for a review the table cannot carry out (unknown customer, an ID that was not merged into it). */
 export class LinkReviewError extends Error {
-  readonly code = 'BAD_USER_INPUT';
+  readonly code = ErrorCode.BAD_USER_INPUT;
 }
 
 /**

@@ -2,8 +2,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import type { MetricsSection } from '../config/schema.js';
-import { sendJson, type ExtraRoute } from '../server/http.js';
+import { ErrorCode } from '../errors/catalogue.js';
+import type { ExtraRoute } from '../server/http.js';
+import { requestIdOf, sendRouteError } from '../server/http-errors.js';
 
 /** The text to serve: this process's registry, or a cluster primary's aggregate of every worker's. */
 export type MetricsSource = () => Promise<{ text: string; contentType: string }>;
@@ -17,21 +20,22 @@ function holdsKey(request: IncomingMessage, key: string): boolean {
   return timingSafeEqual(digest(given), digest(key));
 }
 
-export function metricsRoute(source: MetricsSource, section: Pick<MetricsSection, 'key'>): ExtraRoute {
+export function metricsRoute(source: MetricsSource, section: Pick<MetricsSection, 'key'>, logger: Logger): ExtraRoute {
   return {
     method: 'GET',
     match: (path) => (path === '/metrics' ? {} : null),
-    async handle(request, response) {
+    async handle(request, response, _params, requestId) {
       if (section.key !== undefined && !holdsKey(request, section.key)) {
         response.setHeader('www-authenticate', 'Bearer realm="metrics"');
-        return sendJson(response, 401, { error: 'metrics need the key configured in metrics.key' });
+        return sendRouteError(response, requestId, ErrorCode.UNAUTHENTICATED, { message: 'metrics need the key configured in metrics.key' });
       }
       let scrape: { text: string; contentType: string };
       try {
         scrape = await source();
-      } catch {
+      } catch (error) {
         // A cluster missing some workers' counters would read as a counter reset: better no scrape than a wrong one.
-        return sendJson(response, 503, { error: 'metrics_unavailable' });
+        logger.warn({ err: error, requestId }, 'metrics scrape refused: the counters could not all be gathered');
+        return sendRouteError(response, requestId, ErrorCode.METRICS_UNAVAILABLE);
       }
       response.writeHead(200, { 'content-type': scrape.contentType });
       response.end(scrape.text);
@@ -45,14 +49,16 @@ export interface MetricsListener {
 }
 
 /** A server answering only `GET /metrics`, for `metrics.port`: scrapers reach it, the public GraphQL port does not serve it. */
-export async function listenMetrics(host: string, port: number, route: ExtraRoute): Promise<MetricsListener> {
+export async function listenMetrics(host: string, port: number, route: ExtraRoute, logger: Logger): Promise<MetricsListener> {
   const server = createServer((request, response) => {
+    const requestId = requestIdOf(request.headers);
+    response.setHeader('x-request-id', requestId);
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     const params = request.method === route.method ? route.match(path, request) : null;
-    if (!params) return sendJson(response, 404, { error: 'not_found' });
-    route.handle(request, response, params).catch((error: unknown) => {
-      console.error('metrics request failed', error);
-      if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
+    if (!params) return sendRouteError(response, requestId, ErrorCode.NOT_FOUND);
+    route.handle(request, response, params, requestId).catch((error: unknown) => {
+      logger.error({ err: error, requestId, path }, 'metrics request failed');
+      if (!response.headersSent) sendRouteError(response, requestId, ErrorCode.INTERNAL_SERVER_ERROR);
       else response.end();
     });
   });

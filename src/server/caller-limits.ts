@@ -1,10 +1,11 @@
 // Per-caller fairness (`limits.perCaller`): how many requests one caller (API key, JWT subject, or IP address on an
 // open hub) may have in flight, and how many it may start per second, so one caller cannot starve the others.
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import type { LimitsSection } from '../config/schema.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { RequestContext } from './context.js';
+import { requestError } from './errors.js';
 
 interface CallerState {
   inFlight: number;
@@ -63,7 +64,7 @@ export const callerLimitsPlugin: ApolloServerPlugin<RequestContext> = {
         }
         const { maxConcurrent, requestsPerSecond } = limits;
         const message = verdict === 'concurrency' ? `more than ${maxConcurrent} requests of this caller at once (limits.perCaller.maxConcurrent)` : `more than ${requestsPerSecond} requests of this caller per second (limits.perCaller.requestsPerSecond)`;
-        throw new GraphQLError(message, { extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: new Map([['retry-after', '1']]) } } });
+        throw requestError(ErrorCode.RATE_LIMITED, message, {}, new Map([['retry-after', '1']]));
       },
       async willSendResponse() {
         release?.();

@@ -2,7 +2,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
 import type { CorsSection } from '../config/schema.js';
-import { sendJson } from './http.js';
+import { ErrorCode } from '../errors/catalogue.js';
+import { sendRequestErrors } from './http-errors.js';
 
 /**
  * Request headers a page may send: the content type (JSON bodies make every POST preflighted), both kinds of
@@ -17,7 +18,7 @@ export const CORS_ALLOWED_HEADERS = ['content-type', 'authorization', 'x-api-key
  * CSRF prevention is Apollo's and stays on: a simple request (no preflight) still needs a JSON body or
  * `apollo-require-preflight`, whatever its origin.
  */
-export type CorsHandler = (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+export type CorsHandler = (request: IncomingMessage, response: ServerResponse, requestId: string) => Promise<boolean>;
 
 export function corsHandler(settings: CorsSection): CorsHandler {
   const allowed = new Set(settings.origins);
@@ -31,12 +32,12 @@ export function corsHandler(settings: CorsSection): CorsHandler {
     // The preflight is answered below, so that every path through this handler settles its promise.
     preflightContinue: true,
   });
-  return (request, response) => {
+  return (request, response, requestId) => {
     const origin = request.headers.origin;
     const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
     if (preflight && (origin === undefined || !allowed.has(origin))) {
       response.setHeader('vary', 'Origin');
-      sendJson(response, 403, { errors: [{ message: `origin ${origin ?? '(none)'} may not call this hub from a browser: add it to server.cors.origins`, extensions: { code: 'CORS_ORIGIN_NOT_ALLOWED' } }] });
+      sendRequestErrors(request.headers.accept, response, requestId, ErrorCode.CORS_ORIGIN_NOT_ALLOWED, [{ message: `origin ${origin ?? '(none)'} may not call this hub from a browser: add it to server.cors.origins` }]);
       return Promise.resolve(true);
     }
     return new Promise((resolve, reject) => {

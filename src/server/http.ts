@@ -1,5 +1,4 @@
 // The hub's HTTP surface on node:http: /graphql through Apollo Server, plus health endpoints.
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
@@ -7,8 +6,11 @@ import type { GraphQLError } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { OPEN_CALLER, type Caller } from '../auth/caller.js';
 import { AuthError } from '../auth/errors.js';
+import { ErrorCode } from '../errors/catalogue.js';
+import type { Logger } from 'pino';
 import type { RequestContext } from './context.js';
 import type { CorsHandler } from './cors.js';
+import { requestIdOf, sendJson, sendRequestErrors, sendRouteError, withRequestId } from './http-errors.js';
 import { jsonNestsDeeperThan, MAX_JSON_NESTING } from './limits.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -27,11 +29,6 @@ async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise
   return JSON.parse(text) as unknown;
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-  response.end(JSON.stringify(body));
-}
-
 export type ContextFactory = (request: IncomingMessage, requestId: string, caller: Caller) => RequestContext;
 
 interface GraphQLOptions {
@@ -45,9 +42,9 @@ interface GraphQLOptions {
 }
 
 /** 401/403/503 with no data: sent before the body is read, so an unauthenticated caller costs almost nothing. */
-function sendAuthError(response: ServerResponse, error: AuthError): void {
+function sendAuthError(request: IncomingMessage, response: ServerResponse, requestId: string, error: AuthError): void {
   if (error.status === 401) response.setHeader('www-authenticate', 'Bearer, ApiKey header="x-api-key"');
-  sendJson(response, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] });
+  sendRequestErrors(request.headers.accept, response, requestId, error.code, [{ message: error.message }]);
 }
 
 /** The query string with its `?`, as `URL.search` gives it; a POST to /graphql usually has none, and no URL is parsed. */
@@ -55,16 +52,15 @@ function searchOf(url: string | undefined): string {
   return url?.includes('?') ? new URL(url, 'http://hub').search : '';
 }
 
-async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse, options: GraphQLOptions): Promise<void> {
-  if (options.cors && (await options.cors(request, response))) return;
-  const requestId = (typeof request.headers['x-request-id'] === 'string' && request.headers['x-request-id'].slice(0, 100)) || randomUUID();
-  response.setHeader('x-request-id', requestId);
+async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, request: IncomingMessage, response: ServerResponse, requestId: string, options: GraphQLOptions): Promise<void> {
+  if (options.cors && (await options.cors(request, response, requestId))) return;
+  const accept = request.headers.accept;
   let caller: Caller | undefined;
   if (options.authenticate) {
     try {
       caller = await options.authenticate(request.headers);
     } catch (error) {
-      if (error instanceof AuthError) return sendAuthError(response, error);
+      if (error instanceof AuthError) return sendAuthError(request, response, requestId, error);
       throw error;
     }
   }
@@ -72,9 +68,9 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
   try {
     body = request.method === 'POST' ? await readJsonBody(request, options.maxBodyBytes ?? MAX_BODY_BYTES) : undefined;
   } catch (error) {
-    if (error instanceof BodyTooLargeError) return sendJson(response.setHeader('connection', 'close'), 413, { errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
-    if (error instanceof BodyTooDeepError) return sendJson(response, 400, { errors: [{ message: `request body nests deeper than ${MAX_JSON_NESTING} levels`, extensions: { code: 'BAD_REQUEST' } }] });
-    return sendJson(response, 400, { errors: [{ message: 'request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] });
+    if (error instanceof BodyTooLargeError) return sendRequestErrors(accept, response.setHeader('connection', 'close'), requestId, ErrorCode.PAYLOAD_TOO_LARGE, [{ message: 'request body too large' }]);
+    if (error instanceof BodyTooDeepError) return sendRequestErrors(accept, response, requestId, ErrorCode.BAD_REQUEST, [{ message: `request body nests deeper than ${MAX_JSON_NESTING} levels` }]);
+    return sendRequestErrors(accept, response, requestId, ErrorCode.BAD_REQUEST, [{ message: 'request body is not valid JSON' }]);
   }
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(request.headers)) {
@@ -84,7 +80,7 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
   const query = body !== null && typeof body === 'object' && 'query' in body ? body.query : new URLSearchParams(search).get('query');
   const refused = typeof query === 'string' ? (options.guardQuery?.(query) ?? []) : [];
   if (refused.length > 0) {
-    return sendJson(response, 400, { errors: refused.map((error) => ({ message: error.message, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } })) });
+    return sendRequestErrors(accept, response, requestId, ErrorCode.GRAPHQL_VALIDATION_FAILED, refused.map((error) => ({ message: error.message, extensions: error.extensions })));
   }
   const result = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: request.method ?? 'GET', headers, search, body },
@@ -93,7 +89,8 @@ async function handleGraphQL(apollo: ApolloServer<RequestContext>, makeContext: 
   for (const [key, value] of result.headers) response.setHeader(key, value);
   response.statusCode = result.status ?? 200;
   if (result.body.kind === 'complete') {
-    response.end(result.body.string);
+    // Apollo's own early answers (CSRF prevention, parse and validation failures, a plugin's refusal) carry the id too.
+    response.end(response.statusCode >= 400 ? withRequestId(result.body.string, requestId) : result.body.string);
     return;
   }
   for await (const chunk of result.body.asyncIterator) response.write(chunk);
@@ -114,7 +111,8 @@ export interface HttpSurface {
 export interface ExtraRoute {
   method: string;
   match(path: string, request: IncomingMessage): Record<string, string> | null;
-  handle(request: IncomingMessage, response: ServerResponse, params: Record<string, string>): Promise<void>;
+  /** `requestId` is the one the response's `x-request-id` header already carries: log and answer with it. */
+  handle(request: IncomingMessage, response: ServerResponse, params: Record<string, string>, requestId: string): Promise<void>;
 }
 
 /** The raw request body, or null when it is larger than `maxBytes` (webhook signatures need the exact bytes). */
@@ -157,8 +155,11 @@ export function readRawBody(request: IncomingMessage, maxBytes = MAX_BODY_BYTES)
 
 export { sendJson };
 
-export async function listenHttp(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, options: { host: string; port: number; routes?: readonly ExtraRoute[] } & GraphQLOptions): Promise<HttpSurface> {
+export async function listenHttp(apollo: ApolloServer<RequestContext>, makeContext: ContextFactory, options: { host: string; port: number; routes?: readonly ExtraRoute[]; logger: Logger } & GraphQLOptions): Promise<HttpSurface> {
   const server = createServer((request, response) => {
+    // Every answer, of every route, names its request: what a client reports is what the logs are searched by.
+    const requestId = requestIdOf(request.headers);
+    response.setHeader('x-request-id', requestId);
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     let extra: { route: ExtraRoute; params: Record<string, string> } | null = null;
     for (const route of options.routes ?? []) {
@@ -169,17 +170,19 @@ export async function listenHttp(apollo: ApolloServer<RequestContext>, makeConte
       }
     }
     const handled = extra
-      ? extra.route.handle(request, response, extra.params)
+      ? extra.route.handle(request, response, extra.params, requestId)
       : path === '/graphql'
-        ? handleGraphQL(apollo, makeContext, request, response, options)
+        ? handleGraphQL(apollo, makeContext, request, response, requestId, options)
         : path === '/healthz'
           ? Promise.resolve(sendJson(response, 200, { status: 'ok' }))
-          : Promise.resolve(sendJson(response, 404, { error: 'not_found' }));
+          : Promise.resolve(sendRouteError(response, requestId, ErrorCode.NOT_FOUND));
     handled.catch((error: unknown) => {
-      // The last line of defence: a bug answers 500 without detail; the process keeps serving.
-      console.error('unhandled request error', error);
-      if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-      else response.end();
+      // The last line of defence: a bug answers 500 without detail, its cause logged once under the request id; the
+      // process keeps serving.
+      options.logger.error({ err: error, requestId, method: request.method, path }, 'unhandled request error');
+      if (response.headersSent) response.end();
+      else if (path === '/graphql') sendRequestErrors(request.headers.accept, response, requestId, ErrorCode.INTERNAL_SERVER_ERROR, [{ message: 'internal error' }]);
+      else sendRouteError(response, requestId, ErrorCode.INTERNAL_SERVER_ERROR);
     });
   });
   server.keepAliveTimeout = 65_000;

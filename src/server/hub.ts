@@ -186,19 +186,20 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   const schema = hubSchema(config);
   const apollo = createApollo(config, services.telemetry.logger, schema);
   await apollo.start();
-  const metrics = metricsRoute(options.metrics ?? (async () => ({ text: await services.telemetry.metrics.render(), contentType: services.telemetry.metrics.contentType })), config.metrics);
+  const metrics = metricsRoute(options.metrics ?? (async () => ({ text: await services.telemetry.metrics.render(), contentType: services.telemetry.metrics.contentType })), config.metrics, services.telemetry.logger);
   const guardQuery = createQueryGuard(config.limits);
   let http: HttpSurface;
   let metricsListener: MetricsListener | null = null;
   try {
     // On a port of its own, /metrics is not served on the public GraphQL port at all.
-    if (config.metrics.port !== undefined) metricsListener = await listenMetrics(config.server.host, config.metrics.port, metrics);
+    if (config.metrics.port !== undefined) metricsListener = await listenMetrics(config.server.host, config.metrics.port, metrics, services.telemetry.logger);
     http = await listenHttp(apollo, (request, requestId, caller) => requestContext(services, requestId, request.headers['x-rosetta-explain'] === '1', caller, request.socket.remoteAddress), {
       host: config.server.host,
       port: config.server.port,
       authenticate,
       maxBodyBytes: config.limits.maxBodyBytes,
       guardQuery,
+      logger: services.telemetry.logger,
       ...(config.server.cors ? { cors: corsHandler(config.server.cors) } : {}),
       routes: [...extraRoutes, webhookRoute(services), readinessRoute(services), ...(metricsListener ? [] : [metrics]), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
     });

@@ -19,6 +19,8 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { HubConfig, LimitsSection } from '../config/schema.js';
+import { ErrorCode } from '../errors/catalogue.js';
+import { requestError } from './errors.js';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 type GraphQLArmorConfig = NonNullable<ConstructorParameters<typeof ApolloArmor>[0]>;
@@ -205,7 +207,7 @@ export function costLimitPlugin(maxCost: number, options: LimitCheckOptions = {}
         async didResolveOperation({ schema, source, document, operation, request }) {
           if (!operation) return;
           const [error] = verdictsFor(schema).judge(source, document, operation, request.variables ?? {});
-          if (error) throw new GraphQLError(error.message, { extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } });
+          if (error) throw requestError(ErrorCode.GRAPHQL_VALIDATION_FAILED, error.message, error.extensions);
         },
       };
     },

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Caller } from '../auth/caller.js';
 import { AuthError } from '../auth/errors.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { HubServices, RequestContext } from './context.js';
 import { formatError } from './errors.js';
 
@@ -56,7 +57,7 @@ function credentialHeaders(params: Readonly<Record<string, unknown>> | undefined
   return headers;
 }
 
-const refusal = (message: string, code: string) => [new GraphQLError(message, { extensions: { code } })];
+const refusal = (message: string, code: ErrorCode) => [new GraphQLError(message, { extensions: { code } })];
 
 /** `createSourceEventStream` then one execution per event, each with a context of its own (see `subscribe`). */
 async function subscribeWithFreshContexts(args: ExecutionArgs, freshContext: () => RequestContext, finish: (context: RequestContext, result: ExecutionResult) => Promise<ExecutionResult>): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
@@ -95,7 +96,7 @@ async function finishEvent(context: RequestContext, result: ExecutionResult): Pr
     await context.access.flushReads();
   } catch (error) {
     context.telemetry.logger.error({ err: error, requestId: context.requestId }, 'audit log write failed: subscription event withheld');
-    return { errors: refusal('the audit log is unavailable, so no personal data can be served', 'AUDIT_UNAVAILABLE') };
+    return { errors: refusal('the audit log is unavailable, so no personal data can be served', ErrorCode.AUDIT_UNAVAILABLE) };
   }
   const extensions: Record<string, unknown> = { ...result.extensions };
   if (context.access.masked.length > 0) extensions.masked = context.access.masked;
@@ -160,37 +161,37 @@ export function attachSubscriptions(server: Server, options: SubscriptionServerO
       },
       onSubscribe: (ctx, id, payload) => {
         const connection = connections.get(ctx);
-        if (!connection) return refusal('the connection is not authenticated', 'UNAUTHENTICATED');
+        if (!connection) return refusal('the connection is not authenticated', ErrorCode.UNAUTHENTICATED);
         if (connection.active.size >= limits.maxPerConnection) {
           metrics.recordSubscriptionRefusal('limit');
-          return refusal(`at most ${limits.maxPerConnection} subscriptions per connection`, 'SUBSCRIPTION_LIMIT');
+          return refusal(`at most ${limits.maxPerConnection} subscriptions per connection`, ErrorCode.SUBSCRIPTION_LIMIT);
         }
         if ((perCaller.get(connection.caller.id) ?? 0) >= limits.maxPerCaller) {
           metrics.recordSubscriptionRefusal('limit');
-          return refusal(`at most ${limits.maxPerCaller} subscriptions per caller`, 'SUBSCRIPTION_LIMIT');
+          return refusal(`at most ${limits.maxPerCaller} subscriptions per caller`, ErrorCode.SUBSCRIPTION_LIMIT);
         }
         const refused = options.guardQuery(payload.query);
         if (refused.length > 0) {
           metrics.recordSubscriptionRefusal('invalid');
-          return refused.map((error) => new GraphQLError(error.message, { extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } }));
+          return refused.map((error) => new GraphQLError(error.message, { extensions: { ...error.extensions, code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }));
         }
         let document: DocumentNode;
         try {
           document = parse(payload.query, { maxTokens: services.config.limits.maxTokens });
         } catch (error) {
           metrics.recordSubscriptionRefusal('invalid');
-          return refusal((error as Error).message, 'GRAPHQL_PARSE_FAILED');
+          return refusal((error as Error).message, ErrorCode.GRAPHQL_PARSE_FAILED);
         }
         const operation = getOperationAST(document, payload.operationName);
         if (operation?.operation !== 'subscription') {
           metrics.recordSubscriptionRefusal('invalid');
           // Queries and mutations go through Apollo over HTTP, where every plugin (limits, audit, metrics) sees them.
-          return refusal('only subscriptions are served over WebSocket: send queries and mutations to /graphql over HTTP', 'BAD_REQUEST');
+          return refusal('only subscriptions are served over WebSocket: send queries and mutations to /graphql over HTTP', ErrorCode.BAD_REQUEST);
         }
         const invalid = validate(schema, document);
         if (invalid.length > 0) {
           metrics.recordSubscriptionRefusal('invalid');
-          return invalid.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+          return invalid.map((error) => new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: ErrorCode.GRAPHQL_VALIDATION_FAILED } }));
         }
         const requestId = `ws:${connection.id}:${id}`;
         const contextValue = options.makeContext(requestId, connection.explain, connection.caller);

@@ -2,12 +2,14 @@
 // so a request that would fan out to thousands of source calls is refused at once, and spent while it runs, so an
 // estimate that was too low still cannot let it past the limit.
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { UnifiedTarget } from '../config/schema.js';
 import type { EntityReader } from '../sources/connector.js';
 import { UpstreamBudgetExceededError } from '../sources/errors.js';
 import type { SourceRegistry } from '../sources/registry.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { RequestContext } from './context.js';
+import { requestError } from './errors.js';
 
 /** Calls spent so far by one request; `spend` refuses a call that would pass the limit. */
 export class UpstreamBudget {
@@ -110,9 +112,7 @@ export const upstreamBudgetPlugin: ApolloServerPlugin<RequestContext> = {
         const limit = contextValue.config.limits.maxUpstreamCalls;
         const estimate = estimateUpstreamCalls(schema, document, operation, request.variables ?? {}, contextValue.registry);
         if (estimate > limit) {
-          throw new GraphQLError(`this query could make ${estimate} upstream calls; the limit is ${limit} (limits.maxUpstreamCalls): ask for fewer customers or facets per request`, {
-            extensions: { code: 'UPSTREAM_BUDGET_EXCEEDED', estimate, limit, http: { status: 400 } },
-          });
+          throw requestError(ErrorCode.UPSTREAM_BUDGET_EXCEEDED, `this query could make ${estimate} upstream calls; the limit is ${limit} (limits.maxUpstreamCalls): ask for fewer customers or facets per request`, { estimate, limit });
         }
       },
     };

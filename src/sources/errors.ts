@@ -1,6 +1,14 @@
 // Upstream failures as values with stable codes; the server turns them into GraphQL errors in one place.
+import { ErrorCode } from '../errors/catalogue.js';
 
-export type SourceErrorCode = 'SOURCE_TIMEOUT' | 'SOURCE_UNAVAILABLE' | 'SOURCE_BAD_RESPONSE' | 'SOURCE_RATE_LIMITED' | 'SOURCE_AUTH_FAILED' | 'CIRCUIT_OPEN' | 'UPSTREAM_BUDGET_EXCEEDED';
+export type SourceErrorCode =
+  | typeof ErrorCode.SOURCE_TIMEOUT
+  | typeof ErrorCode.SOURCE_UNAVAILABLE
+  | typeof ErrorCode.SOURCE_BAD_RESPONSE
+  | typeof ErrorCode.SOURCE_RATE_LIMITED
+  | typeof ErrorCode.SOURCE_AUTH_FAILED
+  | typeof ErrorCode.CIRCUIT_OPEN
+  | typeof ErrorCode.UPSTREAM_BUDGET_EXCEEDED;
 
 export abstract class SourceError extends Error {
   abstract readonly code: SourceErrorCode;
@@ -33,17 +41,17 @@ const PUBLIC_REASON: Record<SourceErrorCode, string> = {
 
 /** A call the request may not make: it has spent `limits.maxUpstreamCalls` (upstream-budget.ts). */
 export class UpstreamBudgetExceededError extends SourceError {
-  readonly code = 'UPSTREAM_BUDGET_EXCEEDED';
+  readonly code = ErrorCode.UPSTREAM_BUDGET_EXCEEDED;
   readonly retryable = false;
 }
 
 export class SourceTimeoutError extends SourceError {
-  readonly code = 'SOURCE_TIMEOUT';
+  readonly code = ErrorCode.SOURCE_TIMEOUT;
   readonly retryable = true;
 }
 
 export class SourceUnavailableError extends SourceError {
-  readonly code = 'SOURCE_UNAVAILABLE';
+  readonly code = ErrorCode.SOURCE_UNAVAILABLE;
   readonly retryable: boolean;
   /** From a `503`'s `Retry-After`: how long the source asked the hub to wait. */
   readonly retryAfterMs: number | undefined;
@@ -56,7 +64,7 @@ export class SourceUnavailableError extends SourceError {
 }
 
 export class SourceRateLimitedError extends SourceError {
-  readonly code = 'SOURCE_RATE_LIMITED';
+  readonly code = ErrorCode.SOURCE_RATE_LIMITED;
   readonly retryable = true;
   constructor(source: string, detail: string, readonly retryAfterMs?: number) {
     super(source, detail);
@@ -64,7 +72,7 @@ export class SourceRateLimitedError extends SourceError {
 }
 
 export class SourceBadResponseError extends SourceError {
-  readonly code = 'SOURCE_BAD_RESPONSE';
+  readonly code = ErrorCode.SOURCE_BAD_RESPONSE;
   readonly retryable = false;
 }
 
@@ -74,7 +82,7 @@ export class SourceBadResponseError extends SourceError {
  * after a 401 first). Not an outage either: the source answered, fast, and the breaker does not count it.
  */
 export class SourceAuthFailedError extends SourceError {
-  readonly code = 'SOURCE_AUTH_FAILED';
+  readonly code = ErrorCode.SOURCE_AUTH_FAILED;
   readonly retryable = false;
   constructor(
     source: string,
@@ -89,7 +97,7 @@ export class SourceAuthFailedError extends SourceError {
 
 /** The source's circuit breaker is open: the hub fails fast instead of calling a source that keeps failing. */
 export class CircuitOpenError extends SourceError {
-  readonly code = 'CIRCUIT_OPEN';
+  readonly code = ErrorCode.CIRCUIT_OPEN;
   readonly retryable = true;
 }
 

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
 import type { SourceConfig } from '../config/schema.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import { createLogger } from '../observability/logger.js';
 import { AuthState, SourceCredentials, type AppliedCredentials, type AuthHealth } from './credentials.js';
 import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
@@ -287,7 +288,7 @@ export class SourceHttpClient {
       }
       this.errors += 1;
       this.recent.record(false);
-      errorCode = error instanceof SourceError ? error.code : 'SOURCE_UNAVAILABLE';
+      errorCode = error instanceof SourceError ? error.code : ErrorCode.SOURCE_UNAVAILABLE;
       throw error;
     } finally {
       if (request.observe) {

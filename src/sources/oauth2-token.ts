@@ -1,6 +1,7 @@
 // An OAuth2 client-credentials token (RFC 6749 §4.4) for one source: fetched when needed, cached until shortly before it expires, one fetch at a time.
 import { request } from 'undici';
 import type { OAuth2ClientCredentialsConfig } from '../config/schema.js';
+import { ErrorCode } from '../errors/catalogue.js';
 import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceUnavailableError } from './errors.js';
 import type { CallObserver } from './http-client.js';
 
@@ -80,7 +81,7 @@ export class OAuth2Token {
       observe?.({ source: this.source, operation: 'oauth2.token', keys: 0, status, ms: Math.round((performance.now() - started) * 100) / 100 });
       return token;
     } catch (error) {
-      const errorCode = error instanceof SourceError ? error.code : 'SOURCE_UNAVAILABLE';
+      const errorCode = error instanceof SourceError ? error.code : ErrorCode.SOURCE_UNAVAILABLE;
       observe?.({ source: this.source, operation: 'oauth2.token', keys: 0, status, ms: Math.round((performance.now() - started) * 100) / 100, errorCode });
       throw error;
     }

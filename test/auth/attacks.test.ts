@@ -101,7 +101,7 @@ describe('rejected before execution', () => {
     const body = `{"query":"query($v: String) { __typename }","variables":{"v":${'['.repeat(300_000)}${']'.repeat(300_000)}}}`;
     const response = await post(body);
     expect(response.status).toBe(400);
-    expect(response.body).toEqual({ errors: [{ message: 'request body nests deeper than 64 levels', extensions: { code: 'BAD_REQUEST' } }] });
+    expect(response.body).toEqual({ errors: [{ message: 'request body nests deeper than 64 levels', extensions: { code: 'BAD_REQUEST', requestId: expect.any(String) } }] });
     await expectStillServing();
   });
 

@@ -40,7 +40,7 @@ describe('API keys', () => {
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toContain('Bearer');
     expect(response.data).toBeUndefined();
-    expect(response.errors).toEqual([{ message: expect.stringContaining(message), extensions: { code: 'UNAUTHENTICATED' } }]);
+    expect(response.errors).toEqual([{ message: expect.stringContaining(message), extensions: { code: 'UNAUTHENTICATED', requestId: expect.any(String) } }]);
     expect(response.upstream).toBe(0);
   });
 
@@ -78,7 +78,7 @@ describe('JWT bearer tokens', () => {
     const response = await ask(bearer(await token()));
     expect(response.status).toBe(401);
     expect(response.data).toBeUndefined();
-    expect(response.errors).toEqual([{ message: expect.stringContaining(message), extensions: { code: 'UNAUTHENTICATED' } }]);
+    expect(response.errors).toEqual([{ message: expect.stringContaining(message), extensions: { code: 'UNAUTHENTICATED', requestId: expect.any(String) } }]);
     expect(response.upstream).toBe(0);
   });
 
@@ -86,7 +86,7 @@ describe('JWT bearer tokens', () => {
     const response = await ask(bearer(await issuer.sign({ roles: ['superuser'] })));
     expect(response.status).toBe(403);
     expect(response.data).toBeUndefined();
-    expect(response.errors).toEqual([{ message: 'the credentials grant no role of this hub', extensions: { code: 'FORBIDDEN' } }]);
+    expect(response.errors).toEqual([{ message: 'the credentials grant no role of this hub', extensions: { code: 'FORBIDDEN', requestId: expect.any(String) } }]);
   });
 
   test('an Authorization header that is not a bearer token gets 401', async () => {

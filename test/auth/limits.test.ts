@@ -141,7 +141,7 @@ describe('request body (maxBodyBytes 4096)', () => {
   test('4097 bytes get 413', async () => {
     const response = await post(bodyOf(4097));
     expect(response.status).toBe(413);
-    expect(await response.json()).toEqual({ errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    expect(await response.json()).toEqual({ errors: [{ message: 'request body too large', extensions: { code: 'PAYLOAD_TOO_LARGE', requestId: expect.any(String) } }] });
   });
 
   test('a streamed body with no declared length is cut off at the limit too', async () => {

@@ -171,7 +171,7 @@ describe('webhooks', () => {
     const body = JSON.stringify({ type: 'rename', entity: 'contact' });
     const response = await fetch(webhookUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-rosetta-signature': signTimestamped(body, WEBHOOK_SECRET) }, body });
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: 'bad_payload' });
+    expect(await response.json()).toMatchObject({ error: 'BAD_PAYLOAD' });
   });
 });
 

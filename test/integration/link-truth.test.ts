@@ -56,8 +56,8 @@ describe('ordered, replay-proof webhooks', () => {
     const event = contactEvent('C-800001', 'replayed@example.net', '2026-06-01T00:00:00.000Z');
     // Margins beyond the 300 s, so the second that passes between signing and checking cannot flip the verdict.
     const now = Math.floor(Date.now() / 1000);
-    expect(await deliver(event, { at: now - 301 - 5 })).toEqual({ status: 401, body: { error: 'timestamp_outside_tolerance' } });
-    expect(await deliver(event, { at: now + 301 + 60 })).toEqual({ status: 401, body: { error: 'timestamp_outside_tolerance' } });
+    expect(await deliver(event, { at: now - 301 - 5 })).toEqual({ status: 401, body: { error: 'TIMESTAMP_OUTSIDE_TOLERANCE', requestId: expect.any(String) } });
+    expect(await deliver(event, { at: now + 301 + 60 })).toEqual({ status: 401, body: { error: 'TIMESTAMP_OUTSIDE_TOLERANCE', requestId: expect.any(String) } });
     expect(await customerOf('crm', 'C-800001')).toBeNull();
     expect(counters().replays - before.replays).toBe(2);
     expect(counters().applied - before.applied).toBe(0);
@@ -139,8 +139,8 @@ test('/metrics reports the same counts: changes applied, ignored as stale, refus
 describe('input hygiene', () => {
   test('an empty record id is refused and counted; a 900 KB "email" is counted and never stored', async () => {
     const before = counters();
-    expect(await deliver({ type: 'upsert', entity: 'contact', record: { id: '', primary_email: 'empty.id@example.net' } })).toMatchObject({ status: 400, body: { error: 'invalid_record_id' } });
-    expect(await deliver({ type: 'upsert', entity: 'contact', record: { id: 'x'.repeat(257) } })).toMatchObject({ status: 400, body: { error: 'invalid_record_id' } });
+    expect(await deliver({ type: 'upsert', entity: 'contact', record: { id: '', primary_email: 'empty.id@example.net' } })).toMatchObject({ status: 400, body: { error: 'INVALID_RECORD_ID' } });
+    expect(await deliver({ type: 'upsert', entity: 'contact', record: { id: 'x'.repeat(257) } })).toMatchObject({ status: 400, body: { error: 'INVALID_RECORD_ID' } });
     const huge = `${'a'.repeat(900_000)}@example.net`;
     expect((await deliver({ type: 'upsert', entity: 'contact', record: { id: 'C-800006', primary_email: huge, phone: '1'.repeat(40) } })).status).toBe(200);
     expect(await t.store.findCustomerIdsByIdentifier('email', huge)).toEqual([]);
