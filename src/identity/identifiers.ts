@@ -1,5 +1,5 @@
 // Turns identifiers as sources hold them into the tokens links are matched on, dropping blocked junk.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { EntityConfig, HubConfig } from '../config/schema.js';
 import { compileSingularPath } from '../sources/json-path.js';
 import type { IncomingRecord } from './link-planner.js';
@@ -142,7 +142,7 @@ export function compileNameKey(entity: Pick<EntityConfig, 'mapping'>): NameKeyOf
     const text = (value: unknown) => (typeof value === 'string' ? value : '');
     const name = (full ? text(full(raw)) : '') || `${first ? text(first(raw)) : ''} ${last ? text(last(raw)) : ''}`;
     const folded = name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^\p{L}]+/gu, ' ').trim();
-    return folded === '' ? null : createHash('sha256').update(folded).digest('base64url').slice(0, 12);
+    return folded === '' ? null : hash('sha256', folded, 'base64url').slice(0, 12);
   };
 }
 

@@ -1,5 +1,6 @@
 // Decides which customer each source record belongs to, as a rebuild from the sources' current records would (pure).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { isReviewToken, RULE_OF_KIND, recordKeyString, tokenString } from './model.js';
 
@@ -126,11 +127,22 @@ export interface SeenEvent {
   expiresAt: string;
 }
 
-/** A new customer's ID, derived from its first record so rebuilding the same data gives the same ID. */
+/**
+ * A new customer's ID, derived from its first record so rebuilding the same data gives the same ID. One-shot `hash`
+ * rather than a `Hash` object: a sync derives several per record, and it costs 40% of `createHash`'s time.
+ */
 export function deriveCustomerId(recordKey: string, attempt = 0): string {
-  const seed = attempt === 0 ? recordKey : `${recordKey}#${attempt}`;
-  return `cus_${createHash('sha256').update(seed).digest('hex').slice(0, 16)}`;
+  if (attempt !== 0) return `cus_${hash('sha256', `${recordKey}#${attempt}`, 'hex').slice(0, 16)}`;
+  let id = firstDerivedIds.get(recordKey);
+  if (id === undefined) firstDerivedIds.set(recordKey, (id = `cus_${hash('sha256', recordKey, 'hex').slice(0, 16)}`));
+  return id;
 }
+
+/**
+ * A sync asks for each record's first derived ID several times (the closure's candidate IDs, naming groups, finding
+ * seeds); the result is a pure function of the key, so it is remembered, boundedly.
+ */
+const firstDerivedIds = new LRUCache<string, string>({ max: 100_000 });
 
 /** How many derived IDs per record are recognised as "seeded by this record" when a split gives IDs back. */
 const ANCHOR_ATTEMPTS = 3;
@@ -180,7 +192,14 @@ function partition(records: readonly WorkingRecord[], policy: MatchPolicy, refus
 
   // A reviewer's merge binds before any evidence, and no policy refuses it.
   const mergeHolders = new Map<string, WorkingRecord[]>();
-  for (const record of sorted) for (const token of record.tokens) if (token.kind === 'merge') mergeHolders.set(token.value, [...(mergeHolders.get(token.value) ?? []), record]);
+  for (const record of sorted) {
+    for (const token of record.tokens) {
+      if (token.kind !== 'merge') continue;
+      const list = mergeHolders.get(token.value);
+      if (list) list.push(record);
+      else mergeHolders.set(token.value, [record]);
+    }
+  }
   for (const [value, holders] of [...mergeHolders].sort(([a], [b]) => (a < b ? -1 : 1))) {
     for (const record of holders.slice(1)) {
       const into = groupOf.get(holders[0]!)!;
@@ -198,12 +217,17 @@ function partition(records: readonly WorkingRecord[], policy: MatchPolicy, refus
     for (const token of record.tokens) {
       if (isReviewToken(token)) continue;
       const key = tokenString(token);
-      for (const holder of holders.get(key) ?? []) {
+      const held = holders.get(key);
+      if (!held) {
+        holders.set(key, [record]);
+        continue;
+      }
+      for (const holder of held) {
         const group = groupOf.get(holder)!;
         candidates.add(group);
         if (!via.has(group)) via.set(group, token);
       }
-      holders.set(key, [...(holders.get(key) ?? []), record]);
+      held.push(record);
     }
     for (const candidate of [...candidates].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0))) {
       const group = groupOf.get(record)!;
@@ -320,7 +344,12 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
   // So is every record of a customer holding one of those: a customer is re-planned whole or not at all.
   const components = connectedComponents([...working.values()]);
   const recordsOf = new Map<GraphCustomer, WorkingRecord[]>();
-  for (const record of working.values()) if (record.current) recordsOf.set(record.current, [...(recordsOf.get(record.current) ?? []), record]);
+  for (const record of working.values()) {
+    if (!record.current) continue;
+    const list = recordsOf.get(record.current);
+    if (list) list.push(record);
+    else recordsOf.set(record.current, [record]);
+  }
   const affectedRoots = new Set<WorkingRecord[]>();
   const involved = new Set<GraphCustomer>(touched);
   const queue = [...working.values()].filter((r) => changed.has(r.key) || (r.current && touched.has(r.current)));
@@ -342,7 +371,8 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
     if ([...group.records, ...other.records].some((r) => changed.has(r.key))) pendingConflicts.push({ record, token, reason, detail, group, other });
   });
 
-  const ids = assignIds(groups, [...involved].sort(older), graph);
+  const aliasIds = new Set([...(graph.aliases?.values() ?? [])].flat());
+  const ids = assignIds(groups, [...involved].sort(older), graph, aliasIds);
   const groupOfKey = new Map<string, Group>();
   for (const group of groups) for (const record of group.records) groupOfKey.set(record.key, group);
 
@@ -369,7 +399,7 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
       customer.records.set(record.key, { link, tokens: record.tokens, nameKey: record.nameKey });
     }
     if (dirty) upserted.push(customer);
-    if (current === null && [...(graph.aliases?.values() ?? [])].some((list) => list.includes(id))) restored.push(id);
+    if (current === null && aliasIds.has(id)) restored.push(id);
     if (current === null) {
       // Records that were another live customer's: a split from it (a new group of records of no customer is not).
       const from = [...new Set(group.records.flatMap((r) => (r.current && assigned.has(r.current.id) && r.current.id !== id ? [r.current.id] : [])))];
@@ -443,7 +473,9 @@ function sharedValuesAmong(working: ReadonlyMap<string, WorkingRecord>, changed:
     for (const token of record.tokens) {
       const key = tokenString(token);
       if (!candidates.has(key)) continue;
-      holders.set(key, [...(holders.get(key) ?? []), record.key]);
+      const held = holders.get(key);
+      if (held) held.push(record.key);
+      else holders.set(key, [record.key]);
       if (record.nameKey === null) continue;
       let byEntity = names.get(key);
       if (!byEntity) names.set(key, (byEntity = new Map()));
@@ -496,19 +528,27 @@ function connectedComponents(records: readonly WorkingRecord[]): Map<WorkingReco
  * the group holding most of its records; a merged-away ID comes back for the group holding its seed record;
  * any other group gets an ID derived from its first record. Older customers choose first.
  */
-function assignIds(groups: readonly Group[], involved: readonly GraphCustomer[], graph: LinkGraph): Map<Group, string> {
+function assignIds(groups: readonly Group[], involved: readonly GraphCustomer[], graph: LinkGraph, aliasIds: ReadonlySet<string>): Map<Group, string> {
   const ids = new Map<Group, string>();
   const used = new Set<string>();
   const groupOfKey = new Map<string, Group>();
   for (const group of groups) for (const record of group.records) groupOfKey.set(record.key, group);
-  const seedOf = new Map<string, string>();
-  for (const key of groupOfKey.keys()) for (let attempt = 0; attempt < ANCHOR_ATTEMPTS; attempt += 1) seedOf.set(deriveCustomerId(key, attempt), key);
+  // Nearly every customer ID is a record's first derived one: the later attempts are hashed only if one is not.
+  const seeds: Map<string, string>[] = [];
+  const seedRecord = (id: string): string => {
+    for (let attempt = 0; attempt < ANCHOR_ATTEMPTS; attempt += 1) {
+      seeds[attempt] ??= new Map([...groupOfKey.keys()].map((key) => [deriveCustomerId(key, attempt), key]));
+      const key = seeds[attempt]!.get(id);
+      if (key !== undefined) return key;
+    }
+    return '';
+  };
   const give = (group: Group | undefined, id: string) => {
     if (!group || ids.has(group) || used.has(id)) return;
     ids.set(group, id);
     used.add(id);
   };
-  for (const customer of involved) give(groupOfKey.get(seedOf.get(customer.id) ?? ''), customer.id);
+  for (const customer of involved) give(groupOfKey.get(seedRecord(customer.id)), customer.id);
   for (const group of groups) {
     if (ids.has(group)) continue;
     const counts = new Map<GraphCustomer, number>();
@@ -516,13 +556,12 @@ function assignIds(groups: readonly Group[], involved: readonly GraphCustomer[],
     const best = [...counts].filter(([c]) => !used.has(c.id)).sort(([a, x], [b, y]) => y - x || older(a, b))[0];
     if (best) give(group, best[0].id);
   }
-  for (const customer of involved) for (const alias of graph.aliases?.get(customer.id) ?? []) give(groupOfKey.get(seedOf.get(alias) ?? ''), alias);
+  for (const customer of involved) for (const alias of graph.aliases?.get(customer.id) ?? []) give(groupOfKey.get(seedRecord(alias)), alias);
   for (const group of groups) {
     if (ids.has(group)) continue;
     for (let attempt = 0; ; attempt += 1) {
       const id = deriveCustomerId(group.first, attempt);
-      const aliased = [...(graph.aliases?.values() ?? [])].some((list) => list.includes(id));
-      if (!used.has(id) && !graph.takenIds.has(id) && !graph.customers.has(id) && !aliased) {
+      if (!used.has(id) && !graph.takenIds.has(id) && !graph.customers.has(id) && !aliasIds.has(id)) {
         give(group, id);
         break;
       }

@@ -1,5 +1,5 @@
 // Normalisers that turn a source's identifier as typed by a person into the form links are keyed by.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { LRUCache } from 'lru-cache';
 
@@ -30,13 +30,13 @@ export function normalizePhone(raw: unknown, defaultRegion: string): string | nu
   return e164;
 }
 
-/** The hash marketing and analytics tools key people by: MD5 of the normalised email. */
+/** The hash marketing and analytics tools key people by: MD5 of the normalised email (one-shot `hash`: a sync computes one per email). */
 export function emailMd5(email: string): string {
-  return createHash('md5').update(email).digest('hex');
+  return hash('md5', email, 'hex');
 }
 
 export function normalizeMd5(raw: unknown): string | null {
   if (typeof raw !== 'string') return null;
-  const hash = raw.trim().toLowerCase();
-  return /^[0-9a-f]{32}$/.test(hash) ? hash : null;
+  const text = raw.trim().toLowerCase();
+  return /^[0-9a-f]{32}$/.test(text) ? text : null;
 }

@@ -235,6 +235,36 @@ function refParts(ref: string): [string, string, string] {
   return [ref.slice(0, first), ref.slice(first + 1, second), ref.slice(second + 1)];
 }
 
+/** A customer's link and identifier rows as read under the write lock, by customer ID (customers known to hold none included). */
+class HeldRows {
+  private readonly byCustomer = new Map<string, { links: LinkRow[]; identifiers: IdentifierRow[] }>();
+
+  remember(customerIds: readonly string[], links: readonly LinkRow[], identifiers: readonly IdentifierRow[]): void {
+    for (const id of customerIds) this.byCustomer.set(id, { links: [], identifiers: [] });
+    for (const row of links) this.byCustomer.get(row.customer_id)?.links.push(row);
+    for (const row of identifiers) this.byCustomer.get(row.customer_id)?.identifiers.push(row);
+  }
+
+  /** The rows held of these customers, and which of them were never read. */
+  of(customerIds: readonly string[]): { links: LinkRow[]; identifiers: IdentifierRow[]; unknown: string[] } {
+    const result = { links: [] as LinkRow[], identifiers: [] as IdentifierRow[], unknown: [] as string[] };
+    for (const id of new Set(customerIds)) {
+      const held = this.byCustomer.get(id);
+      if (!held) {
+        result.unknown.push(id);
+        continue;
+      }
+      result.links.push(...held.links);
+      result.identifiers.push(...held.identifiers);
+    }
+    return result;
+  }
+
+  clear(): void {
+    this.byCustomer.clear();
+  }
+}
+
 export interface SqliteLinkStoreOptions {
   /** Keys the hashes a forget keeps of forgotten records (`identity.forget.secret`); without it, forgets are refused. */
   forgetSecret?: string;
@@ -266,6 +296,12 @@ export class SqliteLinkStore implements LinkStore {
     this.db.pragma('wal_autocheckpoint = 10000');
     this.migrate();
   }
+
+  /**
+   * The rows loadGraph read while this process holds the write lock (null outside it): until the plan is written, no
+   * one else can change them, so applyChanges compares the plan with them rather than reading them a second time.
+   */
+  private heldRows: HeldRows | null = null;
 
   /** Statements are prepared once per SQL text: preparing costs more than running most of these. */
   private readonly statements = new Map<string, Database.Statement>();
@@ -363,15 +399,17 @@ export class SqliteLinkStore implements LinkStore {
       for (const row of this.statement('SELECT id, created_at FROM customers WHERE id IN (SELECT value FROM json_each(?))').all(ids) as { id: string; created_at: string }[]) {
         customers.set(row.id, { id: row.id, createdAt: row.created_at, records: new Map() });
       }
-      for (const row of this.statement('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(ids) as LinkRow[]) {
+      const linkRows = this.statement('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(ids) as LinkRow[];
+      for (const row of linkRows) {
         const link = toLink(row);
         customers.get(row.customer_id)!.records.set(recordKeyString(link), { link, tokens: [], nameKey: row.name_key });
       }
-      const identifierRows = this.statement('SELECT kind, value, source, entity, record_id, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY position')
-        .all(ids) as { kind: IdentifierKind; value: string; source: string; entity: string; record_id: string; customer_id: string }[];
+      const identifierRows = this.statement('SELECT kind, value, source, entity, record_id, position, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?)) ORDER BY position')
+        .all(ids) as IdentifierRow[];
       for (const row of identifierRows) {
         customers.get(row.customer_id)!.records.get(recordKeyString({ source: row.source, entity: row.entity, recordId: row.record_id }))?.tokens.push({ kind: row.kind, value: row.value });
       }
+      this.heldRows?.remember(customerIds, linkRows, identifierRows);
     }
     const takenIds = new Set(
       this.statement(
@@ -381,6 +419,8 @@ export class SqliteLinkStore implements LinkStore {
         .pluck()
         .all({ ids: json(query.candidateIds) }) as string[],
     );
+    // Candidate IDs that are no customer hold no rows: a plan that creates one needs not read them back.
+    this.heldRows?.remember(query.candidateIds.filter((id) => !takenIds.has(id)), [], []);
     // Every upserted record brings its own `ref` token, so the forgotten ones among them are found by key.
     const refs = query.tokens.flatMap((t) => (t.kind === 'ref' ? [t.value] : []));
     const suppressed = new Set(
@@ -411,10 +451,12 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
-    const touched = json([...changes.upserted.map((c) => c.id), ...changes.removed.map((r) => r.customerId)]);
+    const touched = [...changes.upserted.map((c) => c.id), ...changes.removed.map((r) => r.customerId)];
     const now = new Date().toISOString();
     this.db.transaction(() => {
       let rows = this.writeChangedRows(changes.upserted, touched);
+      // The rows remembered no longer are what the table holds.
+      this.heldRows?.clear();
       for (const { customerId, mergedInto } of changes.removed) {
         rows += this.statement('DELETE FROM customers WHERE id = ?').run(customerId).changes;
         if (mergedInto) {
@@ -450,15 +492,17 @@ export class SqliteLinkStore implements LinkStore {
    * commit. Deleting and rewriting every record of each touched customer made a page's writes grow with the
    * records its customers already held: a sync of 10,000 people wrote 537,530 rows to keep 150,018.
    */
-  private writeChangedRows(upserted: readonly GraphCustomer[], touched: string): number {
+  private writeChangedRows(upserted: readonly GraphCustomer[], touched: readonly string[]): number {
+    const known = this.heldRows?.of(touched) ?? { links: [], identifiers: [], unknown: touched };
+    const unknown = json(known.unknown);
+    const linkRows = known.unknown.length === 0 ? known.links : [...known.links, ...(this.statement('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(unknown) as LinkRow[])];
+    const identifierRows = known.unknown.length === 0
+      ? known.identifiers
+      : [...known.identifiers, ...(this.statement('SELECT kind, value, source, entity, record_id, position, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))').all(unknown) as IdentifierRow[])];
     const heldLinks = new Map<string, LinkRow>();
-    for (const row of this.statement('SELECT * FROM links WHERE customer_id IN (SELECT value FROM json_each(?))').all(touched) as LinkRow[]) {
-      heldLinks.set(recordKeyString({ source: row.source, entity: row.entity, recordId: row.record_id }), row);
-    }
+    for (const row of linkRows) heldLinks.set(recordKeyString({ source: row.source, entity: row.entity, recordId: row.record_id }), row);
     const heldIdentifiers = new Map<string, IdentifierRow>();
-    for (const row of this.statement('SELECT kind, value, source, entity, record_id, position, customer_id FROM identifiers WHERE customer_id IN (SELECT value FROM json_each(?))').all(touched) as IdentifierRow[]) {
-      heldIdentifiers.set(identifierKey(row), row);
-    }
+    for (const row of identifierRows) heldIdentifiers.set(identifierKey(row), row);
     const insertCustomer = this.statement('INSERT OR IGNORE INTO customers (id, created_at) VALUES (?, ?)');
     const upsertLink = this.statement(
       `INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -597,6 +641,7 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   async decideSharedValue(conflictId: number, decision: SharedValueDecision): Promise<{ token: IdentifierToken; closed: number } | null> {
+    this.heldRows?.clear();
     return this.db.transaction(() => {
       const row = this.statement("SELECT token_kind, token_value FROM link_conflicts WHERE id = ? AND reason = 'SUSPECTED_SHARED_VALUE'").get(conflictId) as { token_kind: IdentifierKind; token_value: string } | undefined;
       if (!row) return null;
@@ -613,6 +658,7 @@ export class SqliteLinkStore implements LinkStore {
   async forgetCustomer(customerId: string): Promise<ForgottenCustomer | null> {
     const keys = this.forgottenKeys;
     if (!keys) throw new ForgetSecretMissingError();
+    this.heldRows?.clear();
     return this.db.transaction((): ForgottenCustomer | null => {
       const id = (this.statement('SELECT customer_id FROM customer_aliases WHERE alias_id = ?').pluck().get(customerId) as string | undefined) ?? customerId;
       const links = this.statement('SELECT * FROM links WHERE customer_id = ? ORDER BY source, entity, record_id').all(id) as LinkRow[];
@@ -697,6 +743,7 @@ export class SqliteLinkStore implements LinkStore {
    */
   async withLinkLock<T>(work: () => Promise<T>): Promise<T> {
     await this.beginImmediate();
+    this.heldRows = new HeldRows();
     try {
       const result = await work();
       this.db.exec('COMMIT');
@@ -704,6 +751,8 @@ export class SqliteLinkStore implements LinkStore {
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       throw error;
+    } finally {
+      this.heldRows = null;
     }
   }
 
