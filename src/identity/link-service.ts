@@ -342,7 +342,14 @@ export class LinkService {
         for (const value of searchValues(kind, endpoint.valueCase, token, raw)) searches.push({ source, entity, kind, value });
       }
     }
-    const results = await Promise.allSettled(searches.map(async (s) => ({ ...s, items: await this.registry.reader(s.source, s.entity).search(s.kind, s.value, scope) })));
+    const results = await Promise.allSettled(
+      searches.map(async (s) => {
+        // A probe is one of the request's upstream calls like any other: past the budget it is not made, and reports why.
+        // Spent before the first await, so the searches spend in the order they are listed.
+        scope.budget?.spend(s.source, 1);
+        return { ...s, items: await this.registry.reader(s.source, s.entity).search(s.kind, s.value, scope) };
+      }),
+    );
     const changes: RecordChange[] = [];
     const errors: Error[] = [];
     for (const result of results) {

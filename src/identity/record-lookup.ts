@@ -26,6 +26,7 @@ export async function customerBySourceRecord(connector: SourceConnector, directo
   const id = rest.slice(separator + 1);
   if (!reader.config.parent) return directory.customerByRecord(connector.name, id);
   if (!reader.config.lookup) throw new RecordLookupUnsupportedError(connector.name, reader.name);
+  scope.budget?.spend(connector.name, 1);
   const found = await reader.lookup(id, scope);
   return found === null ? null : directory.customerByRecord(connector.name, found.parentId);
 }

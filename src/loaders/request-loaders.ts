@@ -19,7 +19,7 @@ export interface LoaderCacheOptions {
 export class RequestLoaders {
   private readonly recordLoaders = new Map<string, DataLoader<string, MappedRecord | null>>();
   private readonly childLoaders = new Map<string, DataLoader<string, MappedRecord[]>>();
-  /** The request's deadline and observer, carried by every upstream call its loaders make. */
+  /** The request's deadline, observer and budget, carried by every upstream call it makes (loaders and on-demand lookups). */
   readonly scope: UpstreamScope & { deadline: Deadline };
 
   constructor(
@@ -29,7 +29,7 @@ export class RequestLoaders {
     readonly deadline: Deadline = Deadline.none(),
     private readonly caching: LoaderCacheOptions = {},
   ) {
-    this.scope = observe ? { deadline, observe } : { deadline };
+    this.scope = { deadline, ...(observe ? { observe } : {}), ...(caching.budget ? { budget: caching.budget } : {}) };
   }
 
   /** Records of a linked entity by record ID (profile, marketing). */

@@ -72,3 +72,42 @@ describe('per-caller limits', () => {
     expect((await t.graphql('{ sources { name } }')).status).toBe(200);
   });
 });
+
+describe('on-demand lookups spend the same budget', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub({ people: 30, seed: 12, config: (c: HubConfig) => ({ ...c, limits: { ...c.limits, maxUpstreamCalls: 3 } }) });
+  });
+  afterAll(() => t?.close());
+
+  const LOOKUP = 'query($v: String!) { customerByIdentity(kind: EMAIL, value: $v) { id } }';
+
+  test('an unknown email probes five sources; with a budget of 3 exactly 3 probes go out and the answer says why it is incomplete', async () => {
+    t.resetStats();
+    const answer = await t.graphql(LOOKUP, { variables: { v: 'nobody-here@nowhere.example' } });
+    expect(upstreamCalls(t)).toBe(3);
+    expect(answer.data).toEqual({ customerByIdentity: null });
+    expect(answer.errors).toMatchObject([{ path: ['customerByIdentity'], extensions: { code: 'UPSTREAM_BUDGET_EXCEEDED', retryable: false } }]);
+    // Not remembered as a miss: two sources were never asked, so the next request asks again (and is stopped again).
+    t.resetStats();
+    await t.graphql(LOOKUP, { variables: { v: 'nobody-here@nowhere.example' } });
+    expect(upstreamCalls(t)).toBe(3);
+  });
+
+  test('two ticket-number lookups in one request with a budget of 1: one ticket is read, the other is refused', async () => {
+    const hub = await startTestHub({ people: 30, seed: 12, config: (c: HubConfig) => ({ ...c, limits: { ...c.limits, maxUpstreamCalls: 1 } }) });
+    try {
+      const [first, second] = hub.systems.dataset.support.tickets;
+      hub.resetStats();
+      const answer = await hub.graphql('query($a: String!, $b: String!) { a: customerByIdentity(kind: SOURCE_RECORD, value: $a) { id } b: customerByIdentity(kind: SOURCE_RECORD, value: $b) { id } }', {
+        variables: { a: `support:ticket:${first!.id}`, b: `support:ticket:${second!.id}` },
+      });
+      expect(upstreamCalls(hub)).toBe(1);
+      expect(answer.data.a.id).toMatch(/^cus_/);
+      expect(answer.data.b).toBeNull();
+      expect(answer.errors).toMatchObject([{ path: ['b'], extensions: { code: 'UPSTREAM_BUDGET_EXCEEDED' } }]);
+    } finally {
+      await hub.close();
+    }
+  });
+});
