@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The `rosetta` executable: loads tsx's TypeScript support into this process, then runs the command line from source.
-import { register } from 'tsx/esm/api';
+// The `rosetta` executable: runs the compiled command line (dist/, made by `npm run build`); no TypeScript at run time.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/rosetta.ts');
+const compiled = new URL('../dist/src/cli/rosetta.js', import.meta.url);
+if (!existsSync(compiled)) {
+  console.error('rosetta: dist/ is missing; run `npm run build` first (or `npm start` for the demo from the sources)');
+  process.exit(1);
+}
+await import(compiled.href);

@@ -1,10 +1,10 @@
 // The demo's config file, filled with the loopback URLs the simulated systems were started on.
-import { fileURLToPath } from 'node:url';
 import { loadConfigFile, type Environment } from '../config/load.js';
 import type { HubConfig } from '../config/schema.js';
 import type { SystemName } from '../demo/systems.js';
+import { packagePath } from '../package-root.js';
 
-export const DEMO_CONFIG_PATH = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
+export const DEMO_CONFIG_PATH = packagePath('config/demo.yaml');
 
 const URL_VARIABLES: Record<SystemName, string> = {
   crm: 'CRM_URL',

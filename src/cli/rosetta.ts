@@ -1,6 +1,7 @@
 // `rosetta`: the command line: the demo, the hub, config checks, link sync, the schema and mapping suggestions.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { packagePath } from '../package-root.js';
 import { checkCommand } from './commands/check.js';
 import { mapCommand } from './commands/map.js';
 import { schemaCommand } from './commands/schema.js';
@@ -9,7 +10,7 @@ import { startCommand } from './commands/start.js';
 import { syncCommand } from './commands/sync.js';
 import { runCommand } from './run.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
 
 function rosettaProgram(): Command {
   return new Command('rosetta')

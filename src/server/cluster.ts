@@ -16,9 +16,12 @@ import { openLinkStore, startHub } from './hub.js';
 import { workerCount } from './per-worker-config.js';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 
-const WORKER_MODULE = fileURLToPath(new URL('./cluster-worker.ts', import.meta.url));
-/** Workers run the TypeScript sources as this process does: through tsx's loader. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/**
+ * Workers run what this process runs: compiled (dist/, `rosetta serve`), the JavaScript beside this file; from the
+ * TypeScript sources (tests, benches), the sources through tsx's loader, which only then needs to be installed.
+ */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const WORKER_MODULE = fileURLToPath(new URL(FROM_SOURCES ? './cluster-worker.ts' : './cluster-worker.js', import.meta.url));
 /** A worker's answer to the primary's collection (metrics, usage) is due within this. */
 const COLLECT_TIMEOUT_MS = 4_000;
 /** After a worker's drain bound, how long the primary waits for it to exit before killing it. */
@@ -82,7 +85,9 @@ function deferred<T>(): Deferred<T> {
 }
 
 function workerExecArgv(): string[] {
-  return process.execArgv.includes(TSX_LOADER) ? [...process.execArgv] : [...process.execArgv, '--import', TSX_LOADER];
+  if (!FROM_SOURCES) return [...process.execArgv];
+  const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return process.execArgv.includes(tsxLoader) ? [...process.execArgv] : [...process.execArgv, '--import', tsxLoader];
 }
 
 class Primary {

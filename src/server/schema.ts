@@ -1,9 +1,9 @@
 // Reads the SDL in schema/, the single source of truth for the graph's shape.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.js';
 
-export const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
+export const SCHEMA_DIR = packagePath('schema');
 
 export function loadTypeDefs(dir = SCHEMA_DIR): string {
   return readdirSync(dir)

@@ -1,4 +1,4 @@
-// `rosetta serve` in one process, run as production runs it (NODE_ENV unset, so Apollo Server would install its own
+// `rosetta serve` in one process, run as production runs it (the compiled dist/, NODE_ENV unset, so Apollo Server would install its own
 // signal handler if the hub let it): SIGTERM answers every request in flight, then the hub closes and exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,6 +12,7 @@ import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import { graphqlOnNewConnection } from '../support/cluster-client.js';
 import { productionEnv, tempDir, writeConfig } from './cli-harness.js';
 import { syncLinkTable } from '../support/hub-harness.js';
+import { compiledCli } from '../support/compiled-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IN_FLIGHT = 12;
@@ -42,7 +43,7 @@ afterAll(async () => {
 
 test(`SIGTERM with NODE_ENV unset answers all ${IN_FLIGHT} requests in flight, then the hub exits 0`, async () => {
   expect(customersWithTickets.length).toBeGreaterThanOrEqual(IN_FLIGHT);
-  hub = spawn(process.execPath, ['--import', 'tsx', 'src/cli/rosetta.ts', 'serve', '--config', configFile], { cwd: ROOT, env: productionEnv() });
+  hub = spawn(process.execPath, [...compiledCli(), 'serve', '--config', configFile], { cwd: ROOT, env: productionEnv() });
   const exited = once(hub, 'exit');
   let output = '';
   hub.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

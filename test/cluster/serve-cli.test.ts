@@ -1,17 +1,18 @@
-// `rosetta serve` with `server.workers: 2`, run as an operator runs it: a primary process and two workers whose logs
+// `rosetta serve` with `server.workers: 2`, run as an operator runs it (compiled, from dist/): a primary process and two workers whose logs
 // name them; with NODE_ENV unset, as a service manager runs it, SIGTERM to the primary lets a request in flight finish, stops every worker and exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import { productionEnv, tempDir, writeConfig } from '../cli/cli-harness.js';
 import { graphqlOnNewConnection, onNewConnection } from '../support/cluster-client.js';
 import { syncLinkTable } from '../support/hub-harness.js';
+import { compiledCli } from '../support/compiled-cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -46,7 +47,7 @@ const alive = (pid: number) => {
 };
 
 test('two workers serve and log their names; SIGTERM drains them and the primary exits 0', async () => {
-  primary = spawn(process.execPath, ['--import', 'tsx', 'src/cli/rosetta.ts', 'serve', '--config', configFile], { cwd: ROOT, env: productionEnv({ LOG_LEVEL: 'info' }) });
+  primary = spawn(process.execPath, [...compiledCli(), 'serve', '--config', configFile], { cwd: ROOT, env: productionEnv({ LOG_LEVEL: 'info' }) });
   const exited = once(primary, 'exit');
   const lines: string[] = [];
   let pending = '';
@@ -58,15 +59,15 @@ test('two workers serve and log their names; SIGTERM drains them and the primary
   });
   primary.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
   const logs = () => lines.flatMap((line) => (line.startsWith('{') ? [JSON.parse(line) as Record<string, unknown>] : []));
-  const waitFor = async <T>(find: () => T | undefined, what: string): Promise<T> => {
-    const deadline = Date.now() + 40_000;
-    for (;;) {
-      const found = find();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline || primary!.exitCode !== null) throw new Error(`no ${what}; output:\n${lines.join('\n')}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  };
+  const waitFor = <T>(find: () => T | undefined, what: string): Promise<T> =>
+    vi.waitFor(
+      () => {
+        const found = find();
+        if (found === undefined) throw new Error(`no ${what} (primary exit code ${primary!.exitCode}); output:\n${lines.join('\n')}`);
+        return found;
+      },
+      { timeout: 40_000, interval: 50 },
+    );
 
   const url = await waitFor(() => lines.map((l) => /ready at (http:\/\/\S+) \(2 workers\)/.exec(l)?.[1]).find(Boolean), 'ready line');
   const serving = logs().filter((l) => l.msg === 'worker serving');
@@ -74,6 +75,12 @@ test('two workers serve and log their names; SIGTERM drains them and the primary
   const workerPids = serving.map((l) => l.pid as number);
   expect(new Set(workerPids).size).toBe(2);
   expect(workerPids).not.toContain(primary.pid);
+  // Workers run the compiled JavaScript too: no TypeScript loader at run time.
+  for (const pid of workerPids) {
+    const commandLine = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
+    expect(commandLine).toContain(join('dist', 'src', 'server', 'cluster-worker.js'));
+    expect(commandLine).not.toContain('tsx');
+  }
 
   // An operation's log line names the worker that ran it.
   const { customers } = await (async () => {
