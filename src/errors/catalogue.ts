@@ -66,6 +66,18 @@ export const ERROR_CATALOGUE = {
     surfaces: ['http'],
     description: 'A browser preflight from an origin not listed in `server.cors.origins`.',
   },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    retriable: false,
+    surfaces: ['http'],
+    description: 'A request to `/graphql/stream` that does not accept `text/event-stream`: that endpoint only streams subscriptions as server-sent events.',
+  },
+  SHUTTING_DOWN: {
+    status: 503,
+    retriable: true,
+    surfaces: ['http'],
+    description: 'A new subscription event stream asked of a hub that is draining on SIGTERM: reconnect, to another replica behind a load balancer.',
+  },
   RATE_LIMITED: {
     status: 429,
     retriable: true,

@@ -620,8 +620,10 @@ export type SourceStatus = {
 };
 
 /**
- * Live changes to customers, over graphql-ws at /graphql (a WebSocket upgrade on the hub's port). Credentials go in
- * `connectionParams` (`apiKey` or `authorization: "Bearer <JWT>"`); payloads are masked exactly as query results.
+ * Live changes to customers, over graphql-ws at /graphql (a WebSocket upgrade on the hub's port) or server-sent events
+ * at /graphql/stream (graphql-sse, one stream per subscription). Credentials go in `connectionParams` (`apiKey` or
+ * `authorization: "Bearer <JWT>"`) over WebSocket, in the request's headers over SSE; payloads are masked exactly as query
+ * results.
  */
 export type Subscription = {
   __typename?: 'Subscription';
@@ -640,8 +642,10 @@ export type Subscription = {
 
 
 /**
- * Live changes to customers, over graphql-ws at /graphql (a WebSocket upgrade on the hub's port). Credentials go in
- * `connectionParams` (`apiKey` or `authorization: "Bearer <JWT>"`); payloads are masked exactly as query results.
+ * Live changes to customers, over graphql-ws at /graphql (a WebSocket upgrade on the hub's port) or server-sent events
+ * at /graphql/stream (graphql-sse, one stream per subscription). Credentials go in `connectionParams` (`apiKey` or
+ * `authorization: "Bearer <JWT>"`) over WebSocket, in the request's headers over SSE; payloads are masked exactly as query
+ * results.
  */
 export type SubscriptionCustomerChangedArgs = {
   id: Scalars['ID']['input'];
@@ -649,8 +653,10 @@ export type SubscriptionCustomerChangedArgs = {
 
 
 /**
- * Live changes to customers, over graphql-ws at /graphql (a WebSocket upgrade on the hub's port). Credentials go in
- * `connectionParams` (`apiKey` or `authorization: "Bearer <JWT>"`); payloads are masked exactly as query results.
+ * Live changes to customers, over graphql-ws at /graphql (a WebSocket upgrade on the hub's port) or server-sent events
+ * at /graphql/stream (graphql-sse, one stream per subscription). Credentials go in `connectionParams` (`apiKey` or
+ * `authorization: "Bearer <JWT>"`) over WebSocket, in the request's headers over SSE; payloads are masked exactly as query
+ * results.
  */
 export type SubscriptionCustomersChangedArgs = {
   ids?: InputMaybe<Array<Scalars['ID']['input']>>;

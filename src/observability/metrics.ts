@@ -76,7 +76,7 @@ export class HubMetrics {
 
   private readonly subscriptionsActive = new Gauge({
     name: 'rosetta_subscriptions_active',
-    help: 'GraphQL subscriptions open now (graphql-ws).',
+    help: 'GraphQL subscriptions open now (graphql-ws and server-sent events).',
     registers: [this.registry],
   });
   private readonly subscriptionEvents = new Counter({

@@ -42,7 +42,7 @@ interface GraphQLOptions {
 }
 
 /** 401/403/503 with no data: sent before the body is read, so an unauthenticated caller costs almost nothing. */
-function sendAuthError(request: IncomingMessage, response: ServerResponse, requestId: string, error: AuthError): void {
+export function sendAuthError(request: IncomingMessage, response: ServerResponse, requestId: string, error: AuthError): void {
   if (error.status === 401) response.setHeader('www-authenticate', 'Bearer, ApiKey header="x-api-key"');
   sendRequestErrors(request.headers.accept, response, requestId, error.code, [{ message: error.message }]);
 }

@@ -36,7 +36,9 @@ import { subgraphSchema } from './federation.js';
 import { listenHttp, type ExtraRoute, type HttpSurface } from './http.js';
 import { createQueryGuard, productionMode, queryLimits } from './limits.js';
 import { playgroundEnabled, playgroundRoutes } from './playground.js';
+import { SubscriptionGate } from './subscription-gate.js';
 import { attachSubscriptions } from './subscriptions.js';
+import { sseSubscriptions } from './subscriptions-sse.js';
 import { partialErrorsPlugin } from './plugins.js';
 import { readinessRoute } from './readiness.js';
 import { StoreReadiness } from './store-readiness.js';
@@ -188,6 +190,12 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   await apollo.start();
   const metrics = metricsRoute(options.metrics ?? (async () => ({ text: await services.telemetry.metrics.render(), contentType: services.telemetry.metrics.contentType })), config.metrics, services.telemetry.logger);
   const guardQuery = createQueryGuard(config.limits);
+  const cors = config.server.cors ? corsHandler(config.server.cors) : undefined;
+  // One gate for both subscription transports: a caller's bound counts its WebSocket and SSE subscriptions together.
+  const gate = config.server.subscriptions.enabled
+    ? new SubscriptionGate({ schema, services, authenticate, guardQuery, makeContext: (requestId, explain, caller) => requestContext(services, requestId, explain, caller) })
+    : null;
+  const sse = gate ? sseSubscriptions(gate, { maxBodyBytes: config.limits.maxBodyBytes, logger: services.telemetry.logger, ...(cors ? { cors } : {}) }) : null;
   let http: HttpSurface;
   let metricsListener: MetricsListener | null = null;
   try {
@@ -200,17 +208,17 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
       maxBodyBytes: config.limits.maxBodyBytes,
       guardQuery,
       logger: services.telemetry.logger,
-      ...(config.server.cors ? { cors: corsHandler(config.server.cors) } : {}),
-      routes: [...extraRoutes, webhookRoute(services), readinessRoute(services), ...(metricsListener ? [] : [metrics]), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
+      ...(cors ? { cors } : {}),
+      routes: [...extraRoutes, ...(sse?.routes ?? []), webhookRoute(services), readinessRoute(services), ...(metricsListener ? [] : [metrics]), ...(playgroundEnabled(config) ? playgroundRoutes(services) : [])],
     });
   } catch (error) {
     await metricsListener?.close();
     await apollo.stop();
     throw error;
   }
-  const subscriptions = config.server.subscriptions.enabled
-    ? attachSubscriptions(http.server, { schema, services, authenticate, guardQuery, makeContext: (requestId, explain, caller) => requestContext(services, requestId, explain, caller) })
-    : null;
+  const subscriptions = gate ? attachSubscriptions(http.server, gate, services) : null;
+  // The hub's drain (http-drain.ts) announces itself: open event streams would keep it waiting.
+  if (sse) http.server.on('draining', () => sse.close());
   const stopAuditRetention = config.auth ? startAuditRetention(services.directory.store, config.auth.audit.retentionDays, (error) => services.telemetry.logger.error({ err: error }, 'audit pruning failed; retried in an hour')) : () => {};
   return {
     services,
@@ -220,6 +228,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
     async close() {
       stopAuditRetention();
       await subscriptions?.close();
+      sse?.close();
       await http.close();
       await metricsListener?.close();
       await apollo.stop();
