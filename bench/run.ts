@@ -22,7 +22,7 @@ import type { SourceRegistry } from '../src/sources/registry.js';
 import { DEPENDENCY_DEPTH, idealOfSent, idealOperations, idealRequests, openLoopCapFloorMs, sourceCapFloorMs, sourceUtilisation, type OperationCounts } from './ideal.js';
 import { drive, type LoadResult } from './load.js';
 import { driveOpenLoop, type OpenLoopResult } from './open-loop.js';
-import { formatProfileSummary, summariseProfile, type ProfileSummary } from './profile-summary.js';
+import { PHASES, summariseProfile, type ProfileSummary } from './profile-summary.js';
 import { BENCH_QUERIES, type BenchQuery, type QueryName } from './queries.js';
 import type { ProcessUsage, ServerKind } from './server-process.js';
 import { startServerProcess, type ServerHandle } from './servers.js';
@@ -32,6 +32,8 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const SERVER_KINDS: readonly ServerKind[] = ['rosetta', 'reference', 'cached', 'baseline'];
 /** The servers whose latency the open loop measures, at the hub's rate: the hub, and the reference beside it. */
 const OPEN_LOOP_SERVERS: readonly ServerKind[] = ['rosetta', 'reference'];
+/** The servers `--cpu-prof` profiles, to compare the hub's CPU with the reference's phase by phase. */
+const PROFILED_SERVERS: readonly ServerKind[] = ['rosetta', 'reference'];
 /** The record cache of the `cached` variant: opt-in per entity in a deployment, on for every entity here. */
 const CACHED_RECORDS: RecordCacheConfig = { ttlMs: 30_000, staleWhileRevalidateMs: 60_000, maxEntries: 50_000 };
 /** Distinct customers each lookup query rotates through, so no single record is hot. */
@@ -94,7 +96,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--servers <list>', `servers to drive: ${SERVER_KINDS.join(',')}`, listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
     .option('--open-loop-duration <s>', 'seconds of each open-loop phase (0: none; default: --duration)', nonNegativeInteger)
     .option('--open-loop-share <x>', "the open loop's rate as a share of the hub's closed-loop maximum", shareOf, 0.5)
-    .option('--cpu-prof', 'write a V8 CPU profile of the hub process and summarise it', false)
+    .option('--cpu-prof', "profile the hub's and the reference's measured phases (V8 sampling) and compare them by phase", false)
     .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInteger, 1)
     .option('--quick', 'a short smoke run: 3 s phases, 1 s warm-up, 2,000 people', false)
     .option('--out <file>', 'where to write the JSON figures', join(RESULTS_DIR, 'latest.json'))
@@ -317,6 +319,38 @@ function table(rows: string[][]): string {
   }).join('\n');
 }
 
+/** A measured closed-loop phase's CPU profile. */
+interface PhaseProfile {
+  query: QueryName;
+  server: ServerKind;
+  file: string;
+  responses: number;
+  summary: ProfileSummary;
+}
+
+/** Per query: CPU ms per query by phase, the hub beside the reference, then the hub's top functions. */
+function printProfiles(profiles: readonly PhaseProfile[], options: BenchOptions): void {
+  for (const query of BENCH_QUERIES.filter((q) => options.queries.includes(q.name))) {
+    const hub = profiles.find((p) => p.query === query.name && p.server === 'rosetta');
+    const reference = profiles.find((p) => p.query === query.name && p.server === 'reference');
+    if (!hub) continue;
+    const perQuery = (profile: PhaseProfile | undefined, phase: string): number | null => {
+      const entry = profile?.summary.byPhase.find((p) => p.name === phase);
+      return entry && profile!.responses > 0 ? Math.round((entry.ms / profile!.responses) * 1000) / 1000 : null;
+    };
+    const rows = PHASES.map((phase) => {
+      const h = perQuery(hub, phase);
+      const r = perQuery(reference, phase);
+      return [phase, fmt(h), fmt(r), h !== null && r !== null ? fmt(Math.round((h - r) * 1000) / 1000) : '–'];
+    });
+    const busy = (p: PhaseProfile | undefined) => (p && p.responses > 0 ? Math.round(((p.summary.totalMs - p.summary.idleMs) / p.responses) * 1000) / 1000 : null);
+    rows.push(['all (profiled busy time)', fmt(busy(hub)), fmt(busy(reference)), '']);
+    console.log(`\n${query.title}: CPU ms per query by phase (V8 samples over the measured closed-loop phase)\n${table([['phase', 'hub', 'reference', 'hub − ref'], ...rows])}`);
+    console.log(`hub's top functions by self time:\n${hub.summary.topFunctions.slice(0, 12).map((f) => `  ${f.percent.toFixed(1).padStart(5)}%  ${f.name}`).join('\n')}`);
+  }
+  console.log(`\nprofiles: ${profiles.map((p) => p.file).join(', ')} (open in Chrome DevTools, or \`npx tsx bench/profile-summary.ts FILE\`)`);
+}
+
 const TARGET_MARK = (met: boolean | null) => (met === null ? '  n/a' : met ? '  met' : 'unmet');
 
 /** One table per query: closed-loop throughput and CPU, open-loop latency, then the query's targets as met/unmet lines. */
@@ -501,10 +535,9 @@ async function main(): Promise<void> {
     const queries = BENCH_QUERIES.filter((q) => options.queries.includes(q.name));
 
     if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
-    const profilesBefore = new Set(options.cpuProf ? readdirSync(profileDir) : []);
     for (const kind of options.servers) {
       const serverConfig = kind === 'cached' ? withRecordCache(config, CACHED_RECORDS) : config;
-      servers.push(await startServerProcess(kind, { config: serverConfig, workers: options.workers, ...(kind === 'rosetta' && options.cpuProf ? { cpuProfileDir: profileDir } : {}) }));
+      servers.push(await startServerProcess(kind, { config: serverConfig, workers: options.workers }));
     }
     const memoryAtStart = new Map<ServerKind, ProcessUsage>();
     for (const server of servers) memoryAtStart.set(server.kind, await server.usage({ collectGarbage: true }));
@@ -518,6 +551,7 @@ async function main(): Promise<void> {
     for (const name of SYSTEM_NAMES) systems.systems[name].latencyMs = options.latency;
     const phases: Phase[] = [];
     const openLoop: OpenLoopPhase[] = [];
+    const profiles: PhaseProfile[] = [];
     for (const query of queries) {
       const bodies = workloads[query.name].map((item) => body(query, item));
       // The ideal of exactly the requests the phase sent, so `under load` is read against its own ideal.
@@ -532,11 +566,17 @@ async function main(): Promise<void> {
         }
         process.stdout.write(`${options.warmup > 0 ? '' : `${label}: `}measuring ${options.duration} s… `);
         systems.resetStats();
+        const profiled = options.cpuProf && PROFILED_SERVERS.includes(server.kind);
+        if (profiled) await server.startProfile();
         const before: ProcessUsage = await server.usage();
         const driverBefore = process.cpuUsage();
         const load = await drive({ url: server.url, bodies, connections: options.concurrency, durationSeconds: options.duration, maxRequests: options.maxRequests, offset });
         const driverCpu = process.cpuUsage(driverBefore);
         const after = await server.usage();
+        if (profiled) {
+          const file = await server.stopProfile(join(profileDir, `${query.name}-${server.kind}-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`));
+          if (file) profiles.push({ query: query.name, server: server.kind, file, responses: load.responses, summary: summariseProfile(file) });
+        }
         const upstream = systems.totalRequests();
         const serverCpuMicros = cpuMicros(after) - cpuMicros(before);
         const phase: Phase = {
@@ -579,17 +619,7 @@ async function main(): Promise<void> {
     console.log('\ntargets (issues 7 and 17; per query above):');
     for (const t of targets) console.log(`  ${TARGET_MARK(t.met)}  ${t.query ? `${t.query}: ` : ''}${t.target}: ${t.measured}`);
 
-    let profile: { file: string; summary: ProfileSummary } | null = null;
-    if (options.cpuProf) {
-      const written = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && !profilesBefore.has(f));
-      const file = written.length > 0 ? join(profileDir, written.sort().at(-1)!) : null;
-      if (file) {
-        profile = { file, summary: summariseProfile(file) };
-        console.log(`\nCPU profile of the hub process (${file}):\n${formatProfileSummary(profile.summary)}`);
-      } else {
-        console.log('\nno CPU profile was written by the hub process');
-      }
-    }
+    if (profiles.length > 0) printProfiles(profiles, options);
 
     const report = {
       startedAt: startedAt.toISOString(),
@@ -601,7 +631,7 @@ async function main(): Promise<void> {
       comparisons,
       hubMemoryMb: memory,
       targets,
-      profile,
+      profiles: profiles.map(({ summary, ...rest }) => ({ ...rest, byPhase: summary.byPhase, byArea: summary.byArea, topFunctions: summary.topFunctions })),
     };
     mkdirSync(join(options.out, '..'), { recursive: true });
     writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);

@@ -3,6 +3,8 @@
 // Each server runs alone in its own process so its CPU time and memory can be read without the simulated
 // sources and the load generator (which share the parent) mixing in, and so `--cpu-prof` profiles only it.
 // Started with `node --import tsx bench/server-process.ts` by `bench/run.ts` through `child_process.fork`.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { HubConfig } from '../src/config/schema.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { startHubCluster, type RunningCluster } from '../src/server/cluster.js';
@@ -18,6 +20,9 @@ export type ParentMessage =
   | { type: 'start'; server: ServerKind; config: HubConfig; /** Hub worker processes (node:cluster) when above 1. */ workers?: number }
   /** `collectGarbage` first runs a full GC (the process starts with --expose-gc), so the heap figure is live data only. */
   | { type: 'usage'; collectGarbage?: boolean }
+  /** Starts or stops V8's sampling profiler in this process (the measured phase alone, not start-up); stop writes `file`. */
+  | { type: 'profile'; action: 'start' }
+  | { type: 'profile'; action: 'stop'; file: string }
   | { type: 'stop' };
 
 export interface ProcessUsage {
@@ -28,7 +33,7 @@ export interface ProcessUsage {
   heapUsedBytes: number;
 }
 
-export type ChildMessage = { type: 'ready'; url: string } | ({ type: 'usage' } & ProcessUsage) | { type: 'stopped' } | { type: 'failed'; message: string };
+export type ChildMessage = { type: 'ready'; url: string } | { type: 'profile'; file: string | null } | ({ type: 'usage' } & ProcessUsage) | { type: 'stopped' } | { type: 'failed'; message: string };
 
 function send(message: ChildMessage): void {
   process.send!(message);
@@ -90,6 +95,26 @@ async function usage(collectGarbage: boolean): Promise<ProcessUsage> {
   }
   return total;
 }
+let profiler: Session | undefined;
+
+async function profile(message: Extract<ParentMessage, { type: 'profile' }>): Promise<string | null> {
+  if (message.action === 'start') {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    // 200 µs: fine enough for a query costing about a millisecond, coarse enough not to cost the process much.
+    await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+    await profiler.post('Profiler.start');
+    return null;
+  }
+  if (!profiler) return null;
+  const { profile: result } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  writeFileSync(message.file, JSON.stringify(result));
+  return message.file;
+}
+
 process.on('message', (message: ParentMessage) => {
   switch (message.type) {
     case 'start':
@@ -101,6 +126,12 @@ process.on('message', (message: ParentMessage) => {
     case 'usage':
       usage(message.collectGarbage === true).then(
         (reading) => send({ type: 'usage', ...reading }),
+        (error: unknown) => send({ type: 'failed', message: String(error) }),
+      );
+      return;
+    case 'profile':
+      profile(message).then(
+        (file) => send({ type: 'profile', file }),
         (error: unknown) => send({ type: 'failed', message: String(error) }),
       );
       return;

@@ -13,6 +13,9 @@ export interface ServerHandle {
   pid: number;
   /** CPU and memory of the server process; `collectGarbage` runs a full GC first, for a live-heap figure. */
   usage(options?: { collectGarbage?: boolean }): Promise<ProcessUsage>;
+  /** V8's sampling profiler in the server process, around a measured phase; `stop` writes the profile to `file`. */
+  startProfile(): Promise<void>;
+  stopProfile(file: string): Promise<string | null>;
   /** Stops the server and waits for its process to exit (so a CPU profile is written). */
   stop(): Promise<void>;
 }
@@ -44,15 +47,13 @@ function nextMessage<T extends ChildMessage['type']>(child: ChildProcess, type: 
 export interface StartServerOptions {
   /** With the simulated sources' URLs and the synced link table's path filled in. */
   config: HubConfig;
-  /** Directory for a V8 CPU profile of this process (`node --cpu-prof`), written when it stops. */
-  cpuProfileDir?: string;
   /** Hub worker processes (`server.workers`); the baseline ignores it. */
   workers?: number;
 }
 
 export async function startServerProcess(kind: ServerKind, options: StartServerOptions): Promise<ServerHandle> {
   // --expose-gc only makes `gc()` callable, for the live-heap reading; it changes nothing else.
-  const execArgv = ['--import', 'tsx', '--expose-gc', ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`] : [])];
+  const execArgv = ['--import', 'tsx', '--expose-gc'];
   // stdout to /dev/null: the hub logs every operation there (paid for, as in a deployment) and would bury the table.
   // NODE_ENV=production, as a deployment sets it, for both servers alike: libraries drop development-only checks
   // (graphql-js's cross-realm instanceOf check alone was ~5% of query 1's CPU). The hub's own mode stays the config's,
@@ -79,6 +80,16 @@ export async function startServerProcess(kind: ServerKind, options: StartServerO
       child.send({ type: 'usage', collectGarbage } satisfies ParentMessage);
       const { type: _type, ...usage } = await reply;
       return usage;
+    },
+    async startProfile() {
+      const reply = nextMessage(child, 'profile');
+      child.send({ type: 'profile', action: 'start' } satisfies ParentMessage);
+      await reply;
+    },
+    async stopProfile(file) {
+      const reply = nextMessage(child, 'profile');
+      child.send({ type: 'profile', action: 'stop', file } satisfies ParentMessage);
+      return (await reply).file;
     },
     async stop() {
       if (child.exitCode !== null) return;
