@@ -2,6 +2,7 @@
 import type { CustomerConnectionResolvers, CustomerResolvers } from '../src/generated/graphql.js';
 import { loadMarketing, loadNewestChildren, loadProfile } from '../src/customer/facets.js';
 import { identitiesOf } from '../src/customer/model.js';
+import { profileValuesSelected } from '../src/customer/profile-selection.js';
 import { reportUnreadable } from '../src/customer/typed-values.js';
 import { badInput } from '../src/server/errors.js';
 import { reportPartial } from './partial.js';
@@ -21,7 +22,7 @@ export const Customer: CustomerResolvers = {
   identities: identitiesOf,
 
   profile: async (customer, _args, context, info) => {
-    const { values, errors, records } = await loadProfile(context, customer);
+    const { values, errors, records } = await loadProfile(context, customer, profileValuesSelected(info));
     reportPartial(errors, context, info);
     // A value a source's mapping could not read lost its place in the merge: say so rather than let another win silently.
     for (const record of records) if (record.invalid) reportUnreadable(record, Object.keys(record.invalid), context, info);

@@ -4,6 +4,7 @@ import type { MappedRecord } from '../sources/connector.js';
 import { SourceError } from '../sources/errors.js';
 import type { RequestContext } from '../server/context.js';
 import type { CustomerRef } from './model.js';
+import { providersFor } from './profile-selection.js';
 import type { MergedProfile } from './survivorship.js';
 
 export interface Settled<T> {
@@ -22,9 +23,8 @@ function newestFirstBy(a: unknown, b: unknown): number {
   return left < right ? 1 : left > right ? -1 : 0;
 }
 
-/** Every linked record of the entities that provide `target`, read through the per-request loaders. */
-async function linkedRecords(context: RequestContext, customer: CustomerRef, target: UnifiedTarget): Promise<Settled<MappedRecord>> {
-  const providers = context.registry.recordProviders(target);
+/** Every linked record of `providers` (by default every entity that provides `target`), read through the per-request loaders. */
+async function linkedRecords(context: RequestContext, customer: CustomerRef, target: UnifiedTarget, providers = context.registry.recordProviders(target)): Promise<Settled<MappedRecord>> {
   const loads: Promise<(MappedRecord | null | Error)[]>[] = [];
   for (const { source, entity } of providers) {
     const ids = customer.links.filter((l) => l.source === source && l.entity === entity).map((l) => l.recordId);
@@ -51,9 +51,12 @@ export async function linkedChildren(context: RequestContext, customer: Customer
   };
 }
 
-/** The merged profile, and the records it was merged from (whose unreadable values the caller reports). */
-export async function loadProfile(context: RequestContext, customer: CustomerRef): Promise<Settled<MergedProfile> & { records: MappedRecord[] }> {
-  const { values, errors } = await linkedRecords(context, customer, 'profile');
+/**
+ * The merged profile, and the records it was merged from (whose unreadable values the caller reports). `selected`
+ * (profile-selection.ts) names the mapped values the query reads: sources that map none of them are not asked.
+ */
+export async function loadProfile(context: RequestContext, customer: CustomerRef, selected: ReadonlySet<string> | null = null): Promise<Settled<MergedProfile> & { records: MappedRecord[] }> {
+  const { values, errors } = await linkedRecords(context, customer, 'profile', providersFor(context.registry.recordProviders('profile'), selected));
   return { values: [context.survivorship.merge(values)], errors, records: values };
 }
 
