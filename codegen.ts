@@ -22,6 +22,7 @@ const config: CodegenConfig = {
           Ticket: '../customer/model.js#TicketRecord',
           AnalyticsEvent: '../customer/model.js#EventRecord',
           CustomerChange: '../identity/change-feed.js#DeliveredChange',
+          WriteReceipt: '../writes/receipt.js#WriteReceiptModel',
         },
       },
     },

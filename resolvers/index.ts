@@ -7,5 +7,6 @@ import { Query } from './query.js';
 import { AnalyticsEvent, Marketing, Order, Ticket } from './records.js';
 import { scalars } from './scalars.js';
 import { CustomerChange, Subscription } from './subscription.js';
+import { WriteReceipt, writeMutations } from './write.js';
 
-export const resolvers: Resolvers = { ...scalars, Query: { ...Query, ...identityQuery, ...auditQuery }, Mutation, Subscription, CustomerChange, Customer, CustomerConnection, Order, Ticket, Marketing, AnalyticsEvent };
+export const resolvers: Resolvers = { ...scalars, Query: { ...Query, ...identityQuery, ...auditQuery }, Mutation: { ...Mutation, ...writeMutations }, Subscription, WriteReceipt, CustomerChange, Customer, CustomerConnection, Order, Ticket, Marketing, AnalyticsEvent };

@@ -88,8 +88,8 @@ export class RequestAccess {
   }
 
   /** Written at once, not at the end of the request: an action that happened is on record even if the response fails. */
-  async recordAction(action: AuditAction, customerId: string | null, detail: string | null): Promise<void> {
-    await this.log.appendAudit([this.entry(action, customerId, [], detail)]);
+  async recordAction(action: AuditAction, customerId: string | null, detail: string | null, fields: readonly string[] = []): Promise<void> {
+    await this.log.appendAudit([this.entry(action, customerId, fields, detail)]);
   }
 
   /** One PII_READ entry per customer whose personal data this request read; returns how many were written. */

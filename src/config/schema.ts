@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { jsonPathProblem } from '../sources/json-path.js';
 import { TRANSFORM_NAMES } from '../sources/transforms.js';
 import { endpointTemplateProblems } from '../sources/endpoint-requests.js';
+import { WRITE_FIELDS, type WriteField } from '../sources/request-template.js';
 
 /**
  * Text that writes a number: `${PORT}` filled from the environment is text, and platforms hand values over quoted or
@@ -216,6 +217,29 @@ const recordCache = z
   .describe('keep this entity\'s records across requests; absent: every query reads the source live');
 export type RecordCacheConfig = z.infer<typeof recordCache>;
 
+/** Which of a customer's linked records a field's write goes to (docs/write-back.md, "Policies"). */
+export const WRITE_POLICIES = ['all', 'systemOfRecord'] as const;
+export type WritePolicy = (typeof WRITE_POLICIES)[number];
+
+/**
+ * How the hub writes a changed field back to one of this entity's records: a request template over `{id}` and the
+ * unified fields (`{email}`, `{firstName}`, `{emailConsent}`…). A body key whose field the write does not change is
+ * left out, so one template serves every partial update; the fields it names are the fields it can write.
+ */
+const writeEndpoint = z
+  .strictObject({
+    method: z.enum(['PATCH', 'PUT', 'POST']).default('PATCH').describe('PATCH (partial update), PUT (retried: sending it twice leaves the same record) or POST'),
+    path: urlPath.describe('path below baseUrl, a template naming the record: "/contacts/{id}"'),
+    query: z.record(z.string(), z.string()).default({}).describe('query parameters, name → template'),
+    body: jsonValue.optional().describe('the JSON body, a template over the unified fields: { "primary_email": "{email}" }; a key whose field is not being written is left out, and so is an object left empty'),
+    envelope: path.optional().describe('where the written record sits in the response (absent: the whole body); it goes through the link table as a webhook\'s record would'),
+    idempotencyHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').optional().describe('the header the source reads an idempotency key from (e.g. Idempotency-Key): a write carrying one may be retried'),
+    policy: z.partialRecord(z.enum(WRITE_FIELDS), z.enum(WRITE_POLICIES)).default({}).describe('per field: `all` (the default) writes every linked record of this entity; `systemOfRecord` only when this record is the customer\'s highest-ranked writable holder of the field (survivorship.sourcePriority)'),
+  })
+  .describe('write-back: how a changed field reaches this entity\'s records (docs/write-back.md)');
+export type WriteEndpoint = z.infer<typeof writeEndpoint>;
+export type { WriteField };
+
 export const IDENTIFIER_KINDS = ['email', 'phone', 'email_md5', 'reference'] as const;
 export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
@@ -250,8 +274,18 @@ const entity = z
     identifiers: z.array(identifier).default([]).describe('what links this entity\'s records into one customer'),
     mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}).describe('unified field → where it sits in the record'),
     cache: recordCache.optional(),
+    write: writeEndpoint.optional(),
   })
   .superRefine((e, ctx) => {
+    if (e.write && (e.parent || !e.provides || !(RECORD_TARGETS as readonly string[]).includes(e.provides))) {
+      ctx.addIssue({ code: 'custom', path: ['write'], message: 'only linked entities that provide profile or marketing are written back' });
+    }
+    if (e.write) {
+      const template = JSON.stringify([e.write.path, e.write.query, e.write.body ?? null]);
+      for (const field of Object.keys(e.write.policy)) {
+        if (!template.includes(`{${field}}`)) ctx.addIssue({ code: 'custom', path: ['write', 'policy', field], message: `the write's template does not name {${field}}: it cannot write it` });
+      }
+    }
     if (!e.batch && !e.single && e.provides) {
       ctx.addIssue({ code: 'custom', message: 'an entity that provides data needs a batch or single endpoint' });
     }
@@ -636,6 +670,11 @@ export const configSchema = z
       })
       .prefault({})
       .describe("shared state of the sources' `rateLimit` buckets"),
+    /** Write-back: mutations that change a customer in every source that holds it (docs/write-back.md). */
+    writes: z.strictObject({
+      /** How long an idempotency key's first receipt is kept and returned again instead of writing twice. */
+      idempotencyRetentionHours: numeric(z.number().positive().max(24 * 30)).default(24),
+    }).prefault({}),
     /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
     federation: z
       .strictObject({ enabled: boolean().default(false).describe('serve the subgraph fields') })

@@ -1,11 +1,41 @@
 // Simulated CRM (HubSpot-like): string contact IDs, batch read by `ids`, `after` cursors, search by email or phone.
 import type { Dataset } from './dataset.js';
-import { HttpApp, intQuery, listQuery, notFound, badRequest, stringQuery } from './http-app.js';
+import { HttpApp, HttpError, Reply, intQuery, listQuery, notFound, badRequest, stringQuery } from './http-app.js';
 import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { normalizeEmail, phoneKey } from './identifiers.js';
 import { firstIndexAfter, indexMany, indexUnique, pickExisting, toWire } from './record-index.js';
 import type { CrmContact } from './dataset.js';
 import type { WebhookEmitter } from './webhook-emitter.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
+
+/** The properties a PATCH may change, as this CRM names them; `address` is patched part by part. */
+const PATCHABLE = new Set(['first_name', 'last_name', 'primary_email', 'phone', 'address']);
+const ADDRESS_PARTS = new Set(['street', 'city', 'zip', 'country']);
+
+/** HubSpot's validation error envelope: `{ status, message, category }` with a 400. */
+function invalid(message: string): HttpError {
+  return new HttpError(400, 'validation_error', message, new Reply(400, { status: 'error', message, category: 'VALIDATION_ERROR' }));
+}
+
+/** The fields of a PATCH body, checked as the CRM checks them: known properties, strings, an email with an @. */
+function patchOf(body: unknown): Partial<Omit<CrmContact, 'address'>> & { address?: Partial<CrmContact['address']> } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('Request body must be a JSON object of contact properties');
+  const fields = body as Record<string, unknown>;
+  for (const [name, value] of Object.entries(fields)) {
+    if (!PATCHABLE.has(name)) throw invalid(`Property "${name}" does not exist`);
+    if (name === 'address') {
+      if (typeof value !== 'object' || value === null) throw invalid('Property "address" must be an object');
+      for (const [part, inner] of Object.entries(value)) {
+        if (!ADDRESS_PARTS.has(part)) throw invalid(`Property "address.${part}" does not exist`);
+        if (typeof inner !== 'string') throw invalid(`Property "address.${part}" must be a string`);
+      }
+    } else if (typeof value !== 'string' && !(value === null && (name === 'primary_email' || name === 'phone'))) throw invalid(`Property "${name}" must be a string`);
+  }
+  if (typeof fields.primary_email === 'string' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(fields.primary_email.trim())) {
+    throw invalid(`Property values were not valid: ${fields.primary_email} is not a valid email address (INVALID_EMAIL)`);
+  }
+  return fields as ReturnType<typeof patchOf>;
+}
 
 export const CRM_MAX_BATCH_IDS = 100;
 export const CRM_MAX_PAGE_SIZE = 500;
@@ -38,6 +68,15 @@ export function createCrmServer(data: Dataset, options: SourceOptions & { webhoo
   const writeStamp = () => {
     lastWrite = Math.max(Date.now(), lastWrite + 1);
     return new Date(lastWrite).toISOString();
+  };
+
+  const idempotency = new IdempotencyKeys();
+  /** Replaces a contact (already in the list) with its changed version, re-indexed, and announces it. */
+  const save = async (previous: CrmContact, contact: CrmContact) => {
+    unindex(previous);
+    contacts[contacts.indexOf(previous)] = contact;
+    index(contact);
+    await options.webhooks?.emit({ type: 'upsert', entity: 'contact', record: toWire(contact) });
   };
 
   return new HttpApp('crm', options)
@@ -77,6 +116,18 @@ export function createCrmServer(data: Dataset, options: SourceOptions & { webhoo
       await options.webhooks?.emit({ type: 'upsert', entity: 'contact', record: toWire(contact) });
       return { contact: toWire(contact) };
     })
+    // A partial update (HubSpot: PATCH /crm/v3/objects/contacts/{id}): only the properties sent change. Honours
+    // Idempotency-Key, so the hub may retry it.
+    .route('PATCH', '/contacts/:id', ({ params, body, headers }) =>
+      idempotency.once(headers, `PATCH /contacts/${params.id}`, body, async () => {
+        const previous = byId.get(params.id);
+        if (!previous) throw new HttpError(404, 'not_found', `contact ${params.id} does not exist`, new Reply(404, { status: 'error', message: `resource not found: contact ${params.id}`, category: 'OBJECT_NOT_FOUND' }));
+        const { address, ...fields } = patchOf(body);
+        const contact: CrmContact = { ...previous, ...fields, address: { ...previous.address, ...address }, updated_at: writeStamp() };
+        await save(previous, contact);
+        return { contact: toWire(contact) };
+      }),
+    )
     .route('DELETE', '/contacts/:id', async ({ params }) => {
       const contact = byId.get(params.id);
       if (!contact) throw notFound(`contact ${params.id} does not exist`);

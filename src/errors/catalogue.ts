@@ -190,11 +190,43 @@ export const ERROR_CATALOGUE = {
     surfaces: ['graphql', 'cli'],
     description: "A source's circuit breaker is open (or half-open with its probe in flight): the hub fails fast instead of calling it.",
   },
+  SOURCE_REJECTED: {
+    status: 200,
+    retriable: false,
+    surfaces: ['graphql'],
+    description: "In a write receipt (`SourceWrite.error.code`): the source refused the write with a 4xx (invalid or conflicting values, a record it no longer has); the message is the source's own reason with personal values, numbers and URLs replaced.",
+  },
   SOURCE_VALUE_INVALID: {
     status: 200,
     retriable: false,
     surfaces: ['graphql'],
     description: 'A value a source holds does not fit its typed field (a date that is not a date, a value outside an enum); the field is null, `extensions` name the record.',
+  },
+
+  // Write-back (docs/write-back.md): refusals before anything is sent, and why a receipt skipped a record.
+  WRITE_NOT_DECLARED: {
+    status: 200,
+    retriable: false,
+    surfaces: ['graphql'],
+    description: "Production mode refused a write: some of the customer's records hold a field being changed, but config declares no write for it (`extensions.entities`). Nothing was sent.",
+  },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: 200,
+    retriable: true,
+    surfaces: ['graphql'],
+    description: 'A write with this `idempotencyKey` is still being made (by this replica or another): ask again shortly and get its receipt.',
+  },
+  NO_WRITE_OPERATION: {
+    status: 200,
+    retriable: false,
+    surfaces: ['graphql'],
+    description: "In a write receipt: the record holds a changed field, but its entity declares no write for it, so it was SKIPPED (and keeps the old value).",
+  },
+  NOT_SYSTEM_OF_RECORD: {
+    status: 200,
+    retriable: false,
+    surfaces: ['graphql'],
+    description: "In a write receipt: the field's write policy is `systemOfRecord` and another of the customer's records ranks higher for it (`survivorship.sourcePriority`), so this one was SKIPPED.",
   },
 
   // Webhooks: answers to a source's change notification.

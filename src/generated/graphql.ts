@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { CustomerRef, MarketingRecord, OrderRecord, TicketRecord, EventRecord } from '../customer/model.js';
 import type { DeliveredChange } from '../identity/change-feed.js';
+import type { WriteReceiptModel } from '../writes/receipt.js';
 import type { RequestContext } from '../server/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -31,6 +32,14 @@ export type Address = {
   postalCode?: Maybe<Scalars['String']['output']>;
 };
 
+export type AddressInput = {
+  city?: InputMaybe<Scalars['String']['input']>;
+  /** ISO 3166-1 alpha-2, sent upper-cased. */
+  country?: InputMaybe<Scalars['String']['input']>;
+  line1?: InputMaybe<Scalars['String']['input']>;
+  postalCode?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type AnalyticsEvent = {
   __typename?: 'AnalyticsEvent';
   deviceId: Scalars['String']['output'];
@@ -46,7 +55,9 @@ export type AuditAction =
   | 'LINK_CHANGE'
   /** A customer looked up by personal data (customerByIdentity): the kind of identifier is recorded, never its value. */
   | 'LOOKUP'
-  | 'PII_READ';
+  | 'PII_READ'
+  /** A write-back mutation: the fields changed and each source's outcome, never the values. */
+  | 'WRITE';
 
 export type AuditConnection = {
   __typename?: 'AuditConnection';
@@ -365,11 +376,26 @@ export type Mutation = {
    */
   reviewSharedValue: SharedValueReview;
   /**
+   * Grants or withdraws the customer's email-marketing consent in every linked record that provides marketing data
+   * and declares a write for it. Same receipt, idempotency and permissions (`customers:write`) as updateCustomerProfile.
+   */
+  setMarketingConsent?: Maybe<WriteReceipt>;
+  /**
    * A reviewer's split: `mergedId` (one of the customer's `mergedIds`) is another person. Its records (the one
    * it was started by, and those the evidence puts with it) get that ID back, and the same evidence never merges
    * them again. Returns both customers.
    */
   unmergeCustomer: Array<Customer>;
+  /**
+   * Changes the customer's profile in every linked source record that holds the changed fields and declares a write
+   * for them (or only in the system of record, where a field's write policy says so), in parallel, and returns a
+   * receipt per record with the customer as it now reads. Needs `customers:write` and the `pii:` permission of every
+   * field given. Invalid emails and phone numbers are refused before anything is sent; an unknown customer is null
+   * with NOT_FOUND. `dryRun`: the plan (records and requests), nothing sent. `idempotencyKey`: the same key (per
+   * caller) within `writes.idempotencyRetentionHours` returns the first receipt again without writing; sources that
+   * take an idempotency header get it, and only then (or for PUT writes) is a failed write retried.
+   */
+  updateCustomerProfile?: Maybe<WriteReceipt>;
 };
 
 
@@ -390,10 +416,25 @@ export type MutationReviewSharedValueArgs = {
 };
 
 
+export type MutationSetMarketingConsentArgs = {
+  consent: Scalars['Boolean']['input'];
+  id: Scalars['ID']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationUnmergeCustomerArgs = {
   id: Scalars['ID']['input'];
   mergedId: Scalars['ID']['input'];
   reason: Scalars['String']['input'];
+};
+
+
+export type MutationUpdateCustomerProfileArgs = {
+  dryRun?: InputMaybe<Scalars['Boolean']['input']>;
+  id: Scalars['ID']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  input: ProfileInput;
 };
 
 export type Order = {
@@ -446,6 +487,20 @@ export type Profile = {
   phone?: Maybe<Scalars['String']['output']>;
   /** Where each value above came from. */
   provenance: Array<FieldProvenance>;
+};
+
+/** Profile fields to change: a field left out (or null) is left as it is. At least one field must be given. */
+export type ProfileInput = {
+  /** Only the parts given are changed. */
+  address?: InputMaybe<AddressInput>;
+  /** Checked (one @, no spaces) and sent trimmed, as typed. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  /** The whole name, for sources that hold one; derived as "firstName lastName" when both of those are given and this is not. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** Checked and sent in E.164 (+14155550134); numbers without a country code are read in identity.defaultPhoneRegion. */
+  phone?: InputMaybe<Scalars['String']['input']>;
 };
 
 /**
@@ -619,6 +674,26 @@ export type SourceStatus = {
   requests: Scalars['Int']['output'];
 };
 
+/** One linked source record's write. */
+export type SourceWrite = {
+  __typename?: 'SourceWrite';
+  /** A dry run's request body, as it would be sent (the values the caller gave). */
+  body?: Maybe<Scalars['JSON']['output']>;
+  entity: Scalars['String']['output'];
+  /** Why the write FAILED, or why the record was SKIPPED; null when APPLIED or PLANNED. */
+  error?: Maybe<WriteError>;
+  /** The unified fields written (or planned) to this record, e.g. ["email", "phone"]. */
+  fields: Array<Scalars['String']['output']>;
+  /** The request (method and path below the source's base URL): set for PLANNED entries of a dry run, and on every sent write. */
+  method?: Maybe<Scalars['String']['output']>;
+  path?: Maybe<Scalars['String']['output']>;
+  recordId: Scalars['String']['output'];
+  /** Changed fields this record holds that were not written to it: see `error` when nothing was. */
+  skippedFields: Array<Scalars['String']['output']>;
+  source: Scalars['String']['output'];
+  status: WriteStatus;
+};
+
 /**
  * Live changes to customers, over graphql-ws at /graphql (a WebSocket upgrade on the hub's port) or server-sent events
  * at /graphql/stream (graphql-sse, one stream per subscription). Credentials go in `connectionParams` (`apiKey` or
@@ -695,6 +770,61 @@ export type TicketStatus =
   /** A status this hub has no name for yet: see statusRaw. */
   | 'UNKNOWN';
 
+export type WriteError = {
+  __typename?: 'WriteError';
+  code: WriteErrorCode;
+  /** Client-safe: for SOURCE_REJECTED, the source's own reason with personal values, numbers and URLs replaced. */
+  message: Scalars['String']['output'];
+  /** Whether the same write may succeed if sent again later (with a new idempotency key: the old one returns this receipt). */
+  retryable: Scalars['Boolean']['output'];
+};
+
+export type WriteErrorCode =
+  /** The source has been failing: the hub did not call it. */
+  | 'CIRCUIT_OPEN'
+  /** The field's write policy is systemOfRecord, and another of the customer's records ranks higher for it. */
+  | 'NOT_SYSTEM_OF_RECORD'
+  /** The record holds the field, but its entity declares no write for it in config. */
+  | 'NO_WRITE_OPERATION'
+  | 'SOURCE_AUTH_FAILED'
+  /** The source answered in a way the hub could not read. */
+  | 'SOURCE_BAD_RESPONSE'
+  | 'SOURCE_RATE_LIMITED'
+  /** The source refused the write (a 4xx answer): invalid or conflicting values, or a record it no longer has. */
+  | 'SOURCE_REJECTED'
+  /** No answer in time: the source may or may not have applied the write. */
+  | 'SOURCE_TIMEOUT'
+  | 'SOURCE_UNAVAILABLE'
+  | 'UPSTREAM_BUDGET_EXCEEDED';
+
+/** What a write did, per linked source record, and the customer as it reads after it. */
+export type WriteReceipt = {
+  __typename?: 'WriteReceipt';
+  /** When the writes were made (or planned). */
+  at: Scalars['DateTime']['output'];
+  /** The customer as it reads now, from the sources (after a write, the records written are read afresh). */
+  customer?: Maybe<Customer>;
+  /** The customer written (the survivor, when a merged-away ID was given). */
+  customerId: Scalars['ID']['output'];
+  /** True for a dry run: the writes below are PLANNED, nothing was sent. */
+  dryRun: Scalars['Boolean']['output'];
+  idempotencyKey?: Maybe<Scalars['String']['output']>;
+  /** True when this is the first receipt for `idempotencyKey`, returned again: nothing was sent this time. */
+  replayed: Scalars['Boolean']['output'];
+  /** One entry per linked record that holds a changed field, in source, entity, record order. */
+  writes: Array<SourceWrite>;
+};
+
+export type WriteStatus =
+  /** The source confirmed the write (a 2xx answer). */
+  | 'APPLIED'
+  /** The source refused the write, or did not confirm it: see `error`. A SOURCE_TIMEOUT write may still have been applied. */
+  | 'FAILED'
+  /** Dry run: this request would be sent. */
+  | 'PLANNED'
+  /** Not written: see `error.code` (NO_WRITE_OPERATION, NOT_SYSTEM_OF_RECORD). */
+  | 'SKIPPED';
+
 
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
@@ -769,6 +899,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Address: ResolverTypeWrapper<Address>;
+  AddressInput: AddressInput;
   AnalyticsEvent: ResolverTypeWrapper<EventRecord>;
   AuditAction: AuditAction;
   AuditConnection: ResolverTypeWrapper<AuditConnection>;
@@ -807,6 +938,7 @@ export type ResolversTypes = {
   PageInfo: ResolverTypeWrapper<PageInfo>;
   PiiMask: PiiMask;
   Profile: ResolverTypeWrapper<Profile>;
+  ProfileInput: ProfileInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RateLimitStore: RateLimitStore;
   SharedValueDecision: SharedValueDecision;
@@ -816,16 +948,22 @@ export type ResolversTypes = {
   SourceRecordRef: ResolverTypeWrapper<SourceRecordRef>;
   SourceRecordsToErase: ResolverTypeWrapper<SourceRecordsToErase>;
   SourceStatus: ResolverTypeWrapper<SourceStatus>;
+  SourceWrite: ResolverTypeWrapper<SourceWrite>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Ticket: ResolverTypeWrapper<TicketRecord>;
   TicketPriority: TicketPriority;
   TicketStatus: TicketStatus;
+  WriteError: ResolverTypeWrapper<WriteError>;
+  WriteErrorCode: WriteErrorCode;
+  WriteReceipt: ResolverTypeWrapper<WriteReceiptModel>;
+  WriteStatus: WriteStatus;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   Address: Address;
+  AddressInput: AddressInput;
   AnalyticsEvent: EventRecord;
   AuditConnection: AuditConnection;
   AuditEdge: AuditEdge;
@@ -853,15 +991,19 @@ export type ResolversParentTypes = {
   Order: OrderRecord;
   PageInfo: PageInfo;
   Profile: Profile;
+  ProfileInput: ProfileInput;
   Query: Record<PropertyKey, never>;
   SharedValueReview: SharedValueReview;
   SourceRateLimit: SourceRateLimit;
   SourceRecordRef: SourceRecordRef;
   SourceRecordsToErase: SourceRecordsToErase;
   SourceStatus: SourceStatus;
+  SourceWrite: SourceWrite;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   Ticket: TicketRecord;
+  WriteError: WriteError;
+  WriteReceipt: WriteReceiptModel;
 };
 
 export type AuditedDirectiveArgs = {
@@ -1065,7 +1207,9 @@ export type MutationResolvers<ContextType = RequestContext, ParentType extends R
   forgetCustomer?: Resolver<ResolversTypes['ForgetResult'], ParentType, ContextType, RequireFields<MutationForgetCustomerArgs, 'id'>>;
   mergeCustomers?: Resolver<ResolversTypes['Customer'], ParentType, ContextType, RequireFields<MutationMergeCustomersArgs, 'ids' | 'reason'>>;
   reviewSharedValue?: Resolver<ResolversTypes['SharedValueReview'], ParentType, ContextType, RequireFields<MutationReviewSharedValueArgs, 'conflictId' | 'decision'>>;
+  setMarketingConsent?: Resolver<Maybe<ResolversTypes['WriteReceipt']>, ParentType, ContextType, RequireFields<MutationSetMarketingConsentArgs, 'consent' | 'id'>>;
   unmergeCustomer?: Resolver<Array<ResolversTypes['Customer']>, ParentType, ContextType, RequireFields<MutationUnmergeCustomerArgs, 'id' | 'mergedId' | 'reason'>>;
+  updateCustomerProfile?: Resolver<Maybe<ResolversTypes['WriteReceipt']>, ParentType, ContextType, RequireFields<MutationUpdateCustomerProfileArgs, 'dryRun' | 'id' | 'input'>>;
 };
 
 export type OrderResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Order'] = ResolversParentTypes['Order']> = {
@@ -1146,6 +1290,19 @@ export type SourceStatusResolvers<ContextType = RequestContext, ParentType exten
   requests?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type SourceWriteResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['SourceWrite'] = ResolversParentTypes['SourceWrite']> = {
+  body?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  entity?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['WriteError']>, ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  method?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  path?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  recordId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  skippedFields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['WriteStatus'], ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   customerChanged?: SubscriptionResolver<ResolversTypes['CustomerChange'], "customerChanged", ParentType, ContextType, RequireFields<SubscriptionCustomerChangedArgs, 'id'>>;
   customersChanged?: SubscriptionResolver<ResolversTypes['CustomerChange'], "customersChanged", ParentType, ContextType, Partial<SubscriptionCustomersChangedArgs>>;
@@ -1160,6 +1317,22 @@ export type TicketResolvers<ContextType = RequestContext, ParentType extends Res
   statusRaw?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   subject?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
+export type WriteErrorResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WriteError'] = ResolversParentTypes['WriteError']> = {
+  code?: Resolver<ResolversTypes['WriteErrorCode'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  retryable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type WriteReceiptResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['WriteReceipt'] = ResolversParentTypes['WriteReceipt']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  customer?: Resolver<Maybe<ResolversTypes['Customer']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  dryRun?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  writes?: Resolver<Array<ResolversTypes['SourceWrite']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = RequestContext> = {
@@ -1193,8 +1366,11 @@ export type Resolvers<ContextType = RequestContext> = {
   SourceRecordRef?: SourceRecordRefResolvers<ContextType>;
   SourceRecordsToErase?: SourceRecordsToEraseResolvers<ContextType>;
   SourceStatus?: SourceStatusResolvers<ContextType>;
+  SourceWrite?: SourceWriteResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   Ticket?: TicketResolvers<ContextType>;
+  WriteError?: WriteErrorResolvers<ContextType>;
+  WriteReceipt?: WriteReceiptResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = RequestContext> = {

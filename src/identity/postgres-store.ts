@@ -11,7 +11,7 @@ import { recordKeyString, tokenString } from './model.js';
 import { CHANGE_CHANNEL, changePayloads, InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
 import type { CustomerChangeTransport } from './change-feed.js';
 import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
-import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 
 /**
  * Versioned, append-only: a released migration is never edited, only followed by a new one. Versions
@@ -166,6 +166,22 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; sql: string }[] = 
         key_hash text COLLATE "C" PRIMARY KEY,
         forgotten_at text NOT NULL
       );
+    `,
+  },
+  {
+    version: 6,
+    // As SQLite's version 6: write-back receipts under their idempotency keys, shared by every replica.
+    sql: `
+      CREATE TABLE write_receipts (
+        actor text COLLATE "C" NOT NULL,
+        idempotency_key text COLLATE "C" NOT NULL,
+        request_hash text NOT NULL,
+        receipt text,
+        claimed_at text NOT NULL,
+        expires_at text COLLATE "C" NOT NULL,
+        PRIMARY KEY (actor, idempotency_key)
+      );
+      CREATE INDEX write_receipts_by_expiry ON write_receipts (expires_at);
     `,
   },
 ];
@@ -815,6 +831,35 @@ export class PostgresLinkStore implements LinkStore {
 
   async pruneAudit(before: string): Promise<number> {
     return (await this.pool.query('DELETE FROM audit_log WHERE at < $1', [before])).rowCount ?? 0;
+  }
+
+  async claimWriteKey(claim: WriteKeyClaim): Promise<WriteKeyState> {
+    // One statement: of two replicas claiming one key, the primary key lets exactly one insert (or take over an expired row).
+    const { rows } = await this.pool.query<{ claimed: boolean }>(
+      `INSERT INTO write_receipts (actor, idempotency_key, request_hash, receipt, claimed_at, expires_at) VALUES ($1, $2, $3, NULL, $4, $5)
+       ON CONFLICT (actor, idempotency_key) DO UPDATE SET request_hash = EXCLUDED.request_hash, receipt = NULL, claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at
+       WHERE write_receipts.expires_at <= EXCLUDED.claimed_at
+       RETURNING true AS claimed`,
+      [claim.actor, claim.key, claim.requestHash, claim.at, claim.expiresAt],
+    );
+    if (rows.length > 0) return { state: 'claimed' };
+    this.reads += 1;
+    const held = (await this.pool.query<{ request_hash: string; receipt: string | null }>('SELECT request_hash, receipt FROM write_receipts WHERE actor = $1 AND idempotency_key = $2', [claim.actor, claim.key])).rows[0];
+    // Pruned between the two statements: the key is free again, so claim it anew.
+    if (!held) return this.claimWriteKey(claim);
+    return held.receipt === null ? { state: 'pending', requestHash: held.request_hash } : { state: 'done', requestHash: held.request_hash, receipt: held.receipt };
+  }
+
+  async completeWriteKey(actor: string, key: string, receipt: string, expiresAt: string): Promise<void> {
+    await this.pool.query('UPDATE write_receipts SET receipt = $3, expires_at = $4 WHERE actor = $1 AND idempotency_key = $2', [actor, key, receipt, expiresAt]);
+  }
+
+  async releaseWriteKey(actor: string, key: string): Promise<void> {
+    await this.pool.query('DELETE FROM write_receipts WHERE actor = $1 AND idempotency_key = $2 AND receipt IS NULL', [actor, key]);
+  }
+
+  async pruneWriteKeys(now: string): Promise<number> {
+    return (await this.pool.query('DELETE FROM write_receipts WHERE expires_at <= $1', [now])).rowCount ?? 0;
   }
 
   async ping(): Promise<void> {

@@ -6,7 +6,7 @@ import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion, Sh
 import pLimit from 'p-limit';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
-import { HEALTH_PROBE_AUDIT, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
 
@@ -159,6 +159,22 @@ export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
         key_hash TEXT PRIMARY KEY,
         forgotten_at TEXT NOT NULL
       ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 6,
+    // Write-back receipts under their idempotency keys (per caller); a row without a receipt is a write in progress.
+    sql: `
+      CREATE TABLE write_receipts (
+        actor TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        receipt TEXT,
+        claimed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (actor, idempotency_key)
+      ) WITHOUT ROWID;
+      CREATE INDEX write_receipts_by_expiry ON write_receipts (expires_at);
     `,
   },
 ];
@@ -733,6 +749,28 @@ export class SqliteLinkStore implements LinkStore {
 
   async pruneAudit(before: string): Promise<number> {
     return this.statement('DELETE FROM audit_log WHERE at < ?').run(before).changes;
+  }
+
+  async claimWriteKey(claim: WriteKeyClaim): Promise<WriteKeyState> {
+    // One synchronous transaction: no other request of this process runs inside it, and SQLite's lock keeps other processes out.
+    return this.db.transaction((): WriteKeyState => {
+      const row = this.statement('SELECT request_hash, receipt, expires_at FROM write_receipts WHERE actor = ? AND idempotency_key = ?').get(claim.actor, claim.key) as { request_hash: string; receipt: string | null; expires_at: string } | undefined;
+      if (row && row.expires_at > claim.at) return row.receipt === null ? { state: 'pending', requestHash: row.request_hash } : { state: 'done', requestHash: row.request_hash, receipt: row.receipt };
+      this.statement('INSERT OR REPLACE INTO write_receipts (actor, idempotency_key, request_hash, receipt, claimed_at, expires_at) VALUES (?, ?, ?, NULL, ?, ?)').run(claim.actor, claim.key, claim.requestHash, claim.at, claim.expiresAt);
+      return { state: 'claimed' };
+    }).immediate();
+  }
+
+  async completeWriteKey(actor: string, key: string, receipt: string, expiresAt: string): Promise<void> {
+    this.statement('UPDATE write_receipts SET receipt = ?, expires_at = ? WHERE actor = ? AND idempotency_key = ?').run(receipt, expiresAt, actor, key);
+  }
+
+  async releaseWriteKey(actor: string, key: string): Promise<void> {
+    this.statement('DELETE FROM write_receipts WHERE actor = ? AND idempotency_key = ? AND receipt IS NULL').run(actor, key);
+  }
+
+  async pruneWriteKeys(now: string): Promise<number> {
+    return this.statement('DELETE FROM write_receipts WHERE expires_at <= ?').run(now).changes;
   }
 
   /**

@@ -43,7 +43,7 @@ export interface StoredConflict extends Conflict {
 }
 
 /** What the audit log records: a read of personal data, a forget, a change to a customer's links, or a lookup by personal data. */
-export type AuditAction = 'PII_READ' | 'FORGET' | 'LINK_CHANGE' | 'LOOKUP';
+export type AuditAction = 'PII_READ' | 'FORGET' | 'LINK_CHANGE' | 'LOOKUP' | 'WRITE';
 
 export interface AuditEntry {
   at: string;
@@ -81,6 +81,34 @@ export interface AuditLog {
   pruneAudit(before: string): Promise<number>;
 }
 
+/** An idempotency key as a write-back mutation takes it: per caller, for one request (its hash), until `expiresAt`. */
+export interface WriteKeyClaim {
+  actor: string;
+  key: string;
+  /** A hash of the request the key was first used for: the same key with another request is refused. */
+  requestHash: string;
+  at: string;
+  /** A claim whose writes never finished (the process died) frees the key at this time. */
+  expiresAt: string;
+}
+
+/** What a claim found: the key is now this request's, another request holds it still, or it has its first receipt. */
+export type WriteKeyState = { state: 'claimed' } | { state: 'pending'; requestHash: string } | { state: 'done'; requestHash: string; receipt: string };
+
+/**
+ * Write-back receipts kept under their idempotency keys, beside the links so every replica sharing the store sees
+ * the same first receipt. A claim is atomic across processes: of two requests with one key, one writes.
+ */
+export interface WriteReceipts {
+  claimWriteKey(claim: WriteKeyClaim): Promise<WriteKeyState>;
+  /** Keeps the receipt (without request bodies) until `expiresAt`. */
+  completeWriteKey(actor: string, key: string, receipt: string, expiresAt: string): Promise<void>;
+  /** Frees a claim whose request failed before it wrote anything. */
+  releaseWriteKey(actor: string, key: string): Promise<void>;
+  /** Deletes keys expired at `now`; returns how many. */
+  pruneWriteKeys(now: string): Promise<number>;
+}
+
 export interface StoredLinkHistoryEntry extends LinkHistoryEntry {
   seq: number;
 }
@@ -97,7 +125,7 @@ export interface StoreHealth {
 /** A probe row for the audit log: written inside a transaction that is always rolled back. */
 export const HEALTH_PROBE_AUDIT: AuditEntry = { at: new Date(0).toISOString(), requestId: 'readiness-probe', actor: 'readiness-probe', roles: [], action: 'PII_READ', customerId: null, fields: [], detail: null };
 
-export interface LinkStore extends AuditLog {
+export interface LinkStore extends AuditLog, WriteReceipts {
   /** Customers by ID (merged-away IDs resolve to their survivor), keyed by the ID asked for. One read. */
   getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>>;
   /** Customers in ID order after `afterId`, each with its links. One read. */

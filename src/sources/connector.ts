@@ -2,6 +2,7 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { EntityConfig, SearchKind, SourceConfig } from '../config/schema.js';
 import { compileEntityRequests, type EntityRequests } from './endpoint-requests.js';
+import { EntityWriter } from './entity-writer.js';
 import { SourceBadResponseError, SourceTimeoutError } from './errors.js';
 import type { CallObserver, JsonRequest, SourceHttpClient } from './http-client.js';
 import { compileQuery, compileSingularPath, type Accessor } from './json-path.js';
@@ -330,9 +331,10 @@ export interface ListPage {
   link?: string | undefined;
 }
 
-/** A source: its HTTP client and a reader per configured entity. */
+/** A source: its HTTP client, a reader per configured entity and a writer per entity that declares a write. */
 export class SourceConnector {
   readonly entities: ReadonlyMap<string, EntityReader>;
+  readonly writers: ReadonlyMap<string, EntityWriter>;
 
   constructor(
     readonly name: string,
@@ -341,6 +343,7 @@ export class SourceConnector {
     context: TransformContext,
   ) {
     this.entities = new Map(Object.entries(config.entities).map(([entityName, entity]) => [entityName, new EntityReader(client, entityName, entity, context, config.baseUrl)]));
+    this.writers = new Map(Object.entries(config.entities).flatMap(([entityName, entity]) => (entity.write ? [[entityName, new EntityWriter(client, entityName, entity.write)] as const] : [])));
   }
 
   entity(name: string): EntityReader {

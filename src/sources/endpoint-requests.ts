@@ -1,6 +1,6 @@
 // Which variables each declared operation's request template may use, and the templates of an entity compiled once.
 import type { EntityConfig, Pagination, SearchKind } from '../config/schema.js';
-import { compileRequest, TemplateError, type CompiledRequest, type TemplateRules, type TemplateVariable } from './request-template.js';
+import { compileRequest, TemplateError, WRITE_FIELDS, type CompiledRequest, type TemplateRules, type TemplateVariable } from './request-template.js';
 
 /** What a list template fills, per pagination style: URL-following styles take the next page's URL as it comes. */
 function listVariables(pagination: Pagination): Pick<TemplateRules, 'variables' | 'required'> {
@@ -20,6 +20,8 @@ function listVariables(pagination: Pagination): Pick<TemplateRules, 'variables' 
 
 const ONE_ID: TemplateRules = { variables: ['id'], required: [['id']] };
 const SEARCH: TemplateRules = { variables: ['value'], required: [['value']] };
+/** A write names its record and at least one field it changes. */
+const WRITE: TemplateRules = { variables: ['id', ...WRITE_FIELDS], required: [['id'], WRITE_FIELDS] };
 
 /** An entity's request templates, each compiled once at start. */
 export interface EntityRequests {
@@ -28,6 +30,7 @@ export interface EntityRequests {
   list?: CompiledRequest;
   search: ReadonlyMap<SearchKind, CompiledRequest>;
   lookup?: CompiledRequest;
+  write?: CompiledRequest;
 }
 
 interface Compiling {
@@ -38,7 +41,7 @@ interface Compiling {
 
 function templatesOf(entity: EntityConfig): Compiling[] {
   const jobs: Compiling[] = [];
-  const { batch, single, list, search, lookup } = entity;
+  const { batch, single, list, search, lookup, write } = entity;
   if (batch) {
     const rules: TemplateRules = { variables: ['ids', 'id'] satisfies TemplateVariable[], required: [['ids', 'id']], idType: batch.idType, perIdArrays: true };
     jobs.push({ at: ['batch'], compile: () => compileRequest(batch, rules) });
@@ -49,6 +52,7 @@ function templatesOf(entity: EntityConfig): Compiling[] {
     if (endpoint) jobs.push({ at: ['search', kind], compile: () => compileRequest(endpoint, SEARCH) });
   }
   if (lookup) jobs.push({ at: ['lookup'], compile: () => compileRequest(lookup, ONE_ID) });
+  if (write) jobs.push({ at: ['write'], compile: () => compileRequest(write, WRITE) });
   return jobs;
 }
 

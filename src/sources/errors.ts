@@ -7,6 +7,7 @@ export type SourceErrorCode =
   | typeof ErrorCode.SOURCE_BAD_RESPONSE
   | typeof ErrorCode.SOURCE_RATE_LIMITED
   | typeof ErrorCode.SOURCE_AUTH_FAILED
+  | typeof ErrorCode.SOURCE_REJECTED
   | typeof ErrorCode.CIRCUIT_OPEN
   | typeof ErrorCode.UPSTREAM_BUDGET_EXCEEDED;
 
@@ -35,6 +36,7 @@ const PUBLIC_REASON: Record<SourceErrorCode, string> = {
   SOURCE_BAD_RESPONSE: 'sent a response the hub could not read',
   SOURCE_RATE_LIMITED: 'is rate limiting the hub',
   SOURCE_AUTH_FAILED: "refused the hub's credentials",
+  SOURCE_REJECTED: 'refused the write',
   CIRCUIT_OPEN: 'is failing; the hub is not calling it for now',
   UPSTREAM_BUDGET_EXCEEDED: "was not called: the request used up its upstream-call budget (limits.maxUpstreamCalls)",
 };
@@ -92,6 +94,77 @@ export class SourceAuthFailedError extends SourceError {
     options?: { cause?: unknown },
   ) {
     super(source, detail, options);
+  }
+}
+
+/** Longest source message a client is shown: enough for "email is invalid", too short to carry a record. */
+const MAX_SOURCE_MESSAGE = 200;
+
+/** The human-readable part of a source's error body, in the envelopes APIs use; null when there is none. */
+function sourceMessageOf(text: string): string | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const str = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : null);
+  if (typeof body !== 'object' || body === null) return str(body);
+  const b = body as Record<string, unknown>;
+  const error = b.error as Record<string, unknown> | string | undefined;
+  const direct = str(b.message) ?? (typeof error === 'object' && error !== null ? str(error.message) : null) ?? str(b.detail) ?? str(b.description) ?? str(b.error_description) ?? str(b.title) ?? str(error);
+  if (direct) return direct;
+  const errors = b.errors;
+  // Shopify: {"errors": {"email": ["is invalid"]}}; JSON:API and GraphQL-ish: [{"detail"|"message": ...}]; or plain strings.
+  if (Array.isArray(errors)) {
+    const parts = errors.map((e) => str(e) ?? (typeof e === 'object' && e !== null ? str((e as Record<string, unknown>).message) ?? str((e as Record<string, unknown>).detail) : null)).filter((m) => m !== null);
+    return parts.length > 0 ? parts.join('; ') : null;
+  }
+  if (typeof errors === 'object' && errors !== null) {
+    const parts = Object.entries(errors).map(([field, messages]) => `${field} ${(Array.isArray(messages) ? messages : [messages]).filter((m) => typeof m === 'string').join(', ')}`.trim());
+    return parts.length > 0 ? parts.join('; ') : null;
+  }
+  return str(errors);
+}
+
+/**
+ * A source's message made fit for a client: values that look personal (email addresses, phone and other long
+ * numbers) and URLs (internal topology) replaced, control characters dropped, and the length capped. A source
+ * echoing the rejected value back ("foo@bar is invalid") must not turn the receipt into a copy of personal data.
+ */
+export function sanitizeSourceMessage(message: string): string {
+  const cleaned = message
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\bhttps?:\/\/\S+/gi, '<url>')
+    .replace(/[^\s@<>"'(),;:]+@[^\s@<>"'(),;:]+/g, '<email>')
+    .replace(/\+?\d[\d\s().-]{5,}\d/g, '<number>')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return cleaned.length > MAX_SOURCE_MESSAGE ? `${cleaned.slice(0, MAX_SOURCE_MESSAGE - 1)}…` : cleaned;
+}
+
+/**
+ * A write the source refused on its merits (a 4xx other than 401, 403, 408 and 429): invalid or conflicting values,
+ * a record it no longer has. Sending the same write again cannot help. Its message is the source's own, sanitised,
+ * because "email has already been taken" is what the caller needs to fix the write.
+ */
+export class SourceRejectedError extends SourceError {
+  readonly code = ErrorCode.SOURCE_REJECTED;
+  readonly retryable = false;
+  /** The source's reason, sanitised (`sanitizeSourceMessage`); `HTTP <status>` when it gave none. */
+  readonly sourceMessage: string;
+  constructor(
+    source: string,
+    detail: string,
+    readonly status: number,
+    body: string,
+  ) {
+    super(source, detail);
+    const message = sourceMessageOf(body);
+    this.sourceMessage = message === null ? `HTTP ${status}` : sanitizeSourceMessage(message) || `HTTP ${status}`;
+  }
+  override get publicMessage(): string {
+    return `source "${this.source}" refused the write (HTTP ${this.status}): ${this.sourceMessage}`;
   }
 }
 

@@ -5,7 +5,8 @@ import type { SourceConfig } from '../config/schema.js';
 import { ErrorCode } from '../errors/catalogue.js';
 import { createLogger } from '../observability/logger.js';
 import { AuthState, SourceCredentials, type AppliedCredentials, type AuthHealth } from './credentials.js';
-import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
+import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRateLimitedError, SourceRejectedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
+import type { HttpMethod } from './request-template.js';
 import { DeadlineCall, type AttemptLimit, type SourceCall } from './policies/call.js';
 import { Deadline } from './policies/deadline.js';
 import { RollingWindow } from './policies/rolling-window.js';
@@ -28,7 +29,7 @@ export interface UpstreamCall {
 export type CallObserver = (call: UpstreamCall) => void;
 
 export interface JsonRequest {
-  method: 'GET' | 'POST';
+  method: HttpMethod;
   /** Path below the source's base URL, already filled (e.g. `/users/17/tickets`). */
   path: string;
   /** `path` is a whole path and query from the origin: a next-page URL the source gave (checked to be on its origin). */
@@ -42,8 +43,15 @@ export interface JsonRequest {
   keys: number;
   /** 404 means "no such record" for single reads, not a failure. */
   notFoundIsNull?: boolean;
-  /** A POST that only reads (a batch read the source declares safe) may be retried like a GET. */
+  /** Safe to send twice: a POST that only reads (a batch read the source declares safe), a PUT, or a write carrying an idempotency key. Only these are retried. */
   idempotent?: boolean;
+  /** Headers beside the source's auth headers (a write's idempotency key). */
+  headers?: Record<string, string>;
+  /**
+   * A write: a 4xx other than 401, 403 and 429 is the source refusing it (SourceRejectedError, with the source's own
+   * message, sanitised), and a 404 is such a refusal too, never "no record".
+   */
+  write?: boolean;
   /** The query's time budget; without one, only the per-request timeout bounds the call (the link sync). */
   deadline?: Deadline;
   observe?: CallObserver;
@@ -329,7 +337,7 @@ export class SourceHttpClient {
         {
           method: request.method,
           path: request.fromOrigin ? joinQuery(request.path, search) : `${this.basePath}${request.path}${search}`,
-          headers: hasBody ? credentials.jsonHeaders : credentials.headers,
+          headers: request.headers ? { ...(hasBody ? credentials.jsonHeaders : credentials.headers), ...request.headers } : hasBody ? credentials.jsonHeaders : credentials.headers,
           body: hasBody ? JSON.stringify(request.body) : null,
         },
         reader,
@@ -356,7 +364,11 @@ export class SourceHttpClient {
     // A success, or a record the source looked for and did not find, got past its credentials check (a 5xx may come from a gateway in front of it).
     if (code < 400 || code === 404) this.authState.accepted();
     if (code === 404 && request.notFoundIsNull) return null;
+    // A write answered 204 No Content confirmed it with no record to show.
+    if (request.write && code < 300 && text.trim() === '') return null;
     if (code === 429) throw new SourceRateLimitedError(this.source, `${request.operation}: 429`, retryAfterMs(reader.retryAfter));
+    // A write the source answers 4xx (but 408, a timeout) was refused on its merits: saying why is the whole point.
+    if (request.write && code >= 400 && code < 500 && code !== 408) throw new SourceRejectedError(this.source, `${request.operation}: HTTP ${code}`, code, text);
     if (code >= 400) {
       const retryAfter = code === 503 ? retryAfterMs(reader.retryAfter) : undefined;
       throw new SourceUnavailableError(this.source, `${request.operation}: HTTP ${code}`, code, retryAfter === undefined ? {} : { retryAfterMs: retryAfter });

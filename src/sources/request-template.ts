@@ -1,11 +1,21 @@
 // Compiles an operation's request template (path, query, JSON body over {id}, {ids}, {value}, {cursor}, …) once into a renderer.
 
+/**
+ * The unified fields a write template may name (`{email}`, `{emailConsent}`): the values of `updateCustomerProfile`'s
+ * input and of `setMarketingConsent`, as the hub's unified shapes call them.
+ */
+export const WRITE_FIELDS = ['firstName', 'lastName', 'name', 'email', 'phone', 'line1', 'city', 'postalCode', 'country', 'emailConsent'] as const;
+export type WriteField = (typeof WRITE_FIELDS)[number];
+
 /** Every variable a request template may name; each operation fills only some of them. */
-export const TEMPLATE_VARIABLES = ['id', 'ids', 'value', 'cursor', 'limit', 'page', 'offset'] as const;
+export const TEMPLATE_VARIABLES = ['id', 'ids', 'value', 'cursor', 'limit', 'page', 'offset', ...WRITE_FIELDS] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
+/** The HTTP methods operations send: reads GET (or POST a query), writes PATCH, PUT or POST. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
+
 /** What one request fills the template with; a variable left out is absent (its query parameter or body key is omitted). */
-export interface TemplateValues {
+export type TemplateValues = {
   id?: string;
   ids?: readonly string[];
   value?: string;
@@ -13,19 +23,19 @@ export interface TemplateValues {
   limit?: number;
   page?: number;
   offset?: number;
-}
+} & { [F in WriteField]?: string | boolean };
 
-/** A request template as config declares it (the shape of `batch`, `single`, `list`, `search.<kind>`, `lookup`). */
+/** A request template as config declares it (the shape of `batch`, `single`, `list`, `search.<kind>`, `lookup`, `write`). */
 export interface RequestTemplateConfig {
-  method: 'GET' | 'POST';
+  method: HttpMethod;
   path: string;
   query: Record<string, string>;
   body?: unknown;
 }
 
-/** A request ready for the HTTP client: a path below the source's base URL, query parameters, a JSON body for POST. */
+/** A request ready for the HTTP client: a path below the source's base URL, query parameters, a JSON body unless GET. */
 export interface RenderedRequest {
-  method: 'GET' | 'POST';
+  method: HttpMethod;
   path: string;
   query: Record<string, string>;
   body?: unknown;
@@ -57,7 +67,7 @@ export interface TemplateRules {
 }
 
 export interface CompiledRequest {
-  readonly method: 'GET' | 'POST';
+  readonly method: HttpMethod;
   /** The variables the template names, so callers know, e.g., whether a list sends `{limit}`. */
   readonly uses: ReadonlySet<TemplateVariable>;
   render(values: TemplateValues): RenderedRequest;
@@ -261,7 +271,7 @@ export function compileRequest(config: RequestTemplateConfig, rules: TemplateRul
     if (rules.perIdArrays && text.variables.includes('id')) throw new TemplateError(['query', name], '{id} in a batch query: a batch carries many ids, use {ids} (joined with commas)');
     return [name, textRenderer(text, (t) => t)];
   });
-  if (config.body !== undefined && config.method !== 'POST') throw new TemplateError(['body'], 'only POST requests carry a body');
+  if (config.body !== undefined && config.method === 'GET') throw new TemplateError(['body'], 'a GET request carries no body: only POST (and, for writes, PUT and PATCH) requests carry one');
   const renderBody = config.body === undefined ? undefined : compileBody(config.body, ['body'], scope, false);
   for (const group of rules.required ?? []) {
     if (!group.some((v) => scope.uses.has(v))) {
