@@ -672,9 +672,10 @@ export const configSchema = z
       .describe("shared state of the sources' `rateLimit` buckets"),
     /** Write-back: mutations that change a customer in every source that holds it (docs/write-back.md). */
     writes: z.strictObject({
-      /** How long an idempotency key's first receipt is kept and returned again instead of writing twice. */
-      idempotencyRetentionHours: numeric(z.number().positive().max(24 * 30)).default(24),
-    }).prefault({}),
+      idempotencyRetentionHours: numeric(z.number().positive().max(24 * 30))
+        .default(24)
+        .describe("how long a write's receipt is kept under its idempotency key (in the link store, so every replica sees it) and returned again instead of writing twice"),
+    }).prefault({}).describe('write-back mutations: updateCustomerProfile, setMarketingConsent (docs/write-back.md)'),
     /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
     federation: z
       .strictObject({ enabled: boolean().default(false).describe('serve the subgraph fields') })

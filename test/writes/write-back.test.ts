@@ -43,7 +43,7 @@ describe('updateCustomerProfile against the CRM', () => {
     expect(receipt.customer.profile.email).toBe('new.address@example.org');
     expect(receipt.customer.profile.provenance.find((p: { field: string }) => p.field === 'email').source).toBe('crm');
     // The source itself holds the new value.
-    const stored = await (await fetch(`${t.systems.urls.crm}/contacts/${contactId}`)).json();
+    const stored = (await (await fetch(`${t.systems.urls.crm}/contacts/${contactId}`)).json()) as { contact: { primary_email: string } };
     expect(stored.contact.primary_email).toBe('new.address@example.org');
   });
 
