@@ -1,7 +1,7 @@
 // Simulated e-commerce shop (Shopify-like): integer IDs, POST batch reads, opaque base64 cursors, orders per customer.
 import type { Dataset, ShopCustomer, ShopOrder } from './dataset.js';
 import {
-  HttpApp, badRequest, bodyArray, decodeCursor, encodeCursor, intParam, intQuery, isInteger, notFound, stringQuery,
+  HttpApp, HttpError, Reply, badRequest, bodyArray, decodeCursor, encodeCursor, intParam, intQuery, isInteger, notFound, stringQuery,
 } from './http-app.js';
 import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { normalizeEmail, phoneKey } from './identifiers.js';
@@ -10,6 +10,14 @@ import { firstIndexAfter, indexMany, indexUnique, newestFirst, pickExisting, toW
 export const SHOP_MAX_BATCH_IDS = 50;
 export const SHOP_MAX_PAGE_SIZE = 250;
 const CURSOR_KIND = 'customers_after';
+
+/** Shopify's validation answer: 422 with `{ errors: { field: [messages] } }`. */
+function unprocessable(field: string, message: string): HttpError {
+  return new HttpError(422, 'unprocessable_entity', `${field} ${message}`, new Reply(422, { errors: { [field]: [message] } }));
+}
+
+const UPDATABLE = new Set(['name', 'contact_email', 'phone', 'default_address']);
+const ADDRESS_PARTS = new Set(['address1', 'city', 'province', 'zip', 'country_code']);
 
 const newestOrderFirst = (a: ShopOrder, b: ShopOrder): number => newestFirst(a.created_at, b.created_at) || b.id - a.id;
 
@@ -29,6 +37,40 @@ export function createShopServer(data: Dataset, options: SourceOptions = {}): Si
     const customer = byId.get(intParam(rawId, 'id'));
     if (!customer) throw notFound(`customer ${rawId} does not exist`);
     return customer;
+  };
+
+  /** A customer update as Shopify takes it (`PUT /customers/{id}.json` with `{ customer: {...} }`): the fields sent change, the rest stay. */
+  const update = (rawId: string, body: unknown) => {
+    const previous = existingCustomer(rawId);
+    const fields = (typeof body === 'object' && body !== null ? (body as Record<string, unknown>).customer : undefined) as Record<string, unknown> | undefined;
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw unprocessable('customer', 'is required');
+    for (const [name, value] of Object.entries(fields)) {
+      if (!UPDATABLE.has(name)) throw unprocessable(name, 'is not a customer attribute');
+      if (name === 'default_address') {
+        if (typeof value !== 'object' || value === null) throw unprocessable(name, 'must be an object');
+        for (const part of Object.keys(value)) if (!ADDRESS_PARTS.has(part)) throw unprocessable(`default_address.${part}`, 'is not an address attribute');
+      } else if (typeof value !== 'string') throw unprocessable(name, 'must be a string');
+    }
+    const email = fields.contact_email as string | undefined;
+    if (email !== undefined) {
+      if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.trim())) throw unprocessable('contact_email', 'is invalid');
+      if ((byEmail.get(normalizeEmail(email)) ?? []).some((c) => c.id !== previous.id)) throw unprocessable('contact_email', 'has already been taken');
+    }
+    const { default_address: address, ...rest } = fields as Partial<ShopCustomer> & { default_address?: Partial<ShopCustomer['default_address']> };
+    const customer: ShopCustomer = { ...previous, ...rest, default_address: { ...previous.default_address, ...address }, updated_at: new Date().toISOString() };
+    const drop = <K>(index: Map<K, ShopCustomer[]>, key: K | null) => {
+      if (key === null) return;
+      const left = (index.get(key) ?? []).filter((c) => c.id !== previous.id);
+      if (left.length > 0) index.set(key, left);
+      else index.delete(key);
+    };
+    drop(byEmail, previous.contact_email && normalizeEmail(previous.contact_email));
+    drop(byPhone, previous.phone && phoneKey(previous.phone));
+    customers[customers.indexOf(previous)] = customer;
+    byId.set(customer.id, customer);
+    if (customer.contact_email) byEmail.set(normalizeEmail(customer.contact_email), [...(byEmail.get(normalizeEmail(customer.contact_email)) ?? []), customer]);
+    if (customer.phone) byPhone.set(phoneKey(customer.phone), [...(byPhone.get(phoneKey(customer.phone)) ?? []), customer]);
+    return { customer: toWire(customer) };
   };
 
   return new HttpApp('shop', options)
@@ -53,6 +95,7 @@ export function createShopServer(data: Dataset, options: SourceOptions = {}): Si
       throw badRequest('search needs an email or phone parameter');
     })
     .get('/customers/:id', ({ params }) => ({ customer: toWire(existingCustomer(params.id)) }))
+    .route('PUT', '/customers/:id', ({ params, body }) => update(params.id, body))
     .get('/customers/:id/orders', ({ params }) => ({
       orders: (ordersByCustomer.get(existingCustomer(params.id).id) ?? []).map(toWire),
     }))

@@ -13,8 +13,30 @@ const UPDATE = `mutation($id: ID!, $input: ProfileInput!, $key: String, $dryRun:
   }
 }`;
 
+const CONSENT = `mutation($id: ID!, $consent: Boolean!, $key: String) {
+  setMarketingConsent(id: $id, consent: $consent, idempotencyKey: $key) {
+    writes { source entity status fields error { code } }
+    customer { marketing { emailConsent status } }
+  }
+}`;
+
 const records = (links: readonly Link[], source: string, entity: string) => links.filter((l) => l.source === source && l.entity === entity).map((l) => l.recordId);
 const crmPatches = (t: TestHub) => t.routes('crm')['PATCH /contacts/:id'] ?? 0;
+const shopPuts = (t: TestHub) => t.routes('shop')['PUT /customers/:id'] ?? 0;
+/** Every write request the simulated sources received (PATCH, PUT, POST outside their batch reads). */
+const allWrites = (t: TestHub) =>
+  (['crm', 'shop', 'support', 'marketing', 'analytics'] as const).reduce(
+    (sum, system) => sum + Object.entries(t.routes(system)).filter(([route]) => /^(PATCH|PUT) /.test(route)).reduce((n, [, count]) => n + count, 0),
+    0,
+  );
+type Entry = { source: string; entity: string; recordId: string; status: string; fields: string[]; skippedFields: string[]; error: { code: string; message: string; retryable: boolean } | null };
+const bySource = (writes: Entry[], source: string) => writes.filter((w) => w.source === source);
+
+/** Customers whose links match: `has` entities present (exactly one record each), `lacks` absent. */
+async function customersWith(t: TestHub, has: string[], lacks: string[] = []) {
+  const { customers } = await t.store.pageCustomers(300, null);
+  return customers.filter((c) => has.every((e) => records(c.links, ...(e.split('.') as [string, string])).length === 1) && lacks.every((e) => records(c.links, ...(e.split('.') as [string, string])).length === 0));
+}
 
 /** Customers with exactly `contacts` CRM contacts, from the link table. */
 async function customersWithContacts(t: TestHub, contacts: number) {
@@ -63,6 +85,116 @@ describe('updateCustomerProfile against the CRM', () => {
     expect(response.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(response.data.updateCustomerProfile).toBeNull();
     expect(t.systems.totalRequests()).toBe(0);
+  });
+
+  test('a change the CRM and the shop both hold costs one write per record: a PATCH to the contact, a PUT to the shop customer', async () => {
+    const [customer] = await customersWith(t, ['crm.contact', 'shop.customer']);
+    const response = await t.graphql(UPDATE, { variables: { id: customer!.customerId, input: { phone: '+1 415 555 0142' } } });
+    expect(response.errors).toBeUndefined();
+    expect([crmPatches(t), shopPuts(t)]).toEqual([1, 1]);
+    const writes: Entry[] = response.data.updateCustomerProfile.writes;
+    expect(bySource(writes, 'crm').map((w) => [w.status, w.fields])).toEqual([['APPLIED', ['phone']]]);
+    expect(bySource(writes, 'shop').map((w) => [w.status, w.fields])).toEqual([['APPLIED', ['phone']]]);
+    expect(response.data.updateCustomerProfile.customer.profile.phone).toBe('+14155550142');
+  });
+
+  test("the shop's email policy is systemOfRecord: with a CRM contact, the email goes to the CRM alone and the shop is SKIPPED", async () => {
+    const [customer] = await customersWith(t, ['crm.contact', 'shop.customer']).then((found) => found.slice(1));
+    const response = await t.graphql(UPDATE, { variables: { id: customer!.customerId, input: { email: 'policy.check@example.org' } } });
+    expect(response.errors).toBeUndefined();
+    expect([crmPatches(t), shopPuts(t)]).toEqual([1, 0]);
+    const [shop] = bySource(response.data.updateCustomerProfile.writes, 'shop');
+    expect(shop).toMatchObject({ status: 'SKIPPED', fields: [], skippedFields: ['email'], error: { code: 'NOT_SYSTEM_OF_RECORD' } });
+  });
+
+  test('a record whose entity declares no write is SKIPPED with NO_WRITE_OPERATION; the others are written', async () => {
+    const [customer] = await customersWith(t, ['crm.contact', 'support.user']);
+    const response = await t.graphql(UPDATE, { variables: { id: customer!.customerId, input: { email: 'declared.only@example.org' } } });
+    expect(response.errors).toBeUndefined();
+    expect(allWrites(t)).toBe(1);
+    const [support] = bySource(response.data.updateCustomerProfile.writes, 'support');
+    expect(support).toMatchObject({ status: 'SKIPPED', skippedFields: ['email'], error: { code: 'NO_WRITE_OPERATION' } });
+  });
+
+  test('one source down: its record FAILED with SOURCE_UNAVAILABLE, the other APPLIED, and the re-read shows the new value', async () => {
+    const [, , customer] = await customersWith(t, ['crm.contact', 'shop.customer']);
+    t.systems.systems.shop.faults.set([{ kind: 'status', status: 503, route: 'PUT /customers/:id' }]);
+    try {
+      const response = await t.graphql(UPDATE, { variables: { id: customer!.customerId, input: { phone: '+1 415 555 0177' } } });
+      expect(response.errors).toBeUndefined();
+      const writes: Entry[] = response.data.updateCustomerProfile.writes;
+      expect(writes.filter((w) => w.status === 'FAILED').map((w) => [w.source, w.error?.code, w.error?.retryable])).toEqual([['shop', 'SOURCE_UNAVAILABLE', true]]);
+      expect(writes.filter((w) => w.status === 'APPLIED').map((w) => w.source)).toEqual(['crm']);
+      // A PUT is safe to send again, so the shop was tried 1 + resilience.retry.maxRetries (2) times; the CRM once.
+      expect([crmPatches(t), shopPuts(t)]).toEqual([1, 3]);
+      expect(response.data.updateCustomerProfile.customer.profile.phone).toBe('+14155550177');
+    } finally {
+      t.systems.systems.shop.faults.clear();
+    }
+  });
+
+  test('a repeated idempotency key returns the first receipt and writes nothing; the key with another input is refused', async () => {
+    const [customer] = await customersWith(t, ['crm.contact', 'shop.customer']).then((found) => found.slice(3));
+    const variables = { id: customer!.customerId, input: { phone: '+1 415 555 0123' }, key: 'key-7f3a' };
+    const first = await t.graphql(UPDATE, { variables });
+    expect(first.data.updateCustomerProfile.replayed).toBe(false);
+    expect(allWrites(t)).toBe(2);
+    t.resetStats();
+    const again = await t.graphql(UPDATE, { variables });
+    expect(again.errors).toBeUndefined();
+    expect(allWrites(t)).toBe(0);
+    expect(again.data.updateCustomerProfile.replayed).toBe(true);
+    const statuses = (r: typeof first) => r.data.updateCustomerProfile.writes.map((w: Entry) => [w.source, w.recordId, w.status]);
+    expect(statuses(again)).toEqual(statuses(first));
+    const other = await t.graphql(UPDATE, { variables: { ...variables, input: { phone: '+1 415 555 0124' } } });
+    expect(other.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'idempotencyKey' });
+    expect(allWrites(t)).toBe(0);
+  });
+
+  test("a source refusing the write is FAILED with SOURCE_REJECTED and its reason, without the value it refused", async () => {
+    const shopOnly = await customersWith(t, ['shop.customer'], ['crm.contact']);
+    const [customer, other] = shopOnly;
+    const taken = (await (await fetch(`${t.systems.urls.shop}/customers/${records(other!.links, 'shop', 'customer')[0]}`)).json()) as { customer: { contact_email: string } };
+    const response = await t.graphql(UPDATE, { variables: { id: customer!.customerId, input: { email: taken.customer.contact_email } } });
+    expect(response.errors).toBeUndefined();
+    expect(shopPuts(t)).toBe(1);
+    const [shop] = bySource(response.data.updateCustomerProfile.writes, 'shop');
+    expect(shop).toMatchObject({ status: 'FAILED', error: { code: 'SOURCE_REJECTED', retryable: false } });
+    expect(shop!.error!.message).toBe('source "shop" refused the write (HTTP 422): contact_email has already been taken');
+  });
+
+  test('the written email goes through the link table: the customer is found by it with no search at the sources', async () => {
+    const [customer] = await customersWith(t, ['crm.contact']).then((found) => found.slice(5));
+    await t.graphql(UPDATE, { variables: { id: customer!.customerId, input: { email: 'linked.after.write@example.org' } } });
+    t.resetStats();
+    const found = await t.graphql('query($v: String!) { customerByIdentity(kind: EMAIL, value: $v) { id } }', { variables: { v: 'linked.after.write@example.org' } });
+    expect(found.data.customerByIdentity.id).toBe(customer!.customerId);
+    expect(t.systems.totalRequests()).toBe(0);
+  });
+
+  test('subscribers hear of each record written', async () => {
+    const [customer] = await customersWith(t, ['crm.contact', 'shop.customer']).then((found) => found.slice(6));
+    const heard: { kind: string; customerId: string; source: string | null }[] = [];
+    const stop = t.hub.services.changes.subscribe((changes) => heard.push(...changes.map((c) => ({ kind: c.kind, customerId: c.customerId, source: c.source }))));
+    try {
+      await t.graphql(UPDATE, { variables: { id: customer!.customerId, input: { phone: '+1 415 555 0166' } } });
+    } finally {
+      stop();
+    }
+    expect(heard.sort((a, b) => (a.source! < b.source! ? -1 : 1))).toEqual([
+      { kind: 'UPSERT', customerId: customer!.customerId, source: 'crm' },
+      { kind: 'UPSERT', customerId: customer!.customerId, source: 'shop' },
+    ]);
+  });
+
+  test('setMarketingConsent withdraws consent at the marketing tool: one PATCH, and the customer reads unsubscribed', async () => {
+    const [customer] = await customersWith(t, ['marketing.member']);
+    const response = await t.graphql(CONSENT, { variables: { id: customer!.customerId, consent: false } });
+    expect(response.errors).toBeUndefined();
+    expect(t.routes('marketing')['PATCH /members/:id']).toBe(1);
+    expect(allWrites(t)).toBe(1);
+    expect(response.data.setMarketingConsent.writes).toEqual([{ source: 'marketing', entity: 'member', status: 'APPLIED', fields: ['emailConsent'], error: null }]);
+    expect(response.data.setMarketingConsent.customer.marketing).toEqual({ emailConsent: false, status: 'UNSUBSCRIBED' });
   });
 
   test('an unknown customer is null with NOT_FOUND', async () => {
