@@ -397,9 +397,25 @@ const resilience = z.strictObject({
 }).prefault({}).describe('how the hub treats a failing source; every key has a default');
 export type ResilienceConfig = z.infer<typeof resilience>;
 
+/** Headers the hub itself sets per request or per connection: a config that set them would break the request. */
+const HUB_OWNED_HEADERS = ['host', 'content-length', 'content-type', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade', 'te', 'trailer'];
+
+const staticHeaders = z
+  .record(z.string(), z.string().regex(/^[^\r\n]*$/, 'a header value is one line'))
+  // Names are checked here rather than by the key schema, whose failures zod reports only as "Invalid key in record".
+  .superRefine((headers, ctx) => {
+    for (const name of Object.keys(headers)) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be an HTTP header name (RFC 9110 token)' });
+      else if (HUB_OWNED_HEADERS.includes(name.toLowerCase())) ctx.addIssue({ code: 'custom', path: [name], message: 'the hub sets this header itself' });
+    }
+  })
+  .default({})
+  .describe('headers sent with every request to the source, e.g. { Intercom-Version: "2.11" } or { Stripe-Version: "2024-06-20" } to pin the API version the mapping was written for; values may come from the environment. The auth\'s own header wins over one of the same name here');
+
 const source = z.strictObject({
   baseUrl: z.url({ protocol: /^https?$/ }).describe('the API\'s base URL; every operation\'s path goes below it (a path part of it is kept)'),
   auth: auth.default({ type: 'none' }),
+  headers: staticHeaders,
   timeoutMs: numeric(z.number().int().positive()).default(5_000).describe('total time one request may take, connect to last body byte'),
   connectTimeoutMs: numeric(z.number().int().positive()).default(2_000).describe('time to open a connection (capped by timeoutMs)'),
   resilience,

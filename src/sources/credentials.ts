@@ -34,8 +34,13 @@ export function authHeaders(auth: AuthConfig): Record<string, string> {
   }
 }
 
-function applied(extra: Record<string, string>, rest: Partial<AppliedCredentials> = {}): AppliedCredentials {
-  const headers = { ...BASE_HEADERS, ...extra };
+/** A source's static `headers`, by lower-case name, so the auth's header of the same name replaces it. */
+function lowerCased(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+}
+
+function applied(fixed: Record<string, string>, extra: Record<string, string>, rest: Partial<AppliedCredentials> = {}): AppliedCredentials {
+  const headers = { ...BASE_HEADERS, ...fixed, ...extra };
   return { headers, jsonHeaders: { ...headers, 'content-type': 'application/json' }, ...rest };
 }
 
@@ -44,12 +49,16 @@ export class SourceCredentials {
   private cached: AppliedCredentials | undefined;
   readonly oauth2: OAuth2Token | undefined;
 
-  constructor(source: string, auth: AuthConfig, options: { timeoutMs: number; now?: () => number }) {
+  /** The source's static `headers` (lower-cased), sent with every request under the auth's own. */
+  private readonly fixed: Record<string, string>;
+
+  constructor(source: string, auth: AuthConfig, options: { timeoutMs: number; now?: () => number; headers?: Record<string, string> }) {
+    this.fixed = lowerCased(options.headers ?? {});
     if (auth.type === 'oauth2ClientCredentials') {
       this.oauth2 = new OAuth2Token(source, auth, options);
       return;
     }
-    this.cached = applied(authHeaders(auth), auth.type === 'apiKeyQuery' ? { queryParam: [auth.param, auth.value] } : {});
+    this.cached = applied(this.fixed, authHeaders(auth), auth.type === 'apiKeyQuery' ? { queryParam: [auth.param, auth.value] } : {});
   }
 
   /** Credentials usable now without waiting, or undefined when an OAuth2 token must be fetched first. */
@@ -57,7 +66,7 @@ export class SourceCredentials {
     if (!this.oauth2) return this.cached;
     const token = this.oauth2.valid();
     if (!token) return undefined;
-    if (this.cached?.token !== token) this.cached = applied({ authorization: `Bearer ${token.value}` }, { token });
+    if (this.cached?.token !== token) this.cached = applied(this.fixed, { authorization: `Bearer ${token.value}` }, { token });
     return this.cached;
   }
 

@@ -226,7 +226,7 @@ export class SourceHttpClient {
     this.basePath = base.pathname.replace(/\/$/, '');
     this.timeoutMs = config.timeoutMs;
     const logger = options.logger ?? DEFAULT_LOGGER;
-    this.credentials = new SourceCredentials(source, config.auth, { timeoutMs: config.timeoutMs, ...(options.now ? { now: options.now } : {}) });
+    this.credentials = new SourceCredentials(source, config.auth, { timeoutMs: config.timeoutMs, headers: config.headers, ...(options.now ? { now: options.now } : {}) });
     this.authState = new AuthState(source, logger);
     const maxConcurrent = config.resilience.bulkhead.maxConcurrent ?? config.connections;
     const rateLimitBucket = options.rateLimitBucket ?? (config.rateLimit ? new LocalTokenBucket(config.rateLimit) : undefined);

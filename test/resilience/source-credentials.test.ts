@@ -175,3 +175,49 @@ describe('API key in a query parameter', () => {
     expect(server.received.map((r) => r.headers.authorization)).toEqual([undefined, undefined]);
   });
 });
+
+describe('static headers', () => {
+  test('every request carries the source\'s headers (GET and JSON POST alike) beside its credentials; the auth\'s own header wins', async () => {
+    server = await startLoopbackSource(() => ({ body: { data: [] } }));
+    const config = apiSource(server.url, {
+      auth: { type: 'bearer', token: 'real-token' },
+      headers: { 'Intercom-Version': '2.11', 'X-Team': 'support', Authorization: 'Bearer stale' },
+    });
+    client = new SourceHttpClient('api', config, { logger: silent });
+    await client.requestJson({ method: 'GET', path: '/contacts', operation: 'contact.list', keys: 0 });
+    await client.requestJson({ method: 'POST', path: '/contacts/search', body: { query: {} }, operation: 'contact.search', keys: 0 });
+    expect(server.received.map((r) => [r.headers['intercom-version'], r.headers['x-team'], r.headers.authorization])).toEqual([
+      ['2.11', 'support', 'Bearer real-token'],
+      ['2.11', 'support', 'Bearer real-token'],
+    ]);
+    expect(server.received[1]!.headers['content-type']).toBe('application/json');
+  });
+
+  test('an OAuth2 source sends them with every token it renews, and the token endpoint never sees them', async () => {
+    const oauth = await oauthSource();
+    server = oauth.source;
+    const config = apiSource(server.url, {
+      auth: { type: 'oauth2ClientCredentials', tokenUrl: `${server.url}/oauth/token`, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+      headers: { 'X-Api-Version': '7' },
+    });
+    client = new SourceHttpClient('api', config, { logger: silent });
+    await read(client, 1);
+    oauth.revoke('token-1');
+    await read(client, 2);
+    expect(server.received.map((r) => [r.url, r.headers['x-api-version']])).toEqual([
+      ['/oauth/token', undefined],
+      ['/contacts/1', '7'],
+      ['/contacts/2', '7'],
+      ['/oauth/token', undefined],
+      ['/contacts/2', '7'],
+    ]);
+  });
+
+  test.each([
+    ['Content-Type', 'the hub sets this header itself'],
+    ['Host', 'the hub sets this header itself'],
+    ['Bad Header', 'must be an HTTP header name (RFC 9110 token)'],
+  ])('a header the hub cannot send as written (%s) is a config error at its key', (name, message) => {
+    expect(() => apiSource('http://127.0.0.1:9', { headers: { [name]: 'x' } })).toThrow(message);
+  });
+});

@@ -84,7 +84,15 @@ export function createAuth0Server(data: VendorData, options: Auth0Options = {}):
     .guard(({ route, headers }) => {
       if (route !== 'POST /oauth/token') authenticate(headers);
     })
-    .guard(rateLimitGuard(options, (waitMs) => managementError(429, 'Too Many Requests', 'Global limit has been reached', 'too_many_requests', { 'x-ratelimit-limit': String(options.requestsPerSecond), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((now() + waitMs) / 1000)) })))
+    .guard(
+      rateLimitGuard(options, (waitMs, { limit }) =>
+        managementError(429, 'Too Many Requests', 'Global limit has been reached', 'too_many_requests', {
+          'x-ratelimit-limit': String(limit.kind === 'window' ? limit.max : limit.capacity),
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Math.ceil((now() + waitMs) / 1000)),
+        }),
+      ),
+    )
     .post('/oauth/token', ({ body, headers, baseUrl }) => {
       const form = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
       // Client credentials come in the body or as HTTP basic auth (RFC 6749 §2.3.1).

@@ -3,12 +3,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Reply, encodeCursor, decodeCursor, HttpError } from '../http-app.js';
 import { phoneKey } from '../identifiers.js';
 import { isoSeconds, type VendorData, type VendorPerson } from './people.js';
-import { VendorApp, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions } from './vendor-app.js';
+import { VendorApp, bearerToken, intParam, rateLimitGuard, vendorError, type Refusal, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const HUBSPOT_TEST_TOKEN = 'pat-na1-5f1c0de0-0000-4000-8000-rosettasim001';
 export const HUBSPOT_LIST_MAX = 100;
 export const HUBSPOT_BATCH_MAX = 100;
 export const HUBSPOT_SEARCH_MAX = 200;
+/** Private apps on Free and Starter: 100 requests per rolling 10 seconds (Professional and Enterprise: 190). */
+export const HUBSPOT_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 100, windowMs: 10_000 };
 
 export interface HubSpotOptions extends VendorOptions {
   token?: string;
@@ -25,6 +27,19 @@ const correlationId = () => `5f1c0de0-0000-4000-8000-${String(++correlation).pad
 const hubspotError = (status: number, category: string, message: string, extra: Record<string, unknown> = {}) =>
   vendorError(status, { status: 'error', message, correlationId: correlationId(), category, ...extra });
 const validation = (message: string) => hubspotError(400, 'VALIDATION_ERROR', message);
+
+/** HubSpot's 429: the policy that refused (per second, or the rolling ten seconds of private apps) and its X-HubSpot-RateLimit-* headers. */
+function rateLimited({ limit }: Refusal) {
+  const windowMs = limit.kind === 'window' ? limit.windowMs : 1000;
+  const max = limit.kind === 'window' ? limit.max : limit.capacity;
+  const [policy, name] = windowMs === 1000 ? ['SECONDLY', 'secondly'] : ['TEN_SECONDLY_ROLLING', 'ten_secondly_rolling'];
+  const body = { status: 'error', message: `You have reached your ${name} limit.`, errorType: 'RATE_LIMIT', correlationId: correlationId(), policyName: policy };
+  return vendorError(429, body, {
+    'x-hubspot-ratelimit-interval-milliseconds': String(windowMs),
+    'x-hubspot-ratelimit-max': String(max),
+    'x-hubspot-ratelimit-remaining': '0',
+  });
+}
 
 interface Contact {
   id: string;
@@ -138,7 +153,7 @@ export function createHubSpotServer(data: VendorData, options: HubSpotOptions = 
   const app = new VendorApp('hubspot', options, contacts.map((c, i) => ({ id: c.id, personId: holders[i]!.person.personId })), (url) => ({ HUBSPOT_URL: url, HUBSPOT_TOKEN: token }));
   return app
     .guard(({ headers }) => authenticate(headers, token))
-    .guard(rateLimitGuard(options, () => hubspotError(429, 'RATE_LIMITS', 'You have reached your secondly limit.', { errorType: 'RATE_LIMIT', policyName: 'SECONDLY' })))
+    .guard(rateLimitGuard(options, (_wait, refusal) => rateLimited(refusal)))
     .get('/crm/v3/objects/contacts', ({ query, baseUrl }) => {
       const limit = limitOf(query.get('limit'), HUBSPOT_LIST_MAX);
       const after = query.get('after');

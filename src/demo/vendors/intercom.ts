@@ -3,11 +3,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { decodeCursor, encodeCursor, HttpError } from '../http-app.js';
 import { phoneKey } from '../identifiers.js';
 import { idFrom, type VendorData, type VendorPerson } from './people.js';
-import { VendorApp, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions } from './vendor-app.js';
+import { VendorApp, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const INTERCOM_TEST_TOKEN = 'dG9rOjRmYjVlMzE0X3Jvc2V0dGFfc2ltOjE6MA==';
 export const INTERCOM_VERSIONS = ['2.7', '2.8', '2.9', '2.10', '2.11', 'Unstable'] as const;
 export const INTERCOM_LIST_MAX = 150;
+/** 10,000 calls a minute per app, which Intercom spreads evenly over 10-second windows: 1,666 per 10 s. */
+export const INTERCOM_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 1_666, windowMs: 10_000 };
 
 export interface IntercomOptions extends VendorOptions {
   token?: string;
@@ -156,7 +158,15 @@ export function createIntercomServer(data: VendorData, options: IntercomOptions 
   return app
     .guard(({ headers }) => authenticate(headers, token))
     // Intercom sends no Retry-After: X-RateLimit-Reset says (in epoch seconds) when the window refills.
-    .guard(rateLimitGuard(options, (waitMs) => intercomError(429, 'rate_limit_exceeded', 'Rate Limit Exceeded', { 'x-ratelimit-limit': String(options.requestsPerSecond), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(Math.ceil((now() + waitMs) / 1000)) })))
+    .guard(
+      rateLimitGuard(options, (waitMs, { limit }) =>
+        intercomError(429, 'rate_limit_exceeded', 'Rate Limit Exceeded', {
+          'x-ratelimit-limit': String(limit.kind === 'window' ? limit.max : limit.capacity),
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Math.ceil((now() + waitMs) / 1000)),
+        }),
+      ),
+    )
     .get('/contacts', ({ query }) => {
       const perPage = intParam(query.get('per_page'), 50, 1, INTERCOM_LIST_MAX, (m) => parameterInvalid(`per_page ${m}`));
       return listPage(contacts, perPage, query.get('starting_after') ?? undefined, 'contacts');

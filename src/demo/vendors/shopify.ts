@@ -3,11 +3,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Reply, decodeCursor, encodeCursor, HttpError } from '../http-app.js';
 import { phoneKey } from '../identifiers.js';
 import type { VendorData, VendorPerson } from './people.js';
-import { VendorApp, intParam, rateLimitGuard, vendorError, type VendorOptions } from './vendor-app.js';
+import { VendorApp, intParam, rateLimitGuard, vendorError, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const SHOPIFY_API_VERSION = '2024-10';
 export const SHOPIFY_TEST_TOKEN = 'shpat_0123456789abcdef0123456789rosetta';
 export const SHOPIFY_LIMIT_MAX = 250;
+/** REST Admin API, standard plans: a bucket of 40 requests that drains 2 a second (Advanced 4/s, Plus 20/s, with larger buckets). */
+export const SHOPIFY_RATE_LIMIT: VendorRateLimit = { kind: 'leakyBucket', capacity: 40, leakPerSecond: 2 };
 
 export interface ShopifyOptions extends VendorOptions {
   accessToken?: string;
@@ -196,7 +198,13 @@ export function createShopifyServer(data: VendorData, options: ShopifyOptions = 
   return app
     .guard(({ headers }) => authenticate(headers, token))
     // The REST leaky bucket answers an overflowing request with a 429 and a (decimal) Retry-After.
-    .guard(rateLimitGuard(options, () => shopifyError(429, 'Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.', { 'retry-after': '2.0' })))
+    // X-Shopify-Shop-Api-Call-Limit says how full the bucket is ("40/40" when it overflows).
+    .guard(
+      rateLimitGuard(options, (_wait, { limit }) => {
+        const [size, rate] = limit.kind === 'leakyBucket' ? [limit.capacity, limit.leakPerSecond] : [limit.max, limit.max];
+        return shopifyError(429, `Exceeded ${rate} calls per second for api client. Reduce request rates to resume uninterrupted service.`, { 'retry-after': '2.0', 'x-shopify-shop-api-call-limit': `${size}/${size}` });
+      }),
+    )
     .get(`${API}/customers.json`, ({ query, baseUrl }) => {
       const ids = query.get('ids');
       const selected = ids === null ? customers : ids.split(',').flatMap((id) => (customerId(id.trim()) ? [customerId(id.trim())!] : []));

@@ -2,10 +2,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Reply } from '../http-app.js';
 import { idFrom, type VendorData, type VendorPerson } from './people.js';
-import { VendorApp, basicCredentials, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions } from './vendor-app.js';
+import { VendorApp, basicCredentials, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const STRIPE_TEST_KEY = 'sk_test_51RosettaSimulatedKey00000000';
 export const STRIPE_MAX_LIMIT = 100;
+/** Live mode: 100 operations a second per account (a sandbox: 25); single endpoints default to 25 a second. */
+export const STRIPE_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 100, windowMs: 1000 };
+export const STRIPE_ENDPOINT_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 25, windowMs: 1000 };
+/** Stripe-Version pins the API version a request is answered in: a release date, with an optional `.name` suffix. */
+const STRIPE_VERSION = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/;
 
 export interface StripeOptions extends VendorOptions {
   apiKey?: string;
@@ -92,6 +97,9 @@ function authenticate(headers: IncomingHttpHeaders, apiKey: string): void {
     throw invalidRequest(401, "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').");
   }
   if (key !== apiKey) throw invalidRequest(401, `Invalid API Key provided: ${key.slice(0, 8)}${'*'.repeat(Math.max(0, key.length - 12))}${key.slice(-4)}`);
+  // Absent, the account's default version answers; a version Stripe does not know is refused.
+  const version = headers['stripe-version'];
+  if (version !== undefined && !STRIPE_VERSION.test(String(version))) throw invalidRequest(400, `Invalid Stripe API version: ${String(version)}`);
 }
 
 export function createStripeServer(data: VendorData, options: StripeOptions = {}): VendorApp {

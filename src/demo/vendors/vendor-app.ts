@@ -2,9 +2,18 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { HttpApp, HttpError, Reply, type SourceOptions } from '../http-app.js';
 
+/** How a vendor counts requests against its quota, as its API reference documents it. */
+export type VendorRateLimit =
+  /** At most `max` accepted requests in any rolling `windowMs` (Stripe per second, HubSpot per 10 s, Zendesk per minute). */
+  | { kind: 'window'; max: number; windowMs: number }
+  /** A bucket of `capacity` requests that drains `leakPerSecond` (Shopify's REST Admin API). */
+  | { kind: 'leakyBucket'; capacity: number; leakPerSecond: number };
+
 export interface VendorOptions extends SourceOptions {
   /** Refuse requests beyond this many in any one-second window with the vendor's own 429 (absent: no limit). */
   requestsPerSecond?: number;
+  /** The vendor's own quota model (its documented figures are exported beside each simulator); wins over requestsPerSecond. */
+  rateLimit?: VendorRateLimit;
   /** Milliseconds since the epoch, for rate limits and token expiry; tests inject a clock they move. */
   now?: () => number;
 }
@@ -29,40 +38,72 @@ export function basicCredentials(headers: IncomingHttpHeaders): { username: stri
   return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-/**
- * A sliding one-second window over accepted requests, as vendors that throttle "N requests per second" do.
- * Refused requests do not count against the window, so a client that waits `Retry-After` gets in.
- */
-export class PerSecondLimit {
+/** A rolling window over accepted requests: at most `max` in any `windowMs`. Refused requests do not count. */
+export class WindowLimit {
   private readonly accepted: number[] = [];
-  /** Requests refused since start. */
   refused = 0;
 
   constructor(
-    readonly requestsPerSecond: number,
+    readonly max: number,
+    readonly windowMs: number,
     private readonly now: () => number,
   ) {}
 
-  /** null when the request may go ahead, else the milliseconds until it would. */
   take(): number | null {
     const now = this.now();
-    while (this.accepted.length > 0 && this.accepted[0]! <= now - 1000) this.accepted.shift();
-    if (this.accepted.length >= this.requestsPerSecond) {
+    while (this.accepted.length > 0 && this.accepted[0]! <= now - this.windowMs) this.accepted.shift();
+    if (this.accepted.length >= this.max) {
       this.refused += 1;
-      return this.accepted[0]! + 1000 - now;
+      return this.accepted[0]! + this.windowMs - now;
     }
     this.accepted.push(now);
     return null;
   }
 }
 
-/** A guard refusing requests over `options.requestsPerSecond` with `refuse(retryAfterMs)`; none when unlimited. */
-export function rateLimitGuard(options: VendorOptions, refuse: (retryAfterMs: number) => HttpError, applies: (route: string) => boolean = () => true) {
-  const limit = options.requestsPerSecond === undefined ? undefined : new PerSecondLimit(options.requestsPerSecond, options.now ?? Date.now);
+/** Shopify's leaky bucket: each request adds one; the bucket drains continuously; a request that would overflow it is refused. */
+export class LeakyBucket {
+  private level = 0;
+  private at: number;
+  refused = 0;
+
+  constructor(
+    readonly capacity: number,
+    readonly leakPerSecond: number,
+    private readonly now: () => number,
+  ) {
+    this.at = now();
+  }
+
+  take(): number | null {
+    const now = this.now();
+    this.level = Math.max(0, this.level - ((now - this.at) / 1000) * this.leakPerSecond);
+    this.at = now;
+    if (this.level + 1 > this.capacity) {
+      this.refused += 1;
+      return Math.ceil(((this.level + 1 - this.capacity) / this.leakPerSecond) * 1000);
+    }
+    this.level += 1;
+    return null;
+  }
+}
+
+/** What a refusal knows, for the vendor's 429 headers. */
+export interface Refusal {
+  retryAfterMs: number;
+  limit: VendorRateLimit;
+}
+
+/** A guard refusing requests over the vendor's limit (`options.rateLimit`, else `requestsPerSecond`) with `refuse`; none when unlimited. */
+export function rateLimitGuard(options: VendorOptions, refuse: (retryAfterMs: number, refusal: Refusal) => HttpError, applies: (route: string) => boolean = () => true) {
+  const model: VendorRateLimit | undefined =
+    options.rateLimit ?? (options.requestsPerSecond === undefined ? undefined : { kind: 'window', max: options.requestsPerSecond, windowMs: 1000 });
+  const now = options.now ?? Date.now;
+  const limit = model === undefined ? undefined : model.kind === 'window' ? new WindowLimit(model.max, model.windowMs, now) : new LeakyBucket(model.capacity, model.leakPerSecond, now);
   return (request: { route: string }) => {
-    if (!limit || !applies(request.route)) return;
+    if (!limit || !model || !applies(request.route)) return;
     const waitMs = limit.take();
-    if (waitMs !== null) throw refuse(waitMs);
+    if (waitMs !== null) throw refuse(waitMs, { retryAfterMs: waitMs, limit: model });
   };
 }
 

@@ -3,12 +3,14 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { decodeCursor, encodeCursor, HttpError } from '../http-app.js';
 import { phoneKey } from '../identifiers.js';
 import { isoSeconds, type VendorData, type VendorPerson } from './people.js';
-import { VendorApp, basicCredentials, intParam, rateLimitGuard, vendorError, type VendorOptions } from './vendor-app.js';
+import { VendorApp, basicCredentials, intParam, rateLimitGuard, vendorError, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const ZENDESK_TEST_EMAIL = 'integrations@rosetta-sim.example';
 export const ZENDESK_TEST_TOKEN = '6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv';
 export const ZENDESK_PAGE_MAX = 100;
 export const ZENDESK_SHOW_MANY_MAX = 100;
+/** Suite Enterprise: 700 requests a minute (Team 200, Growth and Professional 400, Enterprise Plus or the High Volume add-on 2,500). */
+export const ZENDESK_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 700, windowMs: 60_000 };
 
 export interface ZendeskOptions extends VendorOptions {
   email?: string;
@@ -203,7 +205,17 @@ export function createZendeskServer(data: VendorData, options: ZendeskOptions = 
   return app
     .guard(({ headers }) => authenticate(headers, email, apiToken))
     // Zendesk answers a throttled request in plain text with the seconds to wait.
-    .guard(rateLimitGuard(options, (waitMs) => vendorError(429, 'Number of allowed API requests per minute exceeded', { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) }, 'text/plain; charset=utf-8')))
+    // Retry-After in whole seconds, and the plan's per-minute limit in X-Rate-Limit.
+    .guard(
+      rateLimitGuard(options, (waitMs, { limit }) =>
+        vendorError(
+          429,
+          'Number of allowed API requests per minute exceeded',
+          { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))), 'x-rate-limit': String(limit.kind === 'window' ? limit.max : limit.capacity), 'x-rate-limit-remaining': '0' },
+          'text/plain; charset=utf-8',
+        ),
+      ),
+    )
     .get('/api/v2/users.json', ({ query, baseUrl }) => paged(records(baseUrl).users, query, baseUrl, '/api/v2/users.json', 'users', 'users'))
     .get('/api/v2/users/show_many.json', ({ query, baseUrl }) => {
       const raw = query.get('ids');
