@@ -1,5 +1,6 @@
-// `npx tsx bench/subscription-latency.ts [--writes N] [--replicas]`: the time from a source's signed webhook leaving
-// it to the matching graphql-ws event arriving at a subscriber, the customer re-read live in the event.
+// `npx tsx bench/subscription-latency.ts [--writes N] [--replicas] [--sse]`: the time from a source's signed webhook
+// leaving it to the matching event arriving at a subscriber (graphql-ws, or with `--sse` server-sent events through
+// the graphql-sse client at /graphql/stream), the customer re-read live in the event.
 //
 // Method. Simulated systems at latency 0 on loopback, the demo link table (SQLite, or with `--replicas` PostgreSQL at
 // TEST_DATABASE_URL with the webhook sent to one hub and the subscriber on another), one subscriber on one customer.
@@ -18,14 +19,16 @@ import type { LinkStore } from '../src/identity/store.js';
 import { syncLinks } from '../src/identity/sync.js';
 import { createServices, startHub } from '../src/server/hub.js';
 import { createClient } from 'graphql-ws';
+import { createClient as createSseClient } from 'graphql-sse';
 import WebSocket from 'ws';
 import { createLogger } from '../src/observability/logger.js';
 
 const options = new Command()
   .option('--writes <n>', 'webhook → event rounds', positiveInteger, 200)
   .option('--replicas', 'two hubs over PostgreSQL: the webhook to one, the subscriber on the other', false)
+  .option('--sse', 'subscribe over server-sent events (graphql-sse) instead of graphql-ws', false)
   .parse()
-  .opts<{ writes: number; replicas: boolean }>();
+  .opts<{ writes: number; replicas: boolean; sse: boolean }>();
 
 const systems = await startSimulatedSystems({ people: 200, seed: 7, latencyMs: 0 });
 const config = demoConfig(systems.urls, { PORT: '0', LINK_DB: ':memory:' });
@@ -48,7 +51,7 @@ const record = contact.contact ?? contact;
 const emitter = new WebhookEmitter();
 emitter.target = { url: writer.url.replace('/graphql', '/webhooks/crm'), secret: 'demo-crm-webhook-secret' };
 
-const client = createClient({ url: reader.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: false });
+const client = options.sse ? createSseClient({ url: `${reader.url}/stream` }) : createClient({ url: reader.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, lazy: false });
 let arrived: (() => void) | null = null;
 const unsubscribe = client.subscribe(
   { query: 'subscription($id: ID!) { customerChanged(id: $id) { kind recordId customer { id profile { name } } } }', variables: { id: customer.customerId } },
@@ -68,7 +71,7 @@ for (let i = 0; i < options.writes; i++) {
 if (emitter.failed > 0) throw new Error(`${emitter.failed} webhook deliveries failed`);
 samples.sort((a, b) => a - b);
 const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!.toFixed(1);
-console.log(`webhook → graphql-ws event (${options.replicas ? 'two PostgreSQL replicas' : 'one hub, SQLite'}), ${samples.length} rounds: median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${samples.at(-1)!.toFixed(1)} ms`);
+console.log(`webhook → ${options.sse ? 'SSE' : 'graphql-ws'} event (${options.replicas ? 'two PostgreSQL replicas' : 'one hub, SQLite'}), ${samples.length} rounds: median ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${samples.at(-1)!.toFixed(1)} ms`);
 
 unsubscribe();
 await client.dispose();
