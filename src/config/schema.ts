@@ -42,7 +42,7 @@ export const UNIFIED_TARGETS = {
 export type UnifiedTarget = keyof typeof UNIFIED_TARGETS;
 /** Unified shapes held once per linked record (the others are lists of children of a linked record). */
 export const RECORD_TARGETS = ['profile', 'marketing'] as const satisfies readonly UnifiedTarget[];
-export const CHILD_TARGETS = ['orders', 'tickets', 'events'] as const satisfies readonly UnifiedTarget[];
+const CHILD_TARGETS = ['orders', 'tickets', 'events'] as const satisfies readonly UnifiedTarget[];
 
 const LINE_ITEM_TARGETS = ['sku', 'title', 'quantity', 'unitPriceMinor'] as const;
 
@@ -128,8 +128,6 @@ const singleEndpoint = z
   })
   .describe('read one record (or one parent\'s children) per request; "{id}" names it');
 export type SingleEndpoint = z.infer<typeof singleEndpoint>;
-
-export const PAGINATION_STYLES = ['cursor', 'lastItemId', 'nextUrl', 'linkHeader', 'page', 'offset'] as const;
 
 const pagination = z
   .discriminatedUnion('style', [
@@ -240,7 +238,7 @@ const writeEndpoint = z
 export type WriteEndpoint = z.infer<typeof writeEndpoint>;
 export type { WriteField };
 
-export const IDENTIFIER_KINDS = ['email', 'phone', 'email_md5', 'reference'] as const;
+const IDENTIFIER_KINDS = ['email', 'phone', 'email_md5', 'reference'] as const;
 export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
 const identifier = z

@@ -47,13 +47,6 @@ export class RollingWindow {
     return { successes, failures };
   }
 
-  /** Failures over all calls in the window; 0 when there were none. */
-  failureRate(): number {
-    const { successes, failures } = this.counts();
-    const total = successes + failures;
-    return total === 0 ? 0 : failures / total;
-  }
-
   reset(): void {
     this.slots.fill(-1);
   }
