@@ -6,28 +6,52 @@ function record(source: string, recordId: string, values: Record<string, unknown
   return { source, entity: 'e', recordId, values, fetchedAt: '2026-11-25T00:00:00.000Z' };
 }
 
+/** Both orders a caller could hand the records in: the winner may depend on neither. */
+function bothOrders<T>(records: [T, T]): [T[]][] {
+  return [[[records[0], records[1]]], [[records[1], records[0]]]];
+}
+
 describe('survivorship', () => {
-  const rule = new SurvivorshipRule(['crm', 'shop']);
+  // The preferred source sorts last alphabetically, so a merge that ignored the priority (alphabetical or first come,
+  // with either order of records) would pick the other value and fail these tests.
+  const rule = new SurvivorshipRule(['shop', 'crm']);
 
-  test('the higher-priority source wins a field both hold', () => {
-    const merged = rule.merge([record('shop', '7', { email: 'shop@x.io' }), record('crm', 'C-1', { email: 'crm@x.io' })]);
-    expect(merged.email).toBe('crm@x.io');
-    expect(merged.provenance).toEqual([expect.objectContaining({ field: 'email', source: 'crm', recordId: 'C-1' })]);
-  });
+  test.each(bothOrders([record('crm', 'C-1', { email: 'crm@x.io' }), record('shop', '7', { email: 'shop@x.io' })]))(
+    'the higher-priority source wins a field both hold (records in either order)',
+    (records) => {
+      const merged = rule.merge(records);
+      expect(merged.email).toBe('shop@x.io');
+      expect(merged.provenance).toEqual([expect.objectContaining({ field: 'email', source: 'shop', recordId: '7' })]);
+    },
+  );
 
-  test('a lower-priority source fills fields the preferred source lacks', () => {
-    const merged = rule.merge([record('crm', 'C-1', { email: 'crm@x.io', phone: null }), record('shop', '7', { phone: '+14155550134' })]);
-    expect(merged.phone).toBe('+14155550134');
-    expect(merged.provenance.find((p) => p.field === 'phone')).toMatchObject({ source: 'shop', recordId: '7' });
-  });
+  test.each(bothOrders([record('shop', '7', { email: 'shop@x.io', phone: null }), record('crm', 'C-1', { phone: '+14155550134' })]))(
+    'a lower-priority source fills fields the preferred source lacks (records in either order)',
+    (records) => {
+      const merged = rule.merge(records);
+      expect(merged.email).toBe('shop@x.io');
+      expect(merged.phone).toBe('+14155550134');
+      expect(merged.provenance.find((p) => p.field === 'phone')).toMatchObject({ source: 'crm', recordId: 'C-1' });
+    },
+  );
 
-  test('between records of equal priority the most recently updated wins', () => {
-    const merged = rule.merge([
-      record('support', '1', { email: 'old@x.io', updatedAt: '2024-01-01T00:00:00.000Z' }),
-      record('support', '2', { email: 'new@x.io', updatedAt: '2025-01-01T00:00:00.000Z' }),
-    ]);
+  test.each(
+    bothOrders([
+      record('support', '1', { email: 'new@x.io', updatedAt: '2025-01-01T00:00:00.000Z' }),
+      record('support', '2', { email: 'old@x.io', updatedAt: '2024-01-01T00:00:00.000Z' }),
+    ]),
+  )('between records of equal priority the most recently updated wins (records in either order)', (records) => {
+    const merged = rule.merge(records);
     expect(merged.email).toBe('new@x.io');
-    expect(merged.provenance[0]).toMatchObject({ recordId: '2', sourceUpdatedAt: '2025-01-01T00:00:00.000Z' });
+    expect(merged.provenance[0]).toMatchObject({ recordId: '1', sourceUpdatedAt: '2025-01-01T00:00:00.000Z' });
+  });
+
+  test('a source the priority list names wins over one it does not name, whichever is more recent', () => {
+    const merged = rule.merge([
+      record('support', '1', { email: 'support@x.io', updatedAt: '2026-01-01T00:00:00.000Z' }),
+      record('crm', 'C-1', { email: 'crm@x.io', updatedAt: '2020-01-01T00:00:00.000Z' }),
+    ]);
+    expect(merged.email).toBe('crm@x.io');
   });
 
   test('a name is built from first and last name when a source has no full name', () => {
@@ -36,8 +60,8 @@ describe('survivorship', () => {
 
   test('an address comes whole from one record, never mixed across sources', () => {
     const merged = rule.merge([
-      record('crm', 'C-1', { city: 'London', line1: null }),
-      record('shop', '7', { line1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' }),
+      record('crm', 'C-1', { line1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' }),
+      record('shop', '7', { city: 'London', line1: null }),
     ]);
     expect(merged.address).toEqual({ line1: null, city: 'London', postalCode: null, country: null });
   });
