@@ -48,7 +48,7 @@ export const Query: Omit<QueryResolvers, 'linkConflicts'> = {
         const identifier = kind === 'EMAIL' ? 'email' : 'phone';
         const valid = identifier === 'email' ? normalizeEmail(value) : normalizePhone(value, context.config.identity.defaultPhoneRegion);
         if (!valid) throw badInput(identifier === 'email' ? 'value is not an email address' : 'value is not a valid phone number', 'value');
-        const { customer, errors } = await context.links.lookup(identifier, value, context.requestId, context.loaders.scope);
+        const { customer, errors } = await context.links.lookup(identifier, value, context.requestId, context.loaders.scope, context.directory);
         // Found without some source: the answer stands. Not found while a source failed: say so, do not claim absence.
         if (!customer && errors.length > 0) throw errors[0];
         reportPartial(errors, context, info);

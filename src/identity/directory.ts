@@ -12,60 +12,104 @@ export interface LinkCacheOptions {
 /** Told of every invalidation: the customer IDs dropped, or `all` when the whole cache was cleared. */
 export type InvalidationListener = (customerIds: readonly string[] | 'all') => void;
 
-export class LinkDirectory {
+/** Customer lookups answered through the cache, and how many of them it held. */
+interface LookupCount {
+  hits: number;
+  lookups: number;
+}
+
+/** The cache every view of one directory shares. */
+interface SharedCache {
   /** Keyed by the ID asked for, which may be a merged-away alias of the customer cached. */
-  private readonly byCustomer: LRUCache<string, CustomerLinks>;
+  byCustomer: LRUCache<string, CustomerLinks>;
   /** Identifier or record token → customer ID. */
-  private readonly byToken: LRUCache<string, string>;
-  private readonly misses = new LRUCache<string, true>({ max: 10_000, ttlAutopurge: false });
-  hits = 0;
-  lookups = 0;
+  byToken: LRUCache<string, string>;
+  misses: LRUCache<string, true>;
   /**
    * Bumped by every invalidation. A store read that began before one may have seen the old links, so its
    * result is returned but not cached: otherwise it would put back what the invalidation just removed.
    */
-  private generation = 0;
-  private readonly invalidationListeners = new Set<InvalidationListener>();
+  generation: number;
+  invalidationListeners: Set<InvalidationListener>;
+}
 
+export class LinkDirectory {
+  private readonly shared: SharedCache;
+  /** This view's own lookups; a request's view also counts into the process-wide directory it came from. */
+  private readonly count: LookupCount = { hits: 0, lookups: 0 };
+  private readonly processWide: LinkDirectory | null;
+
+  /** A directory with a cache of its own (`options`), or one request's view of another's (`forRequest`). */
   constructor(
     readonly store: LinkStore,
-    options: LinkCacheOptions,
+    options: LinkCacheOptions | { requestViewOf: LinkDirectory },
   ) {
-    this.byCustomer = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
-    this.byToken = new LRUCache({ max: options.maxEntries, ttl: options.ttlMs });
+    if ('requestViewOf' in options) {
+      this.processWide = options.requestViewOf.processWide ?? options.requestViewOf;
+      this.shared = this.processWide.shared;
+      return;
+    }
+    this.shared = {
+      byCustomer: new LRUCache({ max: options.maxEntries, ttl: options.ttlMs }),
+      byToken: new LRUCache({ max: options.maxEntries, ttl: options.ttlMs }),
+      misses: new LRUCache<string, true>({ max: 10_000, ttlAutopurge: false }),
+      generation: 0,
+      invalidationListeners: new Set(),
+    };
+    this.processWide = null;
+  }
+
+  /**
+   * The same cache, counting one request's lookups apart (explain's `linkCache`): the process-wide counters mix
+   * every request since start, so they cannot say what this one cost.
+   */
+  forRequest(): LinkDirectory {
+    return new LinkDirectory(this.store, { requestViewOf: this });
+  }
+
+  /** Lookups answered from the cache (the process's, or one request's for a view from `forRequest`). */
+  get hits(): number {
+    return this.count.hits;
+  }
+
+  get lookups(): number {
+    return this.count.lookups;
+  }
+
+  private counted(hit: boolean): void {
+    this.count.lookups += 1;
+    if (hit) this.count.hits += 1;
+    this.processWide?.counted(hit);
   }
 
   async customer(id: string): Promise<CustomerLinks | null> {
-    this.lookups += 1;
-    const cached = this.byCustomer.get(id);
-    if (cached) {
-      this.hits += 1;
-      return cached;
-    }
-    const readAt = this.generation;
+    const cached = this.shared.byCustomer.get(id);
+    this.counted(cached !== undefined);
+    if (cached) return cached;
+    const readAt = this.shared.generation;
     const found = (await this.store.getCustomers([id])).get(id) ?? null;
-    if (found && readAt === this.generation) this.byCustomer.set(id, found);
+    if (found && readAt === this.shared.generation) this.shared.byCustomer.set(id, found);
     return found;
   }
 
   /** A page always reads the store (the order and the next page come from there) and warms the cache. */
   async page(first: number, afterId: string | null): Promise<CustomerPage> {
-    const readAt = this.generation;
+    const readAt = this.shared.generation;
     const page = await this.store.pageCustomers(first, afterId);
-    if (readAt === this.generation) for (const customer of page.customers) this.byCustomer.set(customer.customerId, customer);
+    if (readAt === this.shared.generation) for (const customer of page.customers) this.shared.byCustomer.set(customer.customerId, customer);
     return page;
   }
 
   private async byTokenLookup(key: string, find: () => Promise<string | null>): Promise<CustomerLinks | null> {
-    const cachedId = this.byToken.get(key);
+    const cachedId = this.shared.byToken.get(key);
     if (cachedId !== undefined) {
       const customer = await this.customer(cachedId);
       if (customer) return customer;
     }
-    const readAt = this.generation;
+    const readAt = this.shared.generation;
     const customerId = await find();
     if (customerId === null) return null;
-    if (readAt === this.generation) this.byToken.set(key, customerId);
+    if (readAt === this.shared.generation) this.shared.byToken.set(key, customerId);
     return this.customer(customerId);
   }
 
@@ -80,38 +124,38 @@ export class LinkDirectory {
   /** Drops what the cache knows of these customers, however they were looked up: after a merge, forget or change. */
   invalidate(customerIds: readonly string[]): void {
     if (customerIds.length === 0) return;
-    this.generation += 1;
+    this.shared.generation += 1;
     const gone = new Set(customerIds);
-    for (const [key, customer] of this.byCustomer.entries()) {
-      if (gone.has(key) || gone.has(customer.customerId)) this.byCustomer.delete(key);
+    for (const [key, customer] of this.shared.byCustomer.entries()) {
+      if (gone.has(key) || gone.has(customer.customerId)) this.shared.byCustomer.delete(key);
     }
-    for (const [key, customerId] of this.byToken.entries()) {
-      if (gone.has(customerId)) this.byToken.delete(key);
+    for (const [key, customerId] of this.shared.byToken.entries()) {
+      if (gone.has(customerId)) this.shared.byToken.delete(key);
     }
     // A change may make a remembered miss findable.
-    this.misses.clear();
-    for (const listener of this.invalidationListeners) listener(customerIds);
+    this.shared.misses.clear();
+    for (const listener of this.shared.invalidationListeners) listener(customerIds);
   }
 
   /** Other processes serving the same link table (cluster workers) hear of this one's changes through here; returns the unsubscribe. */
   onInvalidate(listener: InvalidationListener): () => void {
-    this.invalidationListeners.add(listener);
-    return () => this.invalidationListeners.delete(listener);
+    this.shared.invalidationListeners.add(listener);
+    return () => this.shared.invalidationListeners.delete(listener);
   }
 
   isKnownMiss(token: IdentifierToken): boolean {
-    return this.misses.has(tokenString(token));
+    return this.shared.misses.has(tokenString(token));
   }
 
   rememberMiss(token: IdentifierToken, ttlMs: number): void {
-    if (ttlMs > 0) this.misses.set(tokenString(token), true, { ttl: ttlMs });
+    if (ttlMs > 0) this.shared.misses.set(tokenString(token), true, { ttl: ttlMs });
   }
 
   clear(): void {
-    this.generation += 1;
-    this.byCustomer.clear();
-    this.byToken.clear();
-    this.misses.clear();
-    for (const listener of this.invalidationListeners) listener('all');
+    this.shared.generation += 1;
+    this.shared.byCustomer.clear();
+    this.shared.byToken.clear();
+    this.shared.misses.clear();
+    for (const listener of this.shared.invalidationListeners) listener('all');
   }
 }

@@ -322,16 +322,17 @@ export class LinkService {
 
   /**
    * A customer by email or phone. A miss probes every source that can search by it, links what they
-   * return, and answers from the table again, in the same request; the probes' calls carry `scope` (explain sees them).
+   * return, and answers from the table again, in the same request; the probes' calls carry `scope` (explain sees them),
+   * its lookups go through `directory` (the request's view, which explain counts).
    */
-  async lookup(kind: 'email' | 'phone', raw: string, requestId = 'internal', scope: UpstreamScope = {}): Promise<LookupResult> {
+  async lookup(kind: 'email' | 'phone', raw: string, requestId = 'internal', scope: UpstreamScope = {}, directory: LinkDirectory = this.directory): Promise<LookupResult> {
     const [token] = this.rules.lookupTokens(kind, raw);
     if (!token) return { customer: null, errors: [] };
-    const found = await this.directory.customerByIdentifier(token.kind, token.value);
-    if (found || !this.config.identity.onDemand.enabled || this.directory.isKnownMiss(token)) return { customer: found, errors: [] };
+    const found = await directory.customerByIdentifier(token.kind, token.value);
+    if (found || !this.config.identity.onDemand.enabled || directory.isKnownMiss(token)) return { customer: found, errors: [] };
     const errors = await this.probe(token, raw, requestId, scope);
-    const customer = await this.directory.customerByIdentifier(token.kind, token.value);
-    if (!customer && errors.length === 0) this.directory.rememberMiss(token, this.config.identity.onDemand.missTtlMs);
+    const customer = await directory.customerByIdentifier(token.kind, token.value);
+    if (!customer && errors.length === 0) directory.rememberMiss(token, this.config.identity.onDemand.missTtlMs);
     return { customer, errors };
   }
 

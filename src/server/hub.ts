@@ -129,7 +129,8 @@ export function requestContext(services: HubServices, requestId: string, explain
   return {
     config: services.config,
     registry: services.registry,
-    directory: services.directory,
+    // Explain reports this request's link-cache lookups alone, so it gets a view that counts them apart.
+    directory: plan ? services.directory.forRequest() : services.directory,
     recordCache: services.recordCache,
     links: services.links,
     survivorship: services.survivorship,
