@@ -6,7 +6,7 @@
 // the ideal), a closed-loop autocannon phase per server (throughput, CPU per query) and an open-loop phase for the hub
 // and the reference at half the hub's closed-loop maximum (latency from each request's due time). Prints one table
 // per query with its targets and writes JSON.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +24,14 @@ import { drive, type LoadResult } from './load.js';
 import { driveOpenLoop, type OpenLoopResult } from './open-loop.js';
 import { PHASES, summariseProfile, type ProfileSummary } from './profile-summary.js';
 import { BENCH_QUERIES, type BenchQuery, type QueryName } from './queries.js';
+import { buildPeerWorkloads, PEER_SCENARIOS, type PeerScenarioName, type PeerWorkItem } from './peer-queries.js';
 import type { ProcessUsage, ServerKind } from './server-process.js';
 import { startServerProcess, type ServerHandle } from './servers.js';
 import { buildWorkloads, type WorkItem } from './workload.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+/** Present once `npm run bench:peer-install` has installed GraphQL Mesh into bench/peer/. */
+const PEER_INSTALLED = existsSync(fileURLToPath(new URL('./peer/node_modules/@graphql-hive/gateway/package.json', import.meta.url)));
 const SERVER_KINDS: readonly ServerKind[] = ['rosetta', 'reference', 'cached', 'baseline'];
 /** The servers whose latency the open loop measures, at the hub's rate: the hub, and the reference beside it. */
 const OPEN_LOOP_SERVERS: readonly ServerKind[] = ['rosetta', 'reference'];
@@ -62,6 +65,8 @@ interface BenchOptions {
   openLoopDuration: number;
   /** The open loop's rate as a share of the hub's closed-loop throughput for the query. */
   openLoopShare: number;
+  /** Run the peer (GraphQL Mesh) scenarios, when it is installed. */
+  peer: boolean;
   out: string;
 }
 
@@ -95,6 +100,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--queries <list>', 'queries to run: context,page,field', listOf<QueryName>(['context', 'page', 'field']), ['context', 'page', 'field'] as QueryName[])
     .option('--servers <list>', `servers to drive: ${SERVER_KINDS.join(',')}`, listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
     .option('--open-loop-duration <s>', 'seconds of each open-loop phase (0: none; default: --duration)', nonNegativeInteger)
+    .option('--no-peer', 'skip the peer (GraphQL Mesh) scenarios even when bench/peer/ is installed')
     .option('--open-loop-share <x>', "the open loop's rate as a share of the hub's closed-loop maximum", shareOf, 0.5)
     .option('--cpu-prof', "profile the hub's and the reference's measured phases (V8 sampling) and compare them by phase", false)
     .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInteger, 1)
@@ -319,6 +325,95 @@ function table(rows: string[][]): string {
   }).join('\n');
 }
 
+/** The hub or the peer on one of the peer's scenarios: closed loop, same sources, same upstream calls. */
+interface PeerPhase {
+  scenario: PeerScenarioName;
+  server: 'rosetta' | 'mesh';
+  load: LoadResult;
+  /** Upstream requests per query over a counted pass of sequential requests, and their ideal. */
+  upstreamPerQuery: number;
+  idealPerQuery: number;
+  cpuMsPerQuery: number;
+  serverCpuPercent: number;
+}
+
+/** The hub ÷ Mesh ratios the issue sets targets for. */
+const PEER_THROUGHPUT_MIN = 1.5;
+const PEER_CPU_MAX = 0.67;
+
+async function countPeerUpstream(url: string, document: string, items: readonly PeerWorkItem[], variablesOf: (item: PeerWorkItem) => Record<string, unknown>, systems: SimulatedSystems): Promise<{ upstream: number; ideal: number }> {
+  let upstream = 0;
+  let ideal = 0;
+  for (const item of items) {
+    systems.resetStats();
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: document, variables: variablesOf(item) }) });
+    const reply = (await response.json()) as { errors?: unknown[] };
+    if (response.status !== 200 || reply.errors) throw new Error(`peer scenario failed at ${url}: ${JSON.stringify(reply.errors ?? response.status)}`);
+    upstream += systems.totalRequests();
+    ideal += item.ideal;
+  }
+  return { upstream: Math.round((upstream / items.length) * 100) / 100, ideal: Math.round((ideal / items.length) * 100) / 100 };
+}
+
+/** Each peer scenario, the hub then Mesh, each with a counted pass, a warm-up and a measured closed-loop phase. */
+async function runPeer(hub: ServerHandle, mesh: ServerHandle, workloads: Record<PeerScenarioName, PeerWorkItem[]>, systems: SimulatedSystems, options: BenchOptions): Promise<PeerPhase[]> {
+  const results: PeerPhase[] = [];
+  for (const scenario of PEER_SCENARIOS) {
+    const items = workloads[scenario.name];
+    for (const [server, document, variablesOf] of [
+      [hub, scenario.hubDocument, (item: PeerWorkItem) => item.hubVariables],
+      [mesh, scenario.meshDocument, (item: PeerWorkItem) => item.meshVariables],
+    ] as const) {
+      const counted = await countPeerUpstream(server.url, document, spreadSample(items, COUNTED_SAMPLES), variablesOf, systems);
+      const bodies = items.map((item) => JSON.stringify({ query: document, variables: variablesOf(item) }));
+      process.stdout.write(`${scenario.title} / ${server.kind}: `);
+      let offset = 0;
+      if (options.warmup > 0) offset = (await drive({ url: server.url, bodies, connections: options.concurrency, durationSeconds: options.warmup, maxRequests: options.maxRequests })).rotated;
+      await waitUntilQuiet(systems, options.latency);
+      const before = await server.usage();
+      const load = await drive({ url: server.url, bodies, connections: options.concurrency, durationSeconds: options.duration, maxRequests: options.maxRequests, offset });
+      const after = await server.usage();
+      const serverCpuMicros = cpuMicros(after) - cpuMicros(before);
+      results.push({
+        scenario: scenario.name,
+        server: server.kind as 'rosetta' | 'mesh',
+        load,
+        upstreamPerQuery: counted.upstream,
+        idealPerQuery: counted.ideal,
+        cpuMsPerQuery: load.responses === 0 ? 0 : Math.round((serverCpuMicros / 1000 / load.responses) * 1000) / 1000,
+        serverCpuPercent: Math.round(serverCpuMicros / 10_000 / load.durationSeconds),
+      });
+      console.log(`${load.throughput} req/s, ${results.at(-1)!.cpuMsPerQuery} ms CPU/q, upstream/q ${counted.upstream} (ideal ${counted.ideal})`);
+      await waitUntilQuiet(systems, options.latency);
+    }
+  }
+  return results;
+}
+
+function peerTargets(phases: readonly PeerPhase[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const scenario of PEER_SCENARIOS) {
+    const hub = phases.find((p) => p.scenario === scenario.name && p.server === 'rosetta');
+    const mesh = phases.find((p) => p.scenario === scenario.name && p.server === 'mesh');
+    if (!hub || !mesh) continue;
+    const throughput = ratio(hub.load.throughput, mesh.load.throughput);
+    const cpu = ratio(hub.cpuMsPerQuery, mesh.cpuMsPerQuery);
+    checks.push({ peer: scenario.name, target: 'upstream requests = ideal (hub and Mesh)', measured: `hub ${hub.upstreamPerQuery}, Mesh ${mesh.upstreamPerQuery}, ideal ${hub.idealPerQuery}`, met: hub.upstreamPerQuery === hub.idealPerQuery && mesh.upstreamPerQuery === mesh.idealPerQuery });
+    checks.push({ peer: scenario.name, target: `hub req/s ≥ ${PEER_THROUGHPUT_MIN} × Mesh`, measured: `${hub.load.throughput} vs ${mesh.load.throughput} (${fmt(throughput, '×')})`, met: throughput === null ? null : throughput >= PEER_THROUGHPUT_MIN });
+    checks.push({ peer: scenario.name, target: `hub CPU/query ≤ ${PEER_CPU_MAX} × Mesh`, measured: `${hub.cpuMsPerQuery} vs ${mesh.cpuMsPerQuery} ms (${fmt(cpu, '×')})`, met: cpu === null ? null : cpu <= PEER_CPU_MAX });
+  }
+  return checks;
+}
+
+function printPeerTables(phases: readonly PeerPhase[], targets: readonly TargetCheck[], options: BenchOptions): void {
+  for (const scenario of PEER_SCENARIOS) {
+    const rows = phases.filter((p) => p.scenario === scenario.name).map((p) => [p.server, String(p.load.throughput), fmt(p.load.latencyMs?.p50 ?? null), fmt(p.load.latencyMs?.p99 ?? null), String(p.cpuMsPerQuery), String(p.upstreamPerQuery), String(p.idealPerQuery), String(p.load.non2xx + p.load.errors + p.load.graphqlErrors)]);
+    if (rows.length === 0) continue;
+    console.log(`\n${scenario.title} — the hub against GraphQL Mesh v1 (closed loop, c = ${options.concurrency})\n${table([['', 'server', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/q', 'upstream/q', 'ideal/q', 'errors'], ...rows.map((row) => ['', ...row])])}`);
+    for (const t of targets.filter((check) => check.peer === scenario.name)) console.log(`  ${TARGET_MARK(t.met)}  ${t.target}: ${t.measured}`);
+  }
+}
+
 /** A measured closed-loop phase's CPU profile. */
 interface PhaseProfile {
   query: QueryName;
@@ -416,6 +511,8 @@ function printReport(phases: readonly Phase[], comparisons: readonly Comparison[
 interface TargetCheck {
   /** The query a target is about; none for the run as a whole. */
   query?: QueryName;
+  /** The peer scenario a target is about. */
+  peer?: PeerScenarioName;
   target: string;
   measured: string;
   met: boolean | null;
@@ -599,8 +696,20 @@ async function main(): Promise<void> {
       openLoop.push(...(await runOpenLoop(query, bodies, phases, servers, systems, services.registry, options)));
     }
 
+    let peerPhases: PeerPhase[] = [];
+    const hubServer = servers.find((s) => s.kind === 'rosetta');
+    if (options.peer && !PEER_INSTALLED) console.log('peer (GraphQL Mesh) not installed: `npm run bench:peer-install` adds it to bench/peer/ (bench/README.md)');
+    if (options.peer && PEER_INSTALLED && hubServer) {
+      const mesh = await startServerProcess('mesh', { config });
+      try {
+        peerPhases = await runPeer(hubServer, mesh, await buildPeerWorkloads(systems.dataset, store, { lookups: LOOKUPS }), systems, options);
+      } finally {
+        await mesh.stop();
+      }
+    }
+
     const memory: Partial<Record<ServerKind, MemoryReport>> = {};
-    for (const server of servers.filter((s) => s.kind !== 'baseline')) {
+    for (const server of servers.filter((s) => s.kind === 'rosetta' || s.kind === 'cached' || s.kind === 'reference')) {
       const atEnd = await server.usage({ collectGarbage: true });
       const atStart = memoryAtStart.get(server.kind)!;
       memory[server.kind] = { startMb: mb(atStart.rssBytes), endMb: mb(atEnd.rssBytes), liveHeapStartMb: mb(atStart.heapUsedBytes), liveHeapEndMb: mb(atEnd.heapUsedBytes) };
@@ -609,15 +718,16 @@ async function main(): Promise<void> {
     for (const server of servers.splice(0)) await server.stop();
 
     const comparisons = compare(phases, options, services.registry);
-    const targets = checkTargets(phases, openLoop, comparisons, options, rss);
+    const targets = [...checkTargets(phases, openLoop, comparisons, options, rss), ...peerTargets(peerPhases)];
     printQueryTables(phases, openLoop, targets, options);
+    printPeerTables(peerPhases, targets, options);
     printReport(phases, comparisons, options);
     for (const [kind, report] of Object.entries(memory)) {
       const loadSeconds = phases.filter((p) => p.server === kind).length * (options.duration + options.warmup);
       console.log(`${kind} memory: RSS ${report.startMb} MB before the load phases, ${report.endMb} MB after ${loadSeconds} s of load; live heap after a full GC ${report.liveHeapStartMb} MB → ${report.liveHeapEndMb} MB.`);
     }
     console.log('\ntargets (issues 7 and 17; per query above):');
-    for (const t of targets) console.log(`  ${TARGET_MARK(t.met)}  ${t.query ? `${t.query}: ` : ''}${t.target}: ${t.measured}`);
+    for (const t of targets) console.log(`  ${TARGET_MARK(t.met)}  ${t.query ? `${t.query}: ` : t.peer ? `${t.peer}: ` : ''}${t.target}: ${t.measured}`);
 
     if (profiles.length > 0) printProfiles(profiles, options);
 
@@ -628,6 +738,7 @@ async function main(): Promise<void> {
       linkTable: { customers: sync.customers, records: sync.records },
       phases,
       openLoop,
+      peer: peerPhases,
       comparisons,
       hubMemoryMb: memory,
       targets,

@@ -7,13 +7,17 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { HubConfig } from '../src/config/schema.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
+import { authHeaders } from '../src/sources/credentials.js';
 import { startHubCluster, type RunningCluster } from '../src/server/cluster.js';
 import { startHub } from '../src/server/hub.js';
 import { startNaiveBaseline } from './naive-baseline.js';
 import { startReferenceHub } from './reference/server.js';
 
-/** The hub, the hub with its record cache on, the minimal reference hub (bench/reference/) and the naive baseline. */
-export type ServerKind = 'rosetta' | 'cached' | 'reference' | 'baseline';
+/**
+ * The hub, the hub with its record cache on, the minimal reference hub (bench/reference/), the naive baseline, and
+ * the peer: GraphQL Mesh over two of the sources (bench/peer/, installed on demand).
+ */
+export type ServerKind = 'rosetta' | 'cached' | 'reference' | 'baseline' | 'mesh';
 
 export type ParentMessage =
   /** The parent's parsed config, so both servers and the ideal-cost model read one and the same. */
@@ -39,9 +43,26 @@ function send(message: ChildMessage): void {
   process.send!(message);
 }
 
+/** What bench/peer/mesh.ts offers; imported by a computed name, since it exists only once the peer is installed. */
+interface PeerModule {
+  startMeshPeer(sources: Record<'crm' | 'shop', { baseUrl: string; headers: Record<string, string> }>): Promise<{ url: string; close(): Promise<void> }>;
+}
+
+async function startPeer(config: HubConfig): Promise<{ url: string; close(): Promise<void> }> {
+  const specifier = './peer/mesh.js';
+  const { startMeshPeer } = (await import(specifier)) as PeerModule;
+  const source = (name: 'crm' | 'shop') => ({ baseUrl: config.sources[name]!.baseUrl, headers: { ...authHeaders(config.sources[name]!.auth) } });
+  return startMeshPeer({ crm: source('crm'), shop: source('shop') });
+}
+
 async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<() => Promise<void>> {
   const { config } = message;
   if (config.linkStore.kind !== 'sqlite') throw new Error('the benchmark shares a SQLite link table between processes');
+  if (message.server === 'mesh') {
+    const peer = await startPeer(config);
+    send({ type: 'ready', url: peer.url });
+    return () => peer.close();
+  }
   const isHub = message.server === 'rosetta' || message.server === 'cached';
   if (isHub && (message.workers ?? 1) > 1) {
     // Each worker opens the link table itself; this process is the cluster's primary.
