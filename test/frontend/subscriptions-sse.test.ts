@@ -8,7 +8,7 @@ import { createClient, NetworkError, type Client } from 'graphql-sse';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { drainHttpServer } from '../../src/server/http-drain.js';
-import { API_KEYS, keyHeader, withAuth, type RoleName } from '../auth/auth-fixture.js';
+import { API_KEYS, bearer, createJwtIssuer, keyHeader, withAuth, type JwtIssuer, type RoleName } from '../auth/auth-fixture.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
 import { subscriber, type Subscriber } from '../support/subscriber.js';
 
@@ -26,6 +26,7 @@ interface Events {
 let t: TestHub;
 let app: { server: Server; origin: string };
 let browser: Browser | undefined;
+let issuer: JwtIssuer;
 const clients: Client[] = [];
 const sockets: Subscriber[] = [];
 
@@ -34,9 +35,10 @@ beforeAll(async () => {
     const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>app</title>'));
     server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }));
   });
+  issuer = await createJwtIssuer();
   t = await startTestHub({
     people: 60,
-    config: (config) => withAuth(null, { server: { ...config.server, cors: { origins: [app.origin] }, subscriptions: { ...config.server.subscriptions, maxPerCaller: 2 } } })(config),
+    config: (config) => withAuth(issuer, { server: { ...config.server, cors: { origins: [app.origin] }, subscriptions: { ...config.server.subscriptions, maxPerCaller: 2 } } })(config),
   });
   t.systems.webhooks.crm.target = { url: t.hub.url.replace('/graphql', '/webhooks/crm'), secret: 'demo-crm-webhook-secret' };
 });
@@ -136,6 +138,19 @@ describe('subscriptions over SSE (graphql-sse client)', () => {
     const paths = (masked: { path: string }[] | undefined) => (masked ?? []).map((m) => m.path.replace(/^customerChanged\.customer\./, '').replace(/^customer\./, '')).sort();
     expect(paths(event!.extensions?.masked)).toEqual(paths(query.extensions?.masked));
     expect(paths(query.extensions?.masked)).toHaveLength(3);
+    events.stop();
+    await expect.poll(() => metric('rosetta_subscriptions_active')).toBe(0);
+  });
+
+  test('a JWT in the Authorization header opens a stream; with x-rosetta-explain each event carries its upstream calls', async () => {
+    const { customerId, contactId } = await customerWithCrmContact(5);
+    const events = subscribe(sseClient({ ...bearer(await issuer.sign({ sub: 'agent-7', roles: ['support'] })), 'x-rosetta-explain': '1' }), CHANGED, { id: customerId });
+    await expect.poll(() => metric('rosetta_subscriptions_active')).toBe(1);
+    await crmWrite(contactId, { first_name: 'Token', last_name: 'Holder' });
+    await expect.poll(() => events.results.length).toBe(1);
+    expect(events.results[0]!.data.customerChanged.customer.profile.name).toBe('Token Holder');
+    const upstream = (events.results[0]!.extensions?.explain as { upstream: { source: string }[] }).upstream;
+    expect(upstream.filter((call) => call.source === 'crm')).toHaveLength(1);
     events.stop();
     await expect.poll(() => metric('rosetta_subscriptions_active')).toBe(0);
   });
