@@ -46,6 +46,7 @@ import { CallerLimits, callerLimitsPlugin } from './caller-limits.js';
 import { UpstreamBudget, upstreamBudgetPlugin } from './upstream-budget.js';
 import { loadTypeDefs } from './schema.js';
 import { webhookRoute } from './webhooks.js';
+import { startWriteKeyPruning } from '../writes/key-retention.js';
 
 export async function openLinkStore(config: HubConfig): Promise<LinkStore> {
   switch (config.linkStore.kind) {
@@ -220,6 +221,8 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   const subscriptions = gate ? attachSubscriptions(http.server, gate, services) : null;
   // The hub's drain (http-drain.ts) announces itself: open event streams would keep it waiting.
   if (sse) http.server.on('draining', () => sse.close());
+  // Expired idempotency keys would only take room: a key is honoured until its expiry whether pruned or not.
+  const stopWriteKeyPruning = startWriteKeyPruning(services.directory.store, (error) => services.telemetry.logger.error({ err: error }, 'pruning expired write receipts failed; retried in an hour'));
   const stopAuditRetention = config.auth ? startAuditRetention(services.directory.store, config.auth.audit.retentionDays, (error) => services.telemetry.logger.error({ err: error }, 'audit pruning failed; retried in an hour')) : () => {};
   return {
     services,
@@ -228,6 +231,7 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
     server: http.server,
     async close() {
       stopAuditRetention();
+      stopWriteKeyPruning();
       await subscriptions?.close();
       sse?.close();
       await http.close();

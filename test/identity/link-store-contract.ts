@@ -322,5 +322,22 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
     test('ping answers while the store is open', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    test('an idempotency key is claimed once, per caller, holds its receipt until it expires, and a released claim frees it', async () => {
+      const claim = { actor: 'api-key:a', key: 'k1', requestHash: 'h1', at: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-01T00:01:00.000Z' };
+      expect(await store.claimWriteKey(claim)).toEqual({ state: 'claimed' });
+      expect(await store.claimWriteKey({ ...claim, requestHash: 'h2' })).toEqual({ state: 'pending', requestHash: 'h1' });
+      // Keys are per caller: another caller's same key is its own.
+      expect(await store.claimWriteKey({ ...claim, actor: 'api-key:b' })).toEqual({ state: 'claimed' });
+      await store.completeWriteKey('api-key:a', 'k1', '{"receipt":1}', '2026-01-02T00:00:00.000Z');
+      expect(await store.claimWriteKey({ ...claim, at: '2026-01-01T12:00:00.000Z' })).toEqual({ state: 'done', requestHash: 'h1', receipt: '{"receipt":1}' });
+      // Past its expiry the key is free again.
+      expect(await store.claimWriteKey({ ...claim, requestHash: 'h3', at: '2026-01-02T00:00:00.000Z', expiresAt: '2026-01-02T00:01:00.000Z' })).toEqual({ state: 'claimed' });
+      await store.releaseWriteKey('api-key:a', 'k1');
+      expect(await store.claimWriteKey({ ...claim, requestHash: 'h4', at: '2026-01-02T00:00:01.000Z', expiresAt: '2026-01-02T00:01:00.000Z' })).toEqual({ state: 'claimed' });
+      // b's claim (expiring 00:01 on Jan 1) and a's (00:01 on Jan 2): pruning at noon on Jan 1 takes b's only.
+      expect(await store.pruneWriteKeys('2026-01-01T12:00:00.000Z')).toBe(1);
+      expect(await store.claimWriteKey({ ...claim, actor: 'api-key:b', requestHash: 'h5', at: '2026-01-01T12:00:00.000Z' })).toEqual({ state: 'claimed' });
+    });
   });
 }
