@@ -1,14 +1,22 @@
 // Reads the YAML config, fills `${ENV}` references from the environment and validates it, failing with the bad key's path.
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { ErrorCode } from '../errors/catalogue.js';
-import { configSchema, type HubConfig } from './schema.js';
+import { graphExtensions, profileFieldsDeclaredIn } from '../extensions/graph-extensions.js';
+import { configSchema, UNIFIED_TARGETS, type HubConfig } from './schema.js';
+
+/** One thing wrong with a config: the key's path (`sources.crm.entities.contact.mapping.email`) and what is wrong. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
 
 export class ConfigError extends Error {
   readonly code = ErrorCode.CONFIG_INVALID;
   constructor(
-    readonly problems: readonly { path: string; message: string }[],
+    readonly problems: readonly ConfigProblem[],
     readonly file?: string,
   ) {
     super(`invalid config${file ? ` ${file}` : ''}:\n${problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
@@ -96,8 +104,40 @@ export function fillEnvironment(raw: unknown, env: Environment = process.env, fi
 export function parseConfig(raw: unknown, env: Environment = process.env, file?: string): HubConfig {
   const filled = withLinkStoreFromEnvironment(fillEnvironment(raw, env, file), env);
   const result = configSchema.safeParse(filled);
-  if (!result.success) throw new ConfigError(zodProblems(result.error), file);
-  return result.data;
+  if (!result.success) throw new ConfigError([...zodProblems(result.error), ...unknownProfileFields(filled, file)], file);
+  const config = withExtensionFolderResolved(result.data, file);
+  // The extension SDL is checked against the core schema and the entities now, so a bad one stops the hub at start.
+  graphExtensions(config, file);
+  return config;
+}
+
+/**
+ * With extensions, unknown profile mapping keys are judged against the extension SDL after the config is valid
+ * (src/extensions/graph-extensions.ts); when it is not, they are still reported beside its other problems here.
+ */
+function unknownProfileFields(filled: unknown, file: string | undefined): ConfigProblem[] {
+  const raw = filled as { schema?: { extensions?: unknown }; sources?: Record<string, { entities?: Record<string, { provides?: unknown; mapping?: unknown }> }> } | null;
+  const folder = raw?.schema?.extensions;
+  if (typeof folder !== 'string' || typeof raw?.sources !== 'object' || raw.sources === null) return [];
+  const added = profileFieldsDeclaredIn(resolve(file ? dirname(file) : '.', folder));
+  const core: readonly string[] = UNIFIED_TARGETS.profile;
+  const problems: ConfigProblem[] = [];
+  for (const [sourceName, source] of Object.entries(raw.sources)) {
+    for (const [entityName, entity] of Object.entries(source?.entities ?? {})) {
+      if (entity?.provides !== 'profile' || typeof entity.mapping !== 'object' || entity.mapping === null) continue;
+      for (const key of Object.keys(entity.mapping)) {
+        if (!core.includes(key) && !added.has(key)) problems.push({ path: `sources.${sourceName}.entities.${entityName}.mapping.${key}`, message: `unknown profile field "${key}"; expected one of: ${core.join(', ')}, or a field an extension adds to Profile` });
+      }
+    }
+  }
+  return problems;
+}
+
+/** `schema.extensions` as an absolute path: relative to the config file's folder (or, for configs built in code, to the working directory). */
+function withExtensionFolderResolved(config: HubConfig, file: string | undefined): HubConfig {
+  const folder = config.schema.extensions;
+  if (!folder) return config;
+  return { ...config, schema: { ...config.schema, extensions: resolve(file ? dirname(file) : '.', folder) } };
 }
 
 export function loadConfigFile(file: string, env: Environment = process.env): HubConfig {

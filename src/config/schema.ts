@@ -44,6 +44,21 @@ export type UnifiedTarget = keyof typeof UNIFIED_TARGETS;
 export const RECORD_TARGETS = ['profile', 'marketing'] as const satisfies readonly UnifiedTarget[];
 const CHILD_TARGETS = ['orders', 'tickets', 'events'] as const satisfies readonly UnifiedTarget[];
 
+/** A Customer field an extension SDL file declares (`Customer.subscriptions`), fed by child entities (docs/extensions.md). */
+export type ExtensionTarget = `Customer.${string}`;
+/** What an entity's `provides` names: a core shape, or a Customer field declared by an extension. */
+export type FacetTarget = UnifiedTarget | ExtensionTarget;
+const EXTENSION_TARGET = /^Customer\.[_A-Za-z][_0-9A-Za-z]*$/;
+
+export function isExtensionTarget(target: string | undefined): target is ExtensionTarget {
+  return target !== undefined && EXTENSION_TARGET.test(target);
+}
+
+/** Whether entities providing `target` are children of a linked record (orders, tickets, events, extension lists). */
+export function isChildTarget(target: string | undefined): boolean {
+  return isExtensionTarget(target) || (CHILD_TARGETS as readonly (string | undefined)[]).includes(target);
+}
+
 const LINE_ITEM_TARGETS = ['sku', 'title', 'quantity', 'unitPriceMinor'] as const;
 
 const path = z
@@ -258,7 +273,12 @@ export type IdentifierField = z.infer<typeof identifier>;
 
 const entity = z
   .strictObject({
-    provides: z.enum(Object.keys(UNIFIED_TARGETS) as [UnifiedTarget, ...UnifiedTarget[]]).optional().describe('the unified shape this entity feeds: profile, marketing (per record) or orders, tickets, events (children of a parent)'),
+    provides: z
+      .union([z.enum(Object.keys(UNIFIED_TARGETS) as [UnifiedTarget, ...UnifiedTarget[]]), z.templateLiteral(['Customer.', z.string().regex(/^[_A-Za-z][_0-9A-Za-z]*$/)])], {
+        error: 'must be a unified shape (profile, marketing, orders, tickets, events) or a Customer field an extension declares ("Customer.<field>")',
+      })
+      .optional()
+      .describe('the unified shape this entity feeds: profile, marketing (per record) or orders, tickets, events (children of a parent), or a Customer field an extension declares ("Customer.subscriptions", children of a parent; docs/extensions.md)'),
     idPath: path.default('id').describe('where a record\'s own id sits'),
     parent: z.string().optional().describe('for child entities (orders, tickets, events): the sibling entity whose record ids key them'),
     parentPath: path.optional().describe('where a child item names its parent record, when a flat batch response mixes several parents'),
@@ -273,6 +293,13 @@ const entity = z
     mapping: z.record(z.string(), z.union([fieldMapping, lineItemsMapping])).default({}).describe('unified field → where it sits in the record'),
     cache: recordCache.optional(),
     write: writeEndpoint.optional(),
+    sort: z
+      .strictObject({
+        field: z.string().min(1).describe('a mapped field of the extension type, e.g. createdAt'),
+        direction: z.enum(['asc', 'desc']).default('desc').describe('desc: newest (or largest) first; asc: oldest first; absent values sort last either way'),
+      })
+      .optional()
+      .describe('for extension lists (provides: Customer.<field>): the order of the merged list before `first` applies; absent: as the sources sent it'),
   })
   .superRefine((e, ctx) => {
     if (e.write && (e.parent || !e.provides || !(RECORD_TARGETS as readonly string[]).includes(e.provides))) {
@@ -290,7 +317,8 @@ const entity = z
     if (e.cache && !e.provides) {
       ctx.addIssue({ code: 'custom', path: ['cache'], message: 'only entities that provide data are read at query time: there is nothing to cache' });
     }
-    const isChild = e.provides !== undefined && (CHILD_TARGETS as readonly string[]).includes(e.provides);
+    const isChild = isChildTarget(e.provides);
+    if (e.sort && !isExtensionTarget(e.provides)) ctx.addIssue({ code: 'custom', path: ['sort'], message: 'sort orders an extension list (provides: Customer.<field>); the core lists keep their own order' });
     if (isChild && !e.parent) {
       ctx.addIssue({ code: 'custom', path: ['parent'], message: `entities providing ${e.provides} need a parent entity` });
     }
@@ -300,9 +328,12 @@ const entity = z
     if (e.lookup && !e.parent) ctx.addIssue({ code: 'custom', path: ['lookup'], message: 'lookup finds a child record\'s parent: the entity needs a parent' });
     if (e.lookup && !e.lookup.parentPath && !e.parentPath) ctx.addIssue({ code: 'custom', path: ['lookup', 'parentPath'], message: 'lookup needs parentPath (here or on the entity) to follow the record to its parent' });
     for (const problem of endpointTemplateProblems(e)) ctx.addIssue({ code: 'custom', path: problem.at, message: problem.message });
+    // Extension lists and extension profile fields are checked against the extension SDL once the whole config is
+    // known (src/extensions/validate.ts): the SDL, not this table, says which fields they have.
+    if (isExtensionTarget(e.provides)) return;
     const allowed: readonly string[] = e.provides ? UNIFIED_TARGETS[e.provides] : [];
     for (const key of Object.keys(e.mapping)) {
-      if (!allowed.includes(key)) {
+      if (!allowed.includes(key) && e.provides !== 'profile') {
         ctx.addIssue({
           code: 'custom',
           path: ['mapping', key],
@@ -690,6 +721,16 @@ export const configSchema = z
         .default(24)
         .describe("how long a write's receipt is kept under its idempotency key (in the link store, so every replica sees it) and returned again instead of writing twice"),
     }).prefault({}).describe('write-back mutations: updateCustomerProfile, setMarketingConsent (docs/write-back.md)'),
+    schema: z
+      .strictObject({
+        extensions: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('a folder of .graphql files that extend Customer and Profile and declare new types, provided by entities here (docs/extensions.md); relative to the config file'),
+      })
+      .prefault({})
+      .describe('the graph beyond the core SDL'),
     /** Serve an Apollo Federation 2 subgraph (`_service`, `_entities`, `Customer @key(fields: "id")`) for a router to compose. */
     federation: z
       .strictObject({ enabled: boolean().default(false).describe('serve the subgraph fields') })
@@ -707,6 +748,18 @@ export const configSchema = z
         }
         if (ent.parent && !src.entities[ent.parent]) {
           ctx.addIssue({ code: 'custom', path: [...here, 'parent'], message: `no entity "${ent.parent}" in source "${sourceName}"` });
+        }
+        if (!config.schema.extensions) {
+          // Without extensions, the core shapes are all there is: a profile field or Customer field outside them is a typo.
+          if (isExtensionTarget(ent.provides)) {
+            ctx.addIssue({ code: 'custom', path: [...here, 'provides'], message: `${ent.provides} is no core field: declare it in an extension SDL file and name the folder in schema.extensions` });
+          }
+          if (ent.provides === 'profile') {
+            const allowed: readonly string[] = UNIFIED_TARGETS.profile;
+            for (const key of Object.keys(ent.mapping)) {
+              if (!allowed.includes(key)) ctx.addIssue({ code: 'custom', path: [...here, 'mapping', key], message: `unknown profile field "${key}"; expected one of: ${allowed.join(', ')} (or a Profile field declared in schema.extensions)` });
+            }
+          }
         }
         for (const [i, id] of ent.identifiers.entries()) {
           if (id.kind !== 'reference') continue;

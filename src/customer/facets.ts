@@ -1,5 +1,5 @@
-// Loads a customer's facets (profile, marketing, orders, tickets, events) from the sources its links point at.
-import type { UnifiedTarget } from '../config/schema.js';
+// Loads a customer's facets (profile, marketing, orders, tickets, events, extension lists) from the sources its links point at.
+import type { FacetTarget, UnifiedTarget } from '../config/schema.js';
 import type { MappedRecord } from '../sources/connector.js';
 import { SourceError } from '../sources/errors.js';
 import type { RequestContext } from '../server/context.js';
@@ -38,7 +38,7 @@ async function linkedRecords(context: RequestContext, customer: CustomerRef, tar
 }
 
 /** Child items of every linked parent record of the entities that provide `target`. */
-export async function linkedChildren(context: RequestContext, customer: CustomerRef, target: UnifiedTarget): Promise<Settled<MappedRecord>> {
+export async function linkedChildren(context: RequestContext, customer: CustomerRef, target: FacetTarget): Promise<Settled<MappedRecord>> {
   const loads: Promise<(MappedRecord[] | Error)[]>[] = [];
   for (const { source, entity, parentEntity } of context.registry.childProviders(target)) {
     const parentIds = customer.links.filter((l) => l.source === source && l.entity === parentEntity).map((l) => l.recordId);
@@ -69,10 +69,35 @@ export async function loadMarketing(context: RequestContext, customer: CustomerR
 
 /** Items sorted newest first by a date field, at most `first`; a failing source fails the list with its own error. */
 export async function loadNewestChildren(context: RequestContext, customer: CustomerRef, target: UnifiedTarget, dateField: string, first: number, keep: (r: MappedRecord) => boolean = () => true): Promise<MappedRecord[]> {
+  return loadChildList(context, customer, target, { field: dateField, direction: 'desc' }, first, keep);
+}
+
+/** How a child list is ordered before `first` applies: by a mapped field, or (null) as the sources sent it. */
+export type ChildOrder = { field: string; direction: 'asc' | 'desc' } | null;
+
+/**
+ * The children of every linked parent feeding `target`, in `order`, at most `first`; a failing source fails the
+ * list with its own error. Extension lists (Customer.subscriptions) are read here exactly as orders and tickets are.
+ */
+export async function loadChildList(context: RequestContext, customer: CustomerRef, target: FacetTarget, order: ChildOrder, first: number, keep: (r: MappedRecord) => boolean = () => true): Promise<MappedRecord[]> {
   const { values, errors } = await linkedChildren(context, customer, target);
   if (errors.length > 0) throw errors.find((e) => e instanceof SourceError) ?? errors[0];
-  return values
-    .filter(keep)
-    .sort((a, b) => newestFirstBy(a.values[dateField], b.values[dateField]))
-    .slice(0, first);
+  const kept = values.filter(keep);
+  if (order) {
+    const sign = order.direction === 'asc' ? 1 : -1;
+    const { field } = order;
+    kept.sort((a, b) => orderOf(a.values[field], b.values[field], sign));
+  }
+  return kept.slice(0, first);
+}
+
+/** Numbers by value, text (ISO dates included) by code unit, `sign` 1 ascending or -1 descending; absent values last either way. */
+function orderOf(a: unknown, b: unknown, sign: 1 | -1): number {
+  const aAbsent = a === null || a === undefined;
+  const bAbsent = b === null || b === undefined;
+  if (aAbsent || bAbsent) return aAbsent === bAbsent ? 0 : aAbsent ? 1 : -1;
+  if (typeof a === 'number' && typeof b === 'number') return sign * (a - b);
+  const left = String(a);
+  const right = String(b);
+  return sign * (left < right ? -1 : left > right ? 1 : 0);
 }

@@ -17,6 +17,12 @@ export interface FieldProvenance {
   sourceUpdatedAt: string | null;
 }
 
+/** A profile value an extension adds (Profile.lifecycleStage), with the record it survived from. */
+export interface ExtensionValue {
+  value: unknown;
+  origin: MappedRecord;
+}
+
 export interface MergedProfile {
   firstName: string | null;
   lastName: string | null;
@@ -25,12 +31,14 @@ export interface MergedProfile {
   phone: string | null;
   address: Address | null;
   provenance: FieldProvenance[];
+  /** Fields extension SDL adds to Profile, by name; absent when no linked record holds one. */
+  extensionValues: Record<string, ExtensionValue>;
 }
 
 type Candidate = { record: MappedRecord; value: unknown };
 
 /** Reads one unified field from a record; null when the record does not hold it. */
-const FIELD_READERS: Record<Exclude<keyof MergedProfile, 'provenance'>, (v: Record<string, unknown>) => unknown> = {
+const FIELD_READERS: Record<Exclude<keyof MergedProfile, 'provenance' | 'extensionValues'>, (v: Record<string, unknown>) => unknown> = {
   firstName: (v) => v.firstName ?? null,
   lastName: (v) => v.lastName ?? null,
   // Sources that hold only first and last name still have a name.
@@ -47,7 +55,11 @@ const FIELD_READERS: Record<Exclude<keyof MergedProfile, 'provenance'>, (v: Reco
 export class SurvivorshipRule {
   private readonly rank: ReadonlyMap<string, number>;
 
-  constructor(sourcePriority: readonly string[]) {
+  constructor(
+    sourcePriority: readonly string[],
+    /** Profile fields extensions add: merged by the same rule as the core ones, each with its provenance. */
+    private readonly extensionFields: readonly string[] = [],
+  ) {
     this.rank = new Map(sourcePriority.map((source, i) => [source, i]));
   }
 
@@ -66,27 +78,39 @@ export class SurvivorshipRule {
 
   merge(records: readonly MappedRecord[]): MergedProfile {
     const ordered = [...records].sort((a, b) => this.compare(a, b));
-    const merged: MergedProfile = { firstName: null, lastName: null, name: null, email: null, phone: null, address: null, provenance: [] };
+    const merged: MergedProfile = { firstName: null, lastName: null, name: null, email: null, phone: null, address: null, provenance: [], extensionValues: {} };
     for (const [field, read] of Object.entries(FIELD_READERS) as [keyof typeof FIELD_READERS, (v: Record<string, unknown>) => unknown][]) {
-      let winner: Candidate | undefined;
-      for (const record of ordered) {
-        const value = read(record.values);
-        if (value !== null) {
-          winner = { record, value };
-          break;
-        }
-      }
+      const winner = firstHolding(ordered, read);
       if (!winner) continue;
       (merged as unknown as Record<string, unknown>)[field] = winner.value;
-      merged.provenance.push({
-        field,
-        source: winner.record.source,
-        entity: winner.record.entity,
-        recordId: winner.record.recordId,
-        fetchedAt: winner.record.fetchedAt,
-        sourceUpdatedAt: typeof winner.record.values.updatedAt === 'string' ? winner.record.values.updatedAt : null,
-      });
+      merged.provenance.push(provenanceOf(field, winner.record));
+    }
+    for (const field of this.extensionFields) {
+      const winner = firstHolding(ordered, (v) => v[field] ?? null);
+      if (!winner) continue;
+      merged.extensionValues[field] = { value: winner.value, origin: winner.record };
+      merged.provenance.push(provenanceOf(field, winner.record));
     }
     return merged;
   }
+}
+
+/** The first record (in survivorship order) holding a value for the field `read` reads. */
+function firstHolding(ordered: readonly MappedRecord[], read: (v: Record<string, unknown>) => unknown): Candidate | undefined {
+  for (const record of ordered) {
+    const value = read(record.values);
+    if (value !== null) return { record, value };
+  }
+  return undefined;
+}
+
+function provenanceOf(field: string, record: MappedRecord): FieldProvenance {
+  return {
+    field,
+    source: record.source,
+    entity: record.entity,
+    recordId: record.recordId,
+    fetchedAt: record.fetchedAt,
+    sourceUpdatedAt: typeof record.values.updatedAt === 'string' ? record.values.updatedAt : null,
+  };
 }

@@ -1,10 +1,11 @@
-// Simulated e-commerce shop (Shopify-like): integer IDs, POST batch reads, opaque base64 cursors, orders per customer.
+// Simulated e-commerce shop (Shopify-like): integer IDs, POST batch reads, opaque base64 cursors, orders and subscriptions per customer.
 import type { Dataset, ShopCustomer, ShopOrder } from './dataset.js';
 import {
   HttpApp, HttpError, Reply, badRequest, bodyArray, decodeCursor, encodeCursor, intParam, intQuery, isInteger, notFound, stringQuery,
 } from './http-app.js';
 import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { normalizeEmail, phoneKey } from './identifiers.js';
+import { shopSubscriptions } from './shop-subscriptions.js';
 import { firstIndexAfter, indexMany, indexUnique, newestFirst, pickExisting, toWire } from './record-index.js';
 
 export const SHOP_MAX_BATCH_IDS = 50;
@@ -30,6 +31,7 @@ export function createShopServer(data: Dataset, options: SourceOptions = {}): Si
   const ordersByCustomer = indexMany(data.shop.orders, (o) => o.customer_id);
   const ordersByNumber = indexMany(data.shop.orders, (o) => o.number);
   for (const orders of ordersByCustomer.values()) orders.sort(newestOrderFirst);
+  const subscriptionsByCustomer = indexMany(shopSubscriptions(customers), (s) => s.customer_id);
 
   const customerIds = (body: unknown): number[] =>
     bodyArray(body, 'customer_ids', { max: SHOP_MAX_BATCH_IDS, isItem: isInteger, itemKind: 'integers' });
@@ -108,5 +110,9 @@ export function createShopServer(data: Dataset, options: SourceOptions = {}): Si
     .post('/orders/batch', ({ body }) => {
       const orders = [...new Set(customerIds(body))].flatMap((id) => ordersByCustomer.get(id) ?? []);
       return { orders: orders.sort(newestOrderFirst).map(toWire) };
-    });
+    })
+    // Subscriptions of many customers in one read, in customer order, each naming its customer (customer_id).
+    .post('/subscriptions/batch', ({ body }) => ({
+      subscriptions: [...new Set(customerIds(body))].flatMap((id) => subscriptionsByCustomer.get(id) ?? []),
+    }));
 }

@@ -1,5 +1,5 @@
 // Measures mapping suggestions against a config's own mappings: top-1 accuracy per mapped field, per source and overall.
-import type { EntityConfig, HubConfig } from '../config/schema.js';
+import { isExtensionTarget, UNIFIED_TARGETS, type EntityConfig, type HubConfig } from '../config/schema.js';
 import { sampleRecords } from './sample.js';
 import { suggestMapping, suggestOptionsFor, type FieldSuggestion, type MappingSuggestion } from './suggest.js';
 
@@ -76,7 +76,14 @@ function withoutMappings(config: HubConfig): HubConfig {
  */
 export async function measureAccuracy(config: HubConfig, sampleSize: number): Promise<AccuracyReport> {
   const entities = Object.entries(config.sources).flatMap(([source, s]) =>
-    Object.entries(s.entities).flatMap(([entity, e]) => (e.provides && Object.keys(e.mapping).length > 0 ? [{ source, entity, mapping: e.mapping }] : [])),
+    Object.entries(s.entities).flatMap(([entity, e]) => {
+      // The suggester knows the core shapes only: fields an extension declares (a Customer list, a Profile field) have
+      // no answer it could give, so they are left out of its score.
+      if (!e.provides || isExtensionTarget(e.provides)) return [];
+      const known: readonly string[] = UNIFIED_TARGETS[e.provides];
+      const mapping = Object.fromEntries(Object.entries(e.mapping).filter(([field]) => known.includes(field)));
+      return Object.keys(mapping).length > 0 ? [{ source, entity, mapping }] : [];
+    }),
   );
   const blind = withoutMappings(config);
   const checks: FieldCheck[] = [];

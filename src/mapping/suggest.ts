@@ -1,5 +1,5 @@
 // Proposes a field mapping (and identifiers) for a sample of a source's raw records onto a unified shape.
-import { RECORD_TARGETS, UNIFIED_TARGETS, type HubConfig, type UnifiedTarget } from '../config/schema.js';
+import { isExtensionTarget, RECORD_TARGETS, UNIFIED_TARGETS, type HubConfig, type UnifiedTarget } from '../config/schema.js';
 import type { TransformName } from '../sources/transforms.js';
 import { compactName, hasForeignContext, nameScore, nameTokens } from './synonyms.js';
 import { shapeFields, targetSpec, type SuggestionShape } from './targets.js';
@@ -79,7 +79,8 @@ export function suggestOptionsFor(config: HubConfig, source: string, entity: str
     }),
   );
   return {
-    ...(configured?.provides ? { shape: configured.provides } : {}),
+    // An extension list's fields come from its SDL, which the suggester does not know: it suggests freely there.
+    ...(configured?.provides && !isExtensionTarget(configured.provides) ? { shape: configured.provides } : {}),
     defaultPhoneRegion: config.identity.defaultPhoneRegion,
     linked: !configured?.parent,
     source,

@@ -29,6 +29,8 @@ import { Deadline } from '../sources/policies/deadline.js';
 import { RecordCache } from '../sources/record-cache.js';
 import { SourceRegistry } from '../sources/registry.js';
 import { resolvers } from '../../resolvers/index.js';
+import { withExtensionResolvers } from '../../resolvers/extensions.js';
+import { graphExtensions, hubTypeDefs } from '../extensions/graph-extensions.js';
 import type { HubServices, RequestContext } from './context.js';
 import { corsHandler } from './cors.js';
 import { formatError } from './errors.js';
@@ -44,7 +46,6 @@ import { readinessRoute } from './readiness.js';
 import { StoreReadiness } from './store-readiness.js';
 import { CallerLimits, callerLimitsPlugin } from './caller-limits.js';
 import { UpstreamBudget, upstreamBudgetPlugin } from './upstream-budget.js';
-import { loadTypeDefs } from './schema.js';
 import { webhookRoute } from './webhooks.js';
 import { startWriteKeyPruning } from '../writes/key-retention.js';
 
@@ -80,7 +81,7 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
     recordCache,
     changes,
     links,
-    survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
+    survivorship: new SurvivorshipRule(config.survivorship.sourcePriority, graphExtensions(config).profileFields),
     telemetry,
     storeReadiness: new StoreReadiness(store, logger),
     callerLimits: new CallerLimits(config.limits.perCaller ?? { maxConcurrent: Number.POSITIVE_INFINITY, requestsPerSecond: Number.POSITIVE_INFINITY }),
@@ -98,7 +99,12 @@ function personalRecordIds(config: HubConfig): Set<string> {
  * same SDL and resolvers as a subgraph, so the protection applies to `_entities` too.
  */
 export function hubSchema(config: HubConfig): GraphQLSchema {
-  return protectSchema(config.federation.enabled ? subgraphSchema(loadTypeDefs(), resolvers) : makeExecutableSchema({ typeDefs: loadTypeDefs(), resolvers: resolvers as never }), {
+  // Extension SDL (schema.extensions) joins the core SDL, and its fields' resolvers the core resolvers, before either
+  // mode builds the schema: access directives, limits, federation and explain then treat them as any core field.
+  const extensions = graphExtensions(config);
+  const typeDefs = hubTypeDefs(extensions);
+  const all = withExtensionResolvers(resolvers, extensions);
+  return protectSchema(config.federation.enabled ? subgraphSchema(typeDefs, all) : makeExecutableSchema({ typeDefs, resolvers: all as never }), {
     personalRecordIds: personalRecordIds(config),
   });
 }

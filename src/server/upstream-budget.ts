@@ -3,7 +3,7 @@
 // estimate that was too low still cannot let it past the limit.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
-import type { UnifiedTarget } from '../config/schema.js';
+import type { FacetTarget } from '../config/schema.js';
 import type { EntityReader } from '../sources/connector.js';
 import { UpstreamBudgetExceededError } from '../sources/errors.js';
 import type { SourceRegistry } from '../sources/registry.js';
@@ -37,7 +37,7 @@ export function callsFor(reader: EntityReader, keys: number): number {
 }
 
 /** Customer fields and the unified data each reads; `profile` also reads marketing, where its consent lives. */
-const FACETS: Record<string, { records: UnifiedTarget[]; children: UnifiedTarget[] }> = {
+const FACETS: Record<string, { records: FacetTarget[]; children: FacetTarget[] }> = {
   profile: { records: ['profile', 'marketing'], children: [] },
   marketing: { records: ['marketing'], children: [] },
   orders: { records: [], children: ['orders'] },
@@ -64,7 +64,8 @@ export function estimateUpstreamCalls(schema: GraphQLSchema, document: DocumentN
   let facets = new Set<string>();
   const close = () => {
     for (const facet of facets) {
-      const needs = FACETS[facet]!;
+      // A Customer field an extension adds (Customer.subscriptions) reads the children of the entities providing it.
+      const needs = FACETS[facet] ?? { records: [], children: [`Customer.${facet}` as const] };
       for (const target of needs.records) for (const { reader } of registry.recordProviders(target)) total += callsFor(reader, customers);
       for (const target of needs.children) for (const { reader } of registry.childProviders(target)) total += callsFor(reader, customers);
     }
@@ -90,7 +91,7 @@ export function estimateUpstreamCalls(schema: GraphQLSchema, document: DocumentN
           if (depth === 1 && parent === schema.getQueryType()?.name) {
             close();
             customers = customersOf(node.name.value, sizeOf(node));
-          } else if (parent === 'Customer' && FACETS[node.name.value]) facets.add(node.name.value);
+          } else if (parent === 'Customer' && (FACETS[node.name.value] || registry.childProviders(`Customer.${node.name.value}`).length > 0)) facets.add(node.name.value);
         },
         leave() {
           depth--;

@@ -1,6 +1,6 @@
 // Builds one connector per configured source and answers which source entities feed which unified shape.
 import type { Logger } from 'pino';
-import type { HubConfig, UnifiedTarget } from '../config/schema.js';
+import type { FacetTarget, HubConfig } from '../config/schema.js';
 import { createLogger } from '../observability/logger.js';
 import { SourceConnector, type EntityReader } from './connector.js';
 import { SourceHttpClient } from './http-client.js';
@@ -19,8 +19,8 @@ export interface ChildEntityRef extends EntityRef {
 
 export class SourceRegistry {
   readonly connectors: ReadonlyMap<string, SourceConnector>;
-  private readonly recordProvidersByTarget = new Map<UnifiedTarget, readonly EntityRef[]>();
-  private readonly childProvidersByTarget = new Map<UnifiedTarget, readonly ChildEntityRef[]>();
+  private readonly recordProvidersByTarget = new Map<FacetTarget, readonly EntityRef[]>();
+  private readonly childProvidersByTarget = new Map<FacetTarget, readonly ChildEntityRef[]>();
 
   /** The Redis connection the sources' rate-limit buckets share with other replicas, if `rateLimits.redis` is set. */
   readonly sharedRateLimits: SharedRateLimits | undefined;
@@ -52,7 +52,7 @@ export class SourceRegistry {
   }
 
   /** Linked entities that provide a per-record shape (profile, marketing). */
-  recordProviders(target: UnifiedTarget): readonly EntityRef[] {
+  recordProviders(target: FacetTarget): readonly EntityRef[] {
     // Asked on every facet of every customer resolved; the sources are fixed for the registry's life.
     let providers = this.recordProvidersByTarget.get(target);
     if (!providers) {
@@ -62,8 +62,8 @@ export class SourceRegistry {
     return providers;
   }
 
-  /** Child entities (orders, tickets, events) and the linked entity that keys them. */
-  childProviders(target: UnifiedTarget): readonly ChildEntityRef[] {
+  /** Child entities (orders, tickets, events, extension lists such as Customer.subscriptions) and the linked entity that keys them. */
+  childProviders(target: FacetTarget): readonly ChildEntityRef[] {
     let providers = this.childProvidersByTarget.get(target);
     if (!providers) {
       providers = [...this.allEntities()].flatMap((e) => (e.reader.config.provides === target && e.reader.config.parent ? [{ ...e, parentEntity: e.reader.config.parent }] : []));

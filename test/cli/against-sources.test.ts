@@ -41,15 +41,16 @@ describe('rosetta check', () => {
       'crm.contact': { request: 'list GET /contacts', status: 'ok' },
       'shop.customer': { request: 'list GET /customers', status: 'ok' },
       'shop.order': { request: 'batch POST /orders/batch', status: 'ok' },
+      'shop.subscription': { request: 'batch POST /subscriptions/batch', status: 'ok' },
       'support.user': { request: 'list GET /users', status: 'ok' },
       'support.ticket': { request: 'single GET /users/{id}/tickets', status: 'ok' },
       'marketing.member': { request: 'list GET /members', status: 'ok' },
       'analytics.device': { request: 'list GET /devices', status: 'ok' },
       'analytics.event': { request: 'batch POST /events/query', status: 'ok' },
     });
-    expect(stdout).toContain('all 8 entities answered');
+    expect(stdout).toContain('all 9 entities answered');
     // One request per entity, no more.
-    expect(systems.totalRequests()).toBe(8);
+    expect(systems.totalRequests()).toBe(9);
   });
 
   test('exercises every declared read of the demo sources (lists to the end, read-backs, children, searches) and exits 0', async () => {
@@ -76,7 +77,7 @@ describe('rosetta check', () => {
     expect(rows['support.user']!.status).toBe('SOURCE_UNAVAILABLE');
     expect(rows['support.ticket']!.status).toBe('SOURCE_UNAVAILABLE');
     expect(Object.entries(rows).filter(([, r]) => r.status !== 'ok').map(([name]) => name)).toEqual(['support.user', 'support.ticket']);
-    expect(stderr).toContain('2 of 8 entities failed (sources: support)');
+    expect(stderr).toContain('2 of 9 entities failed (sources: support)');
   });
 
   test('reports a refusal by its HTTP status and a reply of the wrong shape by its error code', async () => {
@@ -91,7 +92,7 @@ describe('rosetta check', () => {
         'shop.order': 'SOURCE_BAD_RESPONSE',
       });
       expect(stderr).toContain('shop.order: no array at "orders"');
-      expect(stderr).toContain('2 of 8 entities failed (sources: crm, shop)');
+      expect(stderr).toContain('2 of 9 entities failed (sources: crm, shop)');
     } finally {
       systems.systems.crm.faults.clear();
       systems.systems.shop.faults.clear();

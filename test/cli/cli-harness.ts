@@ -2,7 +2,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { DEMO_CONFIG_PATH } from '../../src/cli/demo-config.js';
@@ -81,6 +81,8 @@ export function writeConfig(dir: string, name: string, urls: Record<SystemName, 
   for (const [system, url] of Object.entries(urls)) raw.sources[system].baseUrl = url;
   raw.server = { host: '127.0.0.1', port: 0 };
   raw.linkStore = { kind: 'sqlite', path: join(dir, `${name}.sqlite`) };
+  // The demo's extension folder is named relative to config/demo.yaml; the copy lives elsewhere.
+  raw.schema = { extensions: join(dirname(DEMO_CONFIG_PATH), raw.schema.extensions) };
   change(raw);
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, stringify(raw));

@@ -1,7 +1,7 @@
 // Adding a sixth source system takes a config entry and no code: it is linked, batched, mapped and merged like the five.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { DEMO_CONFIG_PATH, demoConfig } from '../../src/cli/demo-config.js';
@@ -81,6 +81,8 @@ beforeAll(async () => {
   // The new source is written into a copy of the demo config file: nothing else changes.
   const raw = parse(readFileSync(DEMO_CONFIG_PATH, 'utf8'));
   raw.sources.pos = POS_SOURCE(pos.app.url);
+  // The demo's extension folder is named relative to config/demo.yaml; the copy lives elsewhere.
+  raw.schema.extensions = join(dirname(DEMO_CONFIG_PATH), raw.schema.extensions);
   const file = join(mkdtempSync(join(tmpdir(), 'rosetta-')), 'with-pos.yaml');
   writeFileSync(file, stringify(raw));
   const config = demoConfig(systems.urls, { PORT: '0' }, file);

@@ -103,7 +103,8 @@ describe('the JSON Schema agrees with zod on what a config may hold', () => {
     const config = demo();
     change(config);
     expect(validate(config), JSON.stringify(validate.errors)).toBe(valid);
-    expect(() => parseConfig(config, {})).toSatisfy((run: () => unknown) => {
+    // Read as config/demo.yaml, whose extension folder (schema.extensions) is named relative to it.
+    expect(() => parseConfig(config, {}, join(ROOT, 'config/demo.yaml'))).toSatisfy((run: () => unknown) => {
       try {
         run();
         return valid;

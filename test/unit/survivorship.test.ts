@@ -67,6 +67,6 @@ describe('survivorship', () => {
   });
 
   test('no records give an empty profile with no provenance', () => {
-    expect(rule.merge([])).toEqual({ firstName: null, lastName: null, name: null, email: null, phone: null, address: null, provenance: [] });
+    expect(rule.merge([])).toEqual({ firstName: null, lastName: null, name: null, email: null, phone: null, address: null, provenance: [], extensionValues: {} });
   });
 });

@@ -1,4 +1,4 @@
-// Simulated Stripe API (customers and charges) after stripe.com/docs/api: list envelopes, starting_after cursors, bearer keys, error objects.
+// Simulated Stripe API (customers, charges, subscriptions) after stripe.com/docs/api: list envelopes, starting_after cursors, bearer keys, error objects.
 import type { IncomingHttpHeaders } from 'node:http';
 import { Reply } from '../http-app.js';
 import { idFrom, type VendorData, type VendorPerson } from './people.js';
@@ -76,6 +76,93 @@ function stripeCharge(customer: StripeCustomer, holder: VendorPerson, n: number)
   };
 }
 
+/** Plans a simulated customer subscribes to: price ID, nickname, product, monthly amount in cents, interval. */
+const PLANS = [
+  { price: 'price_1RosettaStarterMonthly0', nickname: 'Starter', product: 'prod_RosettaStarter', unitAmount: 900, interval: 'month' },
+  { price: 'price_1RosettaTeamMonthly00000', nickname: 'Team', product: 'prod_RosettaTeam', unitAmount: 4900, interval: 'month' },
+  { price: 'price_1RosettaBusinessYearly00', nickname: 'Business', product: 'prod_RosettaBusiness', unitAmount: 99000, interval: 'year' },
+] as const;
+
+/** Statuses a subscription can have (docs.stripe.com/api/subscriptions/object#subscription_object-status). */
+const SUBSCRIPTION_STATUSES = ['active', 'active', 'trialing', 'past_due', 'canceled', 'active', 'unpaid', 'incomplete_expired', 'paused'] as const;
+
+/**
+ * A customer's subscriptions: every other customer has one, every sixth a second (often an older, canceled one).
+ * Since API version 2025-03-31 the billing period sits on each subscription item, not on the subscription.
+ */
+function stripeSubscriptions(customer: StripeCustomer, holder: VendorPerson) {
+  const count = holder.index % 2 === 1 ? 0 : holder.index % 6 === 0 ? 2 : 1;
+  return Array.from({ length: count }, (_, n) => {
+    const plan = PLANS[(holder.index + n) % PLANS.length]!;
+    const status = SUBSCRIPTION_STATUSES[(holder.index / 2 + n * 4) % SUBSCRIPTION_STATUSES.length]!;
+    const created = holder.createdAt + 86_400 * (3 + n * 40);
+    const period = plan.interval === 'year' ? 365 * 86_400 : 30 * 86_400;
+    const periodStart = created + period * Math.max(0, 2 - n);
+    const ended = status === 'canceled' || status === 'incomplete_expired' ? periodStart + 86_400 : null;
+    const id = `sub_1${idFrom(holder.index * 8 + n, 37, 23)}`;
+    return {
+      id,
+      object: 'subscription',
+      application: null,
+      billing_cycle_anchor: created,
+      cancel_at: null,
+      cancel_at_period_end: status === 'active' && holder.index % 10 === 0,
+      canceled_at: ended,
+      cancellation_details: { comment: null, feedback: ended ? 'too_expensive' : null, reason: ended ? 'cancellation_requested' : null },
+      collection_method: 'charge_automatically',
+      created,
+      currency: 'usd',
+      customer: customer.id,
+      days_until_due: null,
+      default_payment_method: null,
+      description: null,
+      discounts: [],
+      ended_at: ended,
+      items: {
+        object: 'list',
+        data: [
+          {
+            id: `si_${idFrom(holder.index * 8 + n, 41, 14)}`,
+            object: 'subscription_item',
+            created,
+            current_period_end: periodStart + period,
+            current_period_start: periodStart,
+            metadata: {},
+            price: { id: plan.price, object: 'price', active: true, currency: 'usd', nickname: plan.nickname, product: plan.product, recurring: { interval: plan.interval, interval_count: 1, usage_type: 'licensed' }, type: 'recurring', unit_amount: plan.unitAmount },
+            quantity: 1 + (holder.index % 3),
+            subscription: id,
+          },
+        ],
+        has_more: false,
+        total_count: 1,
+        url: `/v1/subscription_items?subscription=${id}`,
+      },
+      latest_invoice: `in_1${idFrom(holder.index * 8 + n, 43, 23)}`,
+      livemode: false,
+      metadata: {},
+      pause_collection: status === 'paused' ? { behavior: 'void', resumes_at: null } : null,
+      start_date: created,
+      status,
+      test_clock: null,
+      trial_end: status === 'trialing' ? created + 14 * 86_400 : null,
+      trial_start: status === 'trialing' ? created : null,
+    };
+  });
+}
+
+type StripeSubscription = ReturnType<typeof stripeSubscriptions>[number];
+
+/** `status` of GET /v1/subscriptions: absent lists every subscription not canceled; `all` every one; `ended` canceled and expired. */
+function subscriptionStatusFilter(status: string | null): (subscription: StripeSubscription) => boolean {
+  if (status === null) return (s) => s.status !== 'canceled';
+  if (status === 'all') return () => true;
+  if (status === 'ended') return (s) => s.status === 'canceled' || s.status === 'incomplete_expired';
+  if (!(SUBSCRIPTION_STATUSES as readonly string[]).includes(status) && status !== 'incomplete') {
+    throw invalidRequest(400, `Invalid status: must be one of active, past_due, unpaid, canceled, incomplete, incomplete_expired, trialing, paused, all, or ended`, { param: 'status' });
+  }
+  return (s) => s.status === status;
+}
+
 /** Stripe lists newest first; `starting_after` is the ID of the last object of the previous page. */
 function listPage<T extends { id: string }>(all: readonly T[], query: URLSearchParams, url: string, kind: string) {
   const limit = intParam(query.get('limit'), 10, 1, STRIPE_MAX_LIMIT, (m) => invalidRequest(400, `Invalid limit: ${m}`, { param: 'limit' }));
@@ -111,6 +198,8 @@ export function createStripeServer(data: VendorData, options: StripeOptions = {}
     .flatMap((customer, i) => Array.from({ length: holders[i]!.children }, (_, n) => stripeCharge(customer, holders[i]!, n)))
     .sort((a, b) => b.created - a.created);
   const chargeById = new Map(charges.map((c) => [c.id, c]));
+  const subscriptions = customers.flatMap((customer, i) => stripeSubscriptions(customer, holders[i]!)).sort((a, b) => b.created - a.created);
+  const subscriptionById = new Map(subscriptions.map((s) => [s.id, s]));
 
   const app = new VendorApp(
     'stripe',
@@ -139,5 +228,15 @@ export function createStripeServer(data: VendorData, options: StripeOptions = {}
       const charge = chargeById.get(params.id);
       if (!charge) throw invalidRequest(404, `No such charge: '${params.id}'`, { code: 'resource_missing', param: 'id' });
       return new Reply(200, charge);
+    })
+    .get('/v1/subscriptions', ({ query }) => {
+      const customer = query.get('customer');
+      const wanted = subscriptionStatusFilter(query.get('status'));
+      return listPage(subscriptions.filter((s) => (customer === null || s.customer === customer) && wanted(s)), query, '/v1/subscriptions', 'subscription');
+    })
+    .get('/v1/subscriptions/:id', ({ params }) => {
+      const subscription = subscriptionById.get(params.id);
+      if (!subscription) throw invalidRequest(404, `No such subscription: '${params.id}'`, { code: 'resource_missing', param: 'id' });
+      return subscription;
     });
 }
