@@ -193,8 +193,8 @@ export const ERROR_CATALOGUE = {
   SOURCE_REJECTED: {
     status: 200,
     retriable: false,
-    surfaces: ['graphql'],
-    description: "In a write receipt (`SourceWrite.error.code`): the source refused the write with a 4xx (invalid or conflicting values, a record it no longer has); the message is the source's own reason with personal values, numbers and URLs replaced.",
+    surfaces: ['graphql', 'cli'],
+    description: "A source refused the request with a 4xx other than 401, 403, 408 and 429: in a write receipt (`SourceWrite.error.code`), the write (invalid or conflicting values, a record it no longer has); beside partial data, a read (404 aside: a parameter the API does not take, a page size over its maximum, usually the config's to fix). Not retried, not counted by the circuit breaker; the message is the source's own reason with personal values, numbers and URLs replaced.",
   },
   SOURCE_VALUE_INVALID: {
     status: 200,

@@ -36,7 +36,7 @@ const PUBLIC_REASON: Record<SourceErrorCode, string> = {
   SOURCE_BAD_RESPONSE: 'sent a response the hub could not read',
   SOURCE_RATE_LIMITED: 'is rate limiting the hub',
   SOURCE_AUTH_FAILED: "refused the hub's credentials",
-  SOURCE_REJECTED: 'refused the write',
+  SOURCE_REJECTED: 'refused the request',
   CIRCUIT_OPEN: 'is failing; the hub is not calling it for now',
   UPSTREAM_BUDGET_EXCEEDED: "was not called: the request used up its upstream-call budget (limits.maxUpstreamCalls)",
 };
@@ -144,9 +144,11 @@ export function sanitizeSourceMessage(message: string): string {
 }
 
 /**
- * A write the source refused on its merits (a 4xx other than 401, 403, 408 and 429): invalid or conflicting values,
- * a record it no longer has. Sending the same write again cannot help. Its message is the source's own, sanitised,
- * because "email has already been taken" is what the caller needs to fix the write.
+ * A request the source refused on its merits (a 4xx other than 401, 403, 408 and 429; for reads, 404 aside): a write's
+ * invalid or conflicting values, a record it no longer has; a read's parameter the API does not take (a page size
+ * over its maximum, a filter it does not know). Sending it again cannot help, and the source is not in trouble, so
+ * it is neither retried nor counted by the breaker. Its message is the source's own, sanitised, because "email has
+ * already been taken" or "per_page must be at most 150" is what the operator needs to fix the write or the config.
  */
 export class SourceRejectedError extends SourceError {
   readonly code = ErrorCode.SOURCE_REJECTED;
@@ -158,13 +160,15 @@ export class SourceRejectedError extends SourceError {
     detail: string,
     readonly status: number,
     body: string,
+    /** What was refused: a write (the default) or a read. */
+    readonly refused: 'write' | 'read' = 'write',
   ) {
     super(source, detail);
     const message = sourceMessageOf(body);
     this.sourceMessage = message === null ? `HTTP ${status}` : sanitizeSourceMessage(message) || `HTTP ${status}`;
   }
   override get publicMessage(): string {
-    return `source "${this.source}" refused the write (HTTP ${this.status}): ${this.sourceMessage}`;
+    return `source "${this.source}" refused the ${this.refused} (HTTP ${this.status}): ${this.sourceMessage}`;
   }
 }
 

@@ -369,6 +369,11 @@ export class SourceHttpClient {
     if (code === 429) throw new SourceRateLimitedError(this.source, `${request.operation}: 429`, retryAfterMs(reader.retryAfter));
     // A write the source answers 4xx (but 408, a timeout) was refused on its merits: saying why is the whole point.
     if (request.write && code >= 400 && code < 500 && code !== 408) throw new SourceRejectedError(this.source, `${request.operation}: HTTP ${code}`, code, text);
+    // A read the source answers 4xx (but 404, 408) was refused as sent (a parameter it does not take, a page size over
+    // its maximum): a config problem to show with the source's reason, not an outage to retry or count against it.
+    if (!request.write && code >= 400 && code < 500 && code !== 404 && code !== 408) {
+      throw new SourceRejectedError(this.source, `${request.operation}: HTTP ${code}`, code, text, 'read');
+    }
     if (code >= 400) {
       const retryAfter = code === 503 ? retryAfterMs(reader.retryAfter) : undefined;
       throw new SourceUnavailableError(this.source, `${request.operation}: HTTP ${code}`, code, retryAfter === undefined ? {} : { retryAfterMs: retryAfter });

@@ -1,7 +1,7 @@
 // Reaches every entity of every configured source with its cheapest declared read, reporting status and latency.
 import type { HubConfig } from '../config/schema.js';
 import type { EntityReader, RequestShape } from './connector.js';
-import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceUnavailableError } from './errors.js';
+import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRejectedError, SourceUnavailableError } from './errors.js';
 import { compileSingularPath } from './json-path.js';
 import { Deadline } from './policies/deadline.js';
 import { SourceRegistry } from './registry.js';
@@ -51,7 +51,7 @@ function withoutRetries(config: HubConfig): HubConfig {
 }
 
 function statusOf(error: unknown): string {
-  if ((error instanceof SourceUnavailableError || error instanceof SourceAuthFailedError) && error.status !== undefined) return String(error.status);
+  if ((error instanceof SourceUnavailableError || error instanceof SourceAuthFailedError || error instanceof SourceRejectedError) && error.status !== undefined) return String(error.status);
   if (error instanceof SourceError) return error.code;
   return 'ERROR';
 }
