@@ -4,7 +4,7 @@
 import nodeCluster, { type Worker } from 'node:cluster';
 import { Client } from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
@@ -281,9 +281,7 @@ describe('each invalidation reaches each worker once', () => {
   async function allNotified(): Promise<typeof notified> {
     const sentinel = `sentinel-${Math.random().toString(36).slice(2)}`;
     await listener.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify({ origin: sentinel, schema, ids: [] })]);
-    const deadline = Date.now() + DEADLINE_MS;
-    while (!notified.some((n) => n.origin === sentinel) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(notified.some((n) => n.origin === sentinel)).toBe(true);
+    await vi.waitFor(() => expect(notified.some((n) => n.origin === sentinel)).toBe(true), { timeout: DEADLINE_MS, interval: 20 });
     return notified;
   }
 

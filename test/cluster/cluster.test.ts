@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
@@ -162,16 +162,18 @@ describe('restarts', () => {
     const [victim] = cluster.livingWorkers();
     process.kill(victim!.pid, 'SIGKILL');
     // Starting a worker takes seconds (it loads the hub's TypeScript); the bound is generous, nothing is timed.
-    const deadline = Date.now() + 30_000;
     const answeredBy = new Set<number>();
-    let replacement: { worker: number; pid: number } | undefined;
-    while (Date.now() < deadline && !(replacement && answeredBy.has(replacement.pid))) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      replacement = cluster.livingWorkers().find((w) => w.worker === victim!.worker && w.pid !== victim!.pid);
-      if (replacement) for (const answer of await Promise.all(Array.from({ length: ROUND }, healthz))) answeredBy.add(answer.body.pid);
-    }
-    expect(replacement).toBeDefined();
-    expect(answeredBy).toContain(replacement!.pid);
+    const replacement = await vi.waitFor(
+      async () => {
+        const started = cluster.livingWorkers().find((w) => w.worker === victim!.worker && w.pid !== victim!.pid);
+        if (!started) throw new Error(`worker ${victim!.worker} has not been started again yet`);
+        for (const answer of await Promise.all(Array.from({ length: ROUND }, healthz))) answeredBy.add(answer.body.pid);
+        if (!answeredBy.has(started.pid)) throw new Error(`worker ${victim!.worker} (pid ${started.pid}) has not answered yet`);
+        return started;
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    expect(answeredBy).toContain(replacement.pid);
     expect(answeredBy).not.toContain(victim!.pid);
   });
 });

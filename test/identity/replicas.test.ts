@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
@@ -81,14 +81,16 @@ async function customerOn(replica: Replica, id: string): Promise<CustomerAnswer 
   return body.data!.customer;
 }
 
-/** Asks the replica until `accept` holds for its answer; returns that answer, or the last one when time is up. */
-async function pollCustomer(replica: Replica, id: string, accept: (answer: CustomerAnswer | null) => boolean): Promise<CustomerAnswer | null> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const answer = await customerOn(replica, id);
-    if (accept(answer) || Date.now() > deadline) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+/** Asks the replica until `accept` holds for its answer and returns that answer; fails after DEADLINE_MS naming the last. */
+function pollCustomer(replica: Replica, id: string, accept: (answer: CustomerAnswer | null) => boolean): Promise<CustomerAnswer | null> {
+  return vi.waitFor(
+    async () => {
+      const answer = await customerOn(replica, id);
+      if (!accept(answer)) throw new Error(`the replica still answers ${JSON.stringify(answer)}`);
+      return answer;
+    },
+    { timeout: DEADLINE_MS, interval: 25 },
+  );
 }
 
 const schemas = new TestSchemas();

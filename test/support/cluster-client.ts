@@ -3,6 +3,7 @@
 import { request } from 'node:http';
 import type { Dataset, ShopCustomer } from '../../src/demo/dataset.js';
 import type { LinkStore } from '../../src/identity/store.js';
+import { vi } from 'vitest';
 
 export interface Answer<T = any> {
   status: number;
@@ -43,17 +44,19 @@ export async function graphqlOnNewConnection<T = any>(graphqlUrl: string, query:
 }
 
 /**
- * Asks `times` times in a row, each on a new connection, until every answer passes `accept` or `deadlineMs` passes;
- * returns the last round's answers.
+ * Asks `times` times in a row, each on a new connection, until every answer of a round passes `accept`; returns that
+ * round's answers, or fails after `deadlineMs` naming the last round's.
  */
-export async function untilEveryAnswer<T>(ask: () => Promise<T>, accept: (answer: T) => boolean, { times, deadlineMs }: { times: number; deadlineMs: number }): Promise<T[]> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const answers: T[] = [];
-    for (let i = 0; i < times; i++) answers.push(await ask());
-    if (answers.every(accept) || Date.now() > deadline) return answers;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+export function untilEveryAnswer<T>(ask: () => Promise<T>, accept: (answer: T) => boolean, { times, deadlineMs }: { times: number; deadlineMs: number }): Promise<T[]> {
+  return vi.waitFor(
+    async () => {
+      const answers: T[] = [];
+      for (let i = 0; i < times; i++) answers.push(await ask());
+      if (!answers.every(accept)) throw new Error(`not every answer passes yet; the last round: ${JSON.stringify(answers)}`);
+      return answers;
+    },
+    { timeout: deadlineMs, interval: 25 },
+  );
 }
 
 /**

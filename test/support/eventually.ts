@@ -1,12 +1,14 @@
-// Polling for what another process or connection does by itself (a NOTIFY arriving, a cache dropping an entry).
+// Waiting for what another process or connection does by itself (a NOTIFY arriving, a cache dropping an entry).
+import { vi } from 'vitest';
 
-/** Resolves with the first value `probe` returns that is not undefined, polling until `ms` have passed. */
-export async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 5_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`nothing within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Resolves with the first value `probe` returns that is not undefined, asking again (vi.waitFor) for up to `ms`. */
+export function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 5_000): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (value === undefined) throw new Error(`nothing yet (waiting up to ${ms} ms)`);
+      return value;
+    },
+    { timeout: ms, interval: 20 },
+  );
 }
