@@ -20,10 +20,12 @@ import { syncLinks } from '../src/identity/sync.js';
 import { createServices } from '../src/server/hub.js';
 import type { SourceRegistry } from '../src/sources/registry.js';
 import { DEPENDENCY_DEPTH, idealOfSent, idealOperations, idealRequests, openLoopCapFloorMs, sourceCapFloorMs, sourceUtilisation, type OperationCounts } from './ideal.js';
+import { chooseHubBuild, type HubBuild } from './hub-build.js';
 import { drive, type LoadResult } from './load.js';
 import { driveOpenLoop, type OpenLoopResult } from './open-loop.js';
 import { PHASES, summariseProfile, type ProfileSummary } from './profile-summary.js';
 import { BENCH_QUERIES, type BenchQuery, type QueryName } from './queries.js';
+import { countRecipe, RECIPE_CASES, type RecipeCount } from './recipes.js';
 import { buildPeerWorkloads, PEER_SCENARIOS, type PeerScenarioName, type PeerWorkItem } from './peer-queries.js';
 import type { ProcessUsage, ServerKind } from './server-process.js';
 import { startServerProcess, type ServerHandle } from './servers.js';
@@ -67,6 +69,10 @@ interface BenchOptions {
   openLoopShare: number;
   /** Run the peer (GraphQL Mesh) scenarios, when it is installed. */
   peer: boolean;
+  /** Count the recipe sources' upstream requests (HubSpot, Stripe) against the ideal. */
+  recipes: boolean;
+  /** The hub's code: the production build, the sources, or the build when it is current (hub-build.ts). */
+  hubBuild: HubBuild | 'auto';
   out: string;
 }
 
@@ -100,6 +106,11 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--queries <list>', 'queries to run: context,page,field', listOf<QueryName>(['context', 'page', 'field']), ['context', 'page', 'field'] as QueryName[])
     .option('--servers <list>', `servers to drive: ${SERVER_KINDS.join(',')}`, listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
     .option('--open-loop-duration <s>', 'seconds of each open-loop phase (0: none; default: --duration)', nonNegativeInteger)
+    .option('--hub-build <which>', 'the hub from dist (the production build), src, or auto: dist when it is current', (raw: string) => {
+      if (raw !== 'dist' && raw !== 'src' && raw !== 'auto') throw new InvalidArgumentError('expected dist, src or auto');
+      return raw;
+    }, 'auto')
+    .option('--no-recipes', 'skip the recipe sources (HubSpot, Stripe) counted pass')
     .option('--no-peer', 'skip the peer (GraphQL Mesh) scenarios even when bench/peer/ is installed')
     .option('--open-loop-share <x>', "the open loop's rate as a share of the hub's closed-loop maximum", shareOf, 0.5)
     .option('--cpu-prof', "profile the hub's and the reference's measured phases (V8 sampling) and compare them by phase", false)
@@ -613,6 +624,8 @@ async function main(): Promise<void> {
   const loadAverageAtStart = loadavg()[0]!;
   console.log(`Rosetta bench: ${options.people} people, L = ${options.latency} ms, concurrency ${options.concurrency}, hub workers ${options.workers}, ${options.duration} s per phase (+${options.warmup} s warm-up), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
 
+  const hubBuild = chooseHubBuild(options.hubBuild);
+  console.log(`hub code: ${hubBuild.why}; every server with NODE_ENV=production`);
   const workDir = mkdtempSync(join(tmpdir(), 'rosetta-bench-'));
   const linkDb = join(workDir, 'links.sqlite');
   const profileDir = join(RESULTS_DIR, 'profiles');
@@ -634,7 +647,7 @@ async function main(): Promise<void> {
     if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
     for (const kind of options.servers) {
       const serverConfig = kind === 'cached' ? withRecordCache(config, CACHED_RECORDS) : config;
-      servers.push(await startServerProcess(kind, { config: serverConfig, workers: options.workers }));
+      servers.push(await startServerProcess(kind, { config: serverConfig, workers: options.workers, build: hubBuild.build }));
     }
     const memoryAtStart = new Map<ServerKind, ProcessUsage>();
     for (const server of servers) memoryAtStart.set(server.kind, await server.usage({ collectGarbage: true }));
@@ -696,6 +709,15 @@ async function main(): Promise<void> {
       openLoop.push(...(await runOpenLoop(query, bodies, phases, servers, systems, services.registry, options)));
     }
 
+    const recipes: RecipeCount[] = [];
+    if (options.recipes) {
+      for (const recipe of RECIPE_CASES) {
+        process.stdout.write(`recipe ${recipe.vendor} (${recipe.shape}): counting… `);
+        recipes.push(await countRecipe(recipe, { people: Math.min(options.people, 500), pages: 4 }));
+        console.log(`${recipes.at(-1)!.upstreamPerPage} upstream requests per page of 50 (ideal ${recipes.at(-1)!.idealPerPage})`);
+      }
+    }
+
     let peerPhases: PeerPhase[] = [];
     const hubServer = servers.find((s) => s.kind === 'rosetta');
     if (options.peer && !PEER_INSTALLED) console.log('peer (GraphQL Mesh) not installed: `npm run bench:peer-install` adds it to bench/peer/ (bench/README.md)');
@@ -718,7 +740,8 @@ async function main(): Promise<void> {
     for (const server of servers.splice(0)) await server.stop();
 
     const comparisons = compare(phases, options, services.registry);
-    const targets = [...checkTargets(phases, openLoop, comparisons, options, rss), ...peerTargets(peerPhases)];
+    const recipeTargets: TargetCheck[] = recipes.map((r) => ({ target: `recipe ${r.vendor}, ${r.shape}: upstream requests = ideal`, measured: `${r.upstreamPerPage} vs ${r.idealPerPage} per page of 50 (${Object.entries(r.routesPerPage).map(([route, n]) => `${route} ${n}`).join(', ')})`, met: r.upstreamPerPage === r.idealPerPage }));
+    const targets = [...checkTargets(phases, openLoop, comparisons, options, rss), ...peerTargets(peerPhases), ...recipeTargets];
     printQueryTables(phases, openLoop, targets, options);
     printPeerTables(peerPhases, targets, options);
     printReport(phases, comparisons, options);
@@ -734,11 +757,12 @@ async function main(): Promise<void> {
     const report = {
       startedAt: startedAt.toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: process.platform, loadAverageAtStart },
-      settings: { ...options, out: undefined, dependencyDepth: DEPENDENCY_DEPTH, countedSamples: COUNTED_SAMPLES, lookups: LOOKUPS },
+      settings: { ...options, out: undefined, hubBuild: hubBuild.build, dependencyDepth: DEPENDENCY_DEPTH, countedSamples: COUNTED_SAMPLES, lookups: LOOKUPS },
       linkTable: { customers: sync.customers, records: sync.records },
       phases,
       openLoop,
       peer: peerPhases,
+      recipes,
       comparisons,
       hubMemoryMb: memory,
       targets,

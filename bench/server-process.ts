@@ -10,6 +10,7 @@ import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { authHeaders } from '../src/sources/credentials.js';
 import { startHubCluster, type RunningCluster } from '../src/server/cluster.js';
 import { startHub } from '../src/server/hub.js';
+import type { HubBuild } from './hub-build.js';
 import { startNaiveBaseline } from './naive-baseline.js';
 import { startReferenceHub } from './reference/server.js';
 
@@ -21,7 +22,7 @@ export type ServerKind = 'rosetta' | 'cached' | 'reference' | 'baseline' | 'mesh
 
 export type ParentMessage =
   /** The parent's parsed config, so both servers and the ideal-cost model read one and the same. */
-  | { type: 'start'; server: ServerKind; config: HubConfig; /** Hub worker processes (node:cluster) when above 1. */ workers?: number }
+  | { type: 'start'; server: ServerKind; config: HubConfig; /** Hub worker processes (node:cluster) when above 1. */ workers?: number; /** Where the hub's code comes from (hub-build.ts); src by default. */ build?: HubBuild }
   /** `collectGarbage` first runs a full GC (the process starts with --expose-gc), so the heap figure is live data only. */
   | { type: 'usage'; collectGarbage?: boolean }
   /** Starts or stops V8's sampling profiler in this process (the measured phase alone, not start-up); stop writes `file`. */
@@ -55,6 +56,14 @@ async function startPeer(config: HubConfig): Promise<{ url: string; close(): Pro
   return startMeshPeer({ crm: source('crm'), shop: source('shop') });
 }
 
+/** The hub's entry points, from the TypeScript sources or from the production build in dist/. */
+async function hubModules(build: HubBuild): Promise<{ startHub: typeof startHub; startHubCluster: typeof startHubCluster; SqliteLinkStore: typeof SqliteLinkStore }> {
+  if (build === 'src') return { startHub, startHubCluster, SqliteLinkStore };
+  const dist = (path: string) => import(new URL(`../dist/src/${path}`, import.meta.url).href);
+  const [hub, hubCluster, store] = await Promise.all([dist('server/hub.js'), dist('server/cluster.js'), dist('identity/sqlite-store.js')]);
+  return { startHub: hub.startHub, startHubCluster: hubCluster.startHubCluster, SqliteLinkStore: store.SqliteLinkStore };
+}
+
 async function start(message: Extract<ParentMessage, { type: 'start' }>): Promise<() => Promise<void>> {
   const { config } = message;
   if (config.linkStore.kind !== 'sqlite') throw new Error('the benchmark shares a SQLite link table between processes');
@@ -64,16 +73,17 @@ async function start(message: Extract<ParentMessage, { type: 'start' }>): Promis
     return () => peer.close();
   }
   const isHub = message.server === 'rosetta' || message.server === 'cached';
+  const code = await hubModules(isHub ? (message.build ?? 'src') : 'src');
   if (isHub && (message.workers ?? 1) > 1) {
     // Each worker opens the link table itself; this process is the cluster's primary.
-    const hub = await startHubCluster(config, { workers: message.workers! });
+    const hub = await code.startHubCluster(config, { workers: message.workers! });
     cluster = hub;
     send({ type: 'ready', url: hub.url });
     return () => hub.close();
   }
-  const store = new SqliteLinkStore(config.linkStore.path);
+  const store = new code.SqliteLinkStore(config.linkStore.path);
   if (isHub) {
-    const hub = await startHub(config, { store });
+    const hub = await code.startHub(config, { store });
     send({ type: 'ready', url: hub.url });
     return () => hub.close();
   }

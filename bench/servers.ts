@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HubConfig } from '../src/config/schema.js';
+import type { HubBuild } from './hub-build.js';
 import type { ChildMessage, ParentMessage, ProcessUsage, ServerKind } from './server-process.js';
 
 const SERVER_PROCESS = fileURLToPath(new URL('./server-process.ts', import.meta.url));
@@ -49,6 +50,8 @@ export interface StartServerOptions {
   config: HubConfig;
   /** Hub worker processes (`server.workers`); the baseline ignores it. */
   workers?: number;
+  /** The hub's code: the production build (dist/) or the TypeScript sources; the other servers ignore it. */
+  build?: HubBuild;
 }
 
 export async function startServerProcess(kind: ServerKind, options: StartServerOptions): Promise<ServerHandle> {
@@ -63,7 +66,7 @@ export async function startServerProcess(kind: ServerKind, options: StartServerO
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = nextMessage(child, 'ready');
   const config: HubConfig = { ...options.config, mode: options.config.mode ?? 'development' };
-  child.send({ type: 'start', server: kind, config, ...(options.workers ? { workers: options.workers } : {}) } satisfies ParentMessage);
+  child.send({ type: 'start', server: kind, config, ...(options.workers ? { workers: options.workers } : {}), ...(options.build ? { build: options.build } : {}) } satisfies ParentMessage);
   let url: string;
   try {
     ({ url } = await ready);
