@@ -133,6 +133,25 @@ describe('updateCustomerProfile against the CRM', () => {
     }
   });
 
+  test('a PATCH is retried only with an idempotency key: with one, a 503 then a success applies it once; without one, it is sent once and FAILED', async () => {
+    const [a, b] = await customersWith(t, ['crm.contact'], ['shop.customer', 'support.user']).then((found) => found.slice(2));
+    const crm = t.systems.systems.crm;
+    try {
+      crm.faults.set([{ kind: 'status', status: 503, route: 'PATCH /contacts/:id', times: 1 }]);
+      const keyed = await t.graphql(UPDATE, { variables: { id: a!.customerId, input: { address: { city: 'Lisbon' } }, key: 'retry-key-1' } });
+      expect(keyed.errors).toBeUndefined();
+      expect(crmPatches(t)).toBe(2);
+      expect(bySource(keyed.data.updateCustomerProfile.writes, 'crm').map((w) => w.status)).toEqual(['APPLIED']);
+      t.resetStats();
+      crm.faults.set([{ kind: 'status', status: 503, route: 'PATCH /contacts/:id', times: 1 }]);
+      const unkeyed = await t.graphql(UPDATE, { variables: { id: b!.customerId, input: { address: { city: 'Porto' } } } });
+      expect(crmPatches(t)).toBe(1);
+      expect(bySource(unkeyed.data.updateCustomerProfile.writes, 'crm').map((w) => [w.status, w.error?.code])).toEqual([['FAILED', 'SOURCE_UNAVAILABLE']]);
+    } finally {
+      crm.faults.clear();
+    }
+  });
+
   test('a repeated idempotency key returns the first receipt and writes nothing; the key with another input is refused', async () => {
     const [customer] = await customersWith(t, ['crm.contact', 'shop.customer']).then((found) => found.slice(3));
     const variables = { id: customer!.customerId, input: { phone: '+1 415 555 0123' }, key: 'key-7f3a' };
@@ -170,6 +189,21 @@ describe('updateCustomerProfile against the CRM', () => {
     const found = await t.graphql('query($v: String!) { customerByIdentity(kind: EMAIL, value: $v) { id } }', { variables: { v: 'linked.after.write@example.org' } });
     expect(found.data.customerByIdentity.id).toBe(customer!.customerId);
     expect(t.systems.totalRequests()).toBe(0);
+  });
+
+  test("a written email another customer's record holds merges the two customers, as a webhook bringing it would", async () => {
+    const [writer] = await customersWith(t, ['crm.contact'], ['shop.customer', 'support.user', 'marketing.member']).then((found) => found.slice(4));
+    const [holder] = await customersWith(t, ['shop.customer'], ['crm.contact']).then((found) => found.slice(3));
+    const shopId = records(holder!.links, 'shop', 'customer')[0]!;
+    const held = (await (await fetch(`${t.systems.urls.shop}/customers/${shopId}`)).json()) as { customer: { contact_email: string } };
+    const response = await t.graphql(`mutation($id: ID!, $input: ProfileInput!) { updateCustomerProfile(id: $id, input: $input) { writes { source status } customer { id mergedIds identities { source recordId } } } }`, {
+      variables: { id: writer!.customerId, input: { email: held.customer.contact_email } },
+    });
+    expect(response.errors).toBeUndefined();
+    const customer = response.data.updateCustomerProfile.customer;
+    expect(customer.identities.map((i: { source: string; recordId: string }) => `${i.source}:${i.recordId}`)).toContain(`shop:${shopId}`);
+    expect([customer.id, ...customer.mergedIds].sort()).toEqual([writer!.customerId, holder!.customerId].sort());
+    expect((await t.store.getCustomers([holder!.customerId])).get(holder!.customerId)!.customerId).toBe(customer.id);
   });
 
   test('subscribers hear of each record written', async () => {
