@@ -1,6 +1,6 @@
 // /readyz tells the truth about the link store: a store that cannot take writes (here a read-only SQLite file) is not
 // ready, refused PII reads are logged and counted as errors, and an internal failure is logged once with its cause
-// and request ID while the client sees only "internal error".
+// and request ID while the client sees only "internal error" (a GraphQL mutation and a webhook delivery alike).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +8,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { parseConfig } from '../../src/config/load.js';
+import { signTimestamped } from '../../src/demo/webhook-emitter.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import { startHub, type RunningHub } from '../../src/server/hub.js';
@@ -85,4 +86,21 @@ test('a forget that fails answers "internal error" and logs its cause once, with
   const logged = logs.filter((l) => l.msg === 'internal error' && l.requestId === 'forget-1');
   expect(logged).toHaveLength(1);
   expect(logged[0]).toMatchObject({ path: 'forgetCustomer', err: { message: expect.stringMatching(/readonly/i) } });
+});
+
+test('a webhook delivery the store cannot take answers 500 INTERNAL_SERVER_ERROR and logs its cause once, with the request ID', async () => {
+  const body = JSON.stringify({ type: 'upsert', entity: 'contact', record: { id: 'C-777001', primary_email: 'read.only@example.net', first_name: 'Read', last_name: 'Only', updated_at: new Date().toISOString() } });
+  const response = await fetch(hub.url.replace('/graphql', '/webhooks/crm'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': 'webhook-1', 'x-rosetta-signature': signTimestamped(body, 'demo-crm-webhook-secret') },
+    body,
+  });
+  expect(response.status).toBe(500);
+  expect(response.headers.get('x-request-id')).toBe('webhook-1');
+  const answer = await response.text();
+  expect(JSON.parse(answer)).toEqual({ error: 'INTERNAL_SERVER_ERROR', requestId: 'webhook-1' });
+  expect(answer).not.toMatch(/readonly|sqlite/i);
+  const logged = logs.filter((l) => l.requestId === 'webhook-1' && l.level >= 50);
+  expect(logged).toHaveLength(1);
+  expect(logged[0]).toMatchObject({ msg: 'webhook delivery could not be applied', source: 'crm', err: { message: expect.stringMatching(/readonly/i) } });
 });
