@@ -130,9 +130,16 @@ function recordsOf(message: Record<string, unknown>): RecordKey[] | 'all' | null
 }
 
 /**
+ * Whether other processes' changes reach this one. While `reconnecting`, they do not: what this process caches may
+ * be stale without it knowing, so readiness reports it (`notifications_lost`) until LISTEN is in effect again.
+ */
+export type ListenState = { kind: 'listening' } | { kind: 'reconnecting'; since: Date; cause: string } | { kind: 'closed' };
+
+/**
  * Holds one dedicated connection LISTENing on both channels and hands other processes' invalidations of
- * this schema to the subscribers. A lost connection is re-established with backoff; notifications sent
- * while it was down are lost, so a reconnect invalidates everything.
+ * this schema to the subscribers. A lost connection is re-established with backoff, for as long as it takes (a
+ * database dropped and recreated included); notifications sent while it was down are lost, so a reconnect
+ * invalidates everything.
  */
 export class InvalidationSubscriber {
   private readonly listeners = new Set<InvalidationListener>();
@@ -142,6 +149,7 @@ export class InvalidationSubscriber {
   private retryMs = MIN_RETRY_MS;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private listenState: ListenState = { kind: 'listening' };
 
   private constructor(
     private readonly connect: () => Client,
@@ -155,6 +163,10 @@ export class InvalidationSubscriber {
     const subscriber = new InvalidationSubscriber(options.connect, options.origin, options.schema, options.logger);
     await subscriber.listen();
     return subscriber;
+  }
+
+  get state(): ListenState {
+    return this.listenState;
   }
 
   subscribe(listener: InvalidationListener): () => void {
@@ -190,6 +202,7 @@ export class InvalidationSubscriber {
     }
     this.client = client;
     this.retryMs = MIN_RETRY_MS;
+    this.listenState = { kind: 'listening' };
   }
 
   private lost(client: Client, error: Error): void {
@@ -197,6 +210,7 @@ export class InvalidationSubscriber {
     this.client = null;
     client.end().catch(() => undefined); // the connection is gone either way; `error` says why
     if (this.closed) return;
+    this.listenState = { kind: 'reconnecting', since: new Date(), cause: error.message };
     this.logger.warn({ err: error }, 'invalidation LISTEN connection (links and records) lost; reconnecting');
     this.scheduleReconnect();
   }
@@ -214,6 +228,7 @@ export class InvalidationSubscriber {
         },
         (error: unknown) => {
           if (this.closed) return;
+          if (this.listenState.kind === 'reconnecting') this.listenState = { ...this.listenState, cause: (error as Error).message };
           this.logger.warn({ err: error, retryMs: this.retryMs }, 'invalidation LISTEN connection (links and records) reconnect failed');
           this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
           this.scheduleReconnect();
@@ -250,6 +265,7 @@ export class InvalidationSubscriber {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.listenState = { kind: 'closed' };
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const client = this.client;
     this.client = null;

@@ -330,7 +330,9 @@ export class PostgresLinkStore implements LinkStore {
     try {
       await PostgresLinkStore.migrate(pool, schema);
       const origin = randomUUID();
-      const subscriber = await InvalidationSubscriber.start({ connect: () => new Client(connection), origin, schema, logger });
+      // TCP keep-alive: a LISTEN connection that dies without a FIN (a failover, a dropped NAT entry) only ever reads,
+      // and would otherwise look idle, and alive, for ever.
+      const subscriber = await InvalidationSubscriber.start({ connect: () => new Client({ ...connection, keepAlive: true }), origin, schema, logger });
       return new PostgresLinkStore(pool, subscriber, origin, schema, logger, options.forgetSecret ? new ForgottenKeys(options.forgetSecret) : null);
     } catch (error) {
       await pool.end();
@@ -897,6 +899,10 @@ export class PostgresLinkStore implements LinkStore {
         e.at, e.requestId, e.actor, JSON.stringify(e.roles), e.action, e.customerId, JSON.stringify(e.fields), e.detail,
       ]);
       healthy = true;
+      // The store serves, but without LISTEN this process cannot hear other replicas' merges and forgets: it would
+      // answer from links they have changed. Checked last, so a store that is down is reported as such.
+      const listen = this.subscriber.state;
+      if (listen.kind !== 'listening') return { condition: 'notifications_lost', cause: listen.kind === 'closed' ? 'the store is closed' : `since ${listen.since.toISOString()}: ${listen.cause}` };
       return { condition: 'ok' };
     } catch (error) {
       return { condition: (error as { condition?: StoreHealth['condition'] }).condition ?? 'unreachable', cause: (error as Error).message };

@@ -113,8 +113,11 @@ export interface StoredLinkHistoryEntry extends LinkHistoryEntry {
   seq: number;
 }
 
-/** Why a store cannot serve; `ok` when it can. */
-export type StoreCondition = 'ok' | 'unreachable' | 'read_only' | 'schema_missing' | 'schema_outdated' | 'audit_unavailable';
+/**
+ * Why a store cannot serve; `ok` when it can. `notifications_lost`: a PostgreSQL store whose LISTEN connection is down,
+ * so other replicas' changes do not reach this process's caches until it is re-established.
+ */
+export type StoreCondition = 'ok' | 'unreachable' | 'read_only' | 'schema_missing' | 'schema_outdated' | 'audit_unavailable' | 'notifications_lost';
 
 export interface StoreHealth {
   condition: StoreCondition;

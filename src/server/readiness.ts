@@ -7,7 +7,7 @@ import { sendJson, type ExtraRoute } from './http.js';
 
 export interface Readiness {
   status: 'ready' | 'not_ready';
-  /** `ok`, or why the store cannot serve: unreachable, read_only, schema_missing, schema_outdated, audit_unavailable. */
+  /** `ok`, or why the store cannot serve: unreachable, read_only, schema_missing, schema_outdated, audit_unavailable, notifications_lost. */
   linkStore: StoreCondition;
   sources: Record<string, SourceHealth>;
 }
