@@ -64,13 +64,14 @@ export function progressViewFor(config: HubConfig): ProgressView {
  * Runs the sync with a progress view. The sync's page callback does not say whether a page was an entity's
  * last; the cursor it has just saved does (a completed pass has `completedAt`), so each page reads it back.
  */
-export async function syncWithProgress(config: HubConfig, store: LinkStore, view: ProgressView): Promise<SyncSummary> {
+export async function syncWithProgress(config: HubConfig, store: LinkStore, view: ProgressView, options: { full?: boolean } = {}): Promise<SyncSummary> {
   const services = createServices(config, store);
   const reads: Promise<void>[] = [];
   try {
     return await syncLinks(
       { registry: services.registry, links: services.links, store },
       {
+        full: options.full ?? false,
         onPage: (p) => {
           reads.push(store.getSyncCursor(p.source, p.entity).then((cursor) => view.page(p, cursor?.completedAt != null)));
         },
@@ -85,5 +86,10 @@ export async function syncWithProgress(config: HubConfig, store: LinkStore, view
 
 export function printSummary(summary: SyncSummary): void {
   console.log(`read ${summary.records} records: ${summary.customers} customers, ${summary.customersChanged} changed, ${summary.merges} merges, ${summary.conflicts} conflicts to review, in ${summary.ms} ms`);
-  console.log(formatTable(['entity', 'records', 'pages', 'resumed'], summary.entities.map((e) => [`${e.source}.${e.entity}`, e.records, e.pages, e.resumed ? 'yes' : 'no'])));
+  console.log(
+    formatTable(
+      ['entity', 'pass', 'records', 'pages', 'resumed', 'reconciled'],
+      summary.entities.map((e) => [`${e.source}.${e.entity}`, e.mode === 'full' ? 'full' : `changed since ${e.since}`, e.records, e.pages, e.resumed ? 'yes' : 'no', e.reconciled]),
+    ),
+  );
 }

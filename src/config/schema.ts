@@ -190,6 +190,31 @@ const listEndpoint = z
   .describe('every record, page by page: what sync reads to build the link table');
 export type ListEndpoint = z.infer<typeof listEndpoint>;
 
+/** `30m`, `12h`, `7d`: a duration in whole seconds, minutes, hours or days, as milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(s|m|h|d)$/, 'a duration such as "30m", "12h" or "7d"')
+  .transform((text) => Number(text.slice(0, -1)) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1) as 's' | 'm' | 'h' | 'd']);
+
+/**
+ * How `rosetta sync` reads an entity after its first complete pass. With `modifiedSince`, a pass reads only the records
+ * changed since the last one (the list template sends `{since}`) and deletes nothing; a full pass, which reconciles
+ * deletions, runs when `fullEvery` has passed since the last one, or on `rosetta sync --full`.
+ */
+const syncSchedule = z
+  .strictObject({
+    modifiedSince: z
+      .strictObject({
+        field: path.describe('where a record holds when it last changed (e.g. "updated_at"): the next pass asks for records changed since the latest value read'),
+        format: z.enum(['iso', 'unix']).default('iso').describe('how the source writes that time and reads {since}: ISO-8601 text or Unix seconds'),
+      })
+      .optional()
+      .describe('incremental passes: the list template sends "{since}" (e.g. query: { updated_since: "{since}" }), left out on a full pass'),
+    fullEvery: z.union([z.number().int().positive(), duration]).default(86_400_000).describe('a full pass (every record read, deletions reconciled) once this long has passed since the last one: "30m", "12h", "7d", or milliseconds (default 24h)'),
+  })
+  .describe('incremental syncs of this entity (docs/linking.md, "Incremental syncs")');
+export type SyncSchedule = z.infer<typeof syncSchedule>;
+
 export const SEARCH_KINDS = ['email', 'phone', 'email_md5'] as const;
 export type SearchKind = (typeof SEARCH_KINDS)[number];
 
@@ -285,6 +310,7 @@ const entity = z
     batch: batchEndpoint.optional(),
     single: singleEndpoint.optional(),
     list: listEndpoint.optional(),
+    sync: syncSchedule.optional(),
     search: z.partialRecord(z.enum(SEARCH_KINDS), searchEndpoint).optional().describe('live lookup per identifier kind (email, phone, email_md5), used when a lookup misses the link table'),
     lookup: lookupEndpoint.optional(),
     versionPath: path.optional().describe('where a record holds its version (updated_at, a revision number): the link table ignores an event or page that brings an older or equal one'),
@@ -328,6 +354,10 @@ const entity = z
     if (e.lookup && !e.parent) ctx.addIssue({ code: 'custom', path: ['lookup'], message: 'lookup finds a child record\'s parent: the entity needs a parent' });
     if (e.lookup && !e.lookup.parentPath && !e.parentPath) ctx.addIssue({ code: 'custom', path: ['lookup', 'parentPath'], message: 'lookup needs parentPath (here or on the entity) to follow the record to its parent' });
     for (const problem of endpointTemplateProblems(e)) ctx.addIssue({ code: 'custom', path: problem.at, message: problem.message });
+    const listSendsSince = e.list !== undefined && JSON.stringify({ path: e.list.path, query: e.list.query, body: e.list.body }).includes('{since}');
+    if (e.sync?.modifiedSince && !e.list) ctx.addIssue({ code: 'custom', path: ['sync', 'modifiedSince'], message: 'an incremental sync reads the list endpoint: the entity needs one' });
+    else if (e.sync?.modifiedSince && !listSendsSince) ctx.addIssue({ code: 'custom', path: ['list'], message: 'sync.modifiedSince needs the list template to send "{since}" (e.g. query: { updated_since: "{since}" })' });
+    if (listSendsSince && !e.sync?.modifiedSince) ctx.addIssue({ code: 'custom', path: ['list'], message: 'the list template sends "{since}", which only sync.modifiedSince fills: declare it' });
     // Extension lists and extension profile fields are checked against the extension SDL once the whole config is
     // known (src/extensions/validate.ts): the SDL, not this table, says which fields they have.
     if (isExtensionTarget(e.provides)) return;

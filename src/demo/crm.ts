@@ -86,10 +86,15 @@ export function createCrmServer(data: Dataset, options: SourceOptions & { webhoo
 
       const limit = intQuery(query, 'limit', { fallback: 100, min: 1, max: CRM_MAX_PAGE_SIZE });
       const after = stringQuery(query, 'after');
-      const start = after === undefined ? 0 : firstIndexAfter(contacts, after, (c) => c.id);
-      const page = contacts.slice(start, start + limit);
+      // `updated_since` (ISO-8601, inclusive), as HubSpot's lastmodifieddate GTE filter: an incremental sync reads only what changed.
+      const since = stringQuery(query, 'updated_since');
+      const sinceMs = since === undefined ? undefined : Date.parse(since);
+      if (sinceMs !== undefined && Number.isNaN(sinceMs)) throw badRequest(`updated_since "${since}" is not an ISO-8601 time`);
+      const listed = sinceMs === undefined ? contacts : contacts.filter((c) => Date.parse(c.updated_at) >= sinceMs);
+      const start = after === undefined ? 0 : firstIndexAfter(listed, after, (c) => c.id);
+      const page = listed.slice(start, start + limit);
       const last = page[page.length - 1];
-      const hasMore = start + limit < contacts.length;
+      const hasMore = start + limit < listed.length;
       return { contacts: page.map(toWire), next_cursor: hasMore && last ? last.id : null };
     })
     .get('/contacts/search', ({ query }) => {

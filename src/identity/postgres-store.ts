@@ -184,6 +184,16 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; sql: string }[] = 
       CREATE INDEX write_receipts_by_expiry ON write_receipts (expires_at);
     `,
   },
+  {
+    version: 7,
+    // Incremental syncs: the modified-since value of the pass under way, the latest change time read, and when the
+    // last full pass (the one that reconciles deletions) finished.
+    sql: `
+      ALTER TABLE sync_cursors ADD COLUMN since text;
+      ALTER TABLE sync_cursors ADD COLUMN watermark text;
+      ALTER TABLE sync_cursors ADD COLUMN full_completed_at text;
+    `,
+  },
 ];
 
 /** Rows written before the first refresh of the planner's statistics (see refreshStatisticsIfStale). */
@@ -710,12 +720,14 @@ export class PostgresLinkStore implements LinkStore {
 
   async getSyncCursor(source: string, entity: string): Promise<SyncCursor | null> {
     this.reads += 1;
-    const { rows } = await this.pool.query<{ source: string; entity: string; cursor: string | null; pass_started_at: string; completed_at: string | null }>(
+    const { rows } = await this.pool.query<{ source: string; entity: string; cursor: string | null; pass_started_at: string; completed_at: string | null; since: string | null; watermark: string | null; full_completed_at: string | null }>(
       'SELECT * FROM sync_cursors WHERE source = $1 AND entity = $2',
       [source, entity],
     );
     const row = rows[0];
-    return row ? { source: row.source, entity: row.entity, cursor: row.cursor, passStartedAt: row.pass_started_at, completedAt: row.completed_at } : null;
+    return row
+      ? { source: row.source, entity: row.entity, cursor: row.cursor, passStartedAt: row.pass_started_at, completedAt: row.completed_at, since: row.since, watermark: row.watermark, fullCompletedAt: row.full_completed_at }
+      : null;
   }
 
   async saveSyncCursor(cursor: SyncCursor): Promise<void> {
@@ -980,9 +992,10 @@ async function writeDerivedState(client: PoolClient, changes: LinkChanges): Prom
 
 async function writeCursor(db: Pick<Pool, 'query'>, cursor: SyncCursor): Promise<void> {
   await db.query(
-    `INSERT INTO sync_cursors (source, entity, cursor, pass_started_at, completed_at) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (source, entity) DO UPDATE SET cursor = excluded.cursor, pass_started_at = excluded.pass_started_at, completed_at = excluded.completed_at`,
-    [cursor.source, cursor.entity, cursor.cursor, cursor.passStartedAt, cursor.completedAt],
+    `INSERT INTO sync_cursors (source, entity, cursor, pass_started_at, completed_at, since, watermark, full_completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     ON CONFLICT (source, entity) DO UPDATE SET cursor = excluded.cursor, pass_started_at = excluded.pass_started_at, completed_at = excluded.completed_at,
+       since = excluded.since, watermark = excluded.watermark, full_completed_at = excluded.full_completed_at`,
+    [cursor.source, cursor.entity, cursor.cursor, cursor.passStartedAt, cursor.completedAt, cursor.since ?? null, cursor.watermark ?? null, cursor.fullCompletedAt ?? null],
   );
 }
 

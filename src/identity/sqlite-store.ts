@@ -177,6 +177,16 @@ export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX write_receipts_by_expiry ON write_receipts (expires_at);
     `,
   },
+  {
+    version: 7,
+    // Incremental syncs: the modified-since value of the pass under way, the latest change time read, and when the
+    // last full pass (the one that reconciles deletions) finished.
+    sql: `
+      ALTER TABLE sync_cursors ADD COLUMN since TEXT;
+      ALTER TABLE sync_cursors ADD COLUMN watermark TEXT;
+      ALTER TABLE sync_cursors ADD COLUMN full_completed_at TEXT;
+    `,
+  },
 ];
 
 interface AuditRow {
@@ -633,18 +643,21 @@ export class SqliteLinkStore implements LinkStore {
 
   private writeCursor(cursor: SyncCursor): void {
     this.statement(
-        `INSERT INTO sync_cursors (source, entity, cursor, pass_started_at, completed_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (source, entity) DO UPDATE SET cursor = excluded.cursor, pass_started_at = excluded.pass_started_at, completed_at = excluded.completed_at`,
+        `INSERT INTO sync_cursors (source, entity, cursor, pass_started_at, completed_at, since, watermark, full_completed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (source, entity) DO UPDATE SET cursor = excluded.cursor, pass_started_at = excluded.pass_started_at, completed_at = excluded.completed_at,
+           since = excluded.since, watermark = excluded.watermark, full_completed_at = excluded.full_completed_at`,
       )
-      .run(cursor.source, cursor.entity, cursor.cursor, cursor.passStartedAt, cursor.completedAt);
+      .run(cursor.source, cursor.entity, cursor.cursor, cursor.passStartedAt, cursor.completedAt, cursor.since ?? null, cursor.watermark ?? null, cursor.fullCompletedAt ?? null);
   }
 
   async getSyncCursor(source: string, entity: string): Promise<SyncCursor | null> {
     this.reads += 1;
     const row = this.statement('SELECT * FROM sync_cursors WHERE source = ? AND entity = ?').get(source, entity) as
-      | { source: string; entity: string; cursor: string | null; pass_started_at: string; completed_at: string | null }
+      | { source: string; entity: string; cursor: string | null; pass_started_at: string; completed_at: string | null; since: string | null; watermark: string | null; full_completed_at: string | null }
       | undefined;
-    return row ? { source: row.source, entity: row.entity, cursor: row.cursor, passStartedAt: row.pass_started_at, completedAt: row.completed_at } : null;
+    return row
+      ? { source: row.source, entity: row.entity, cursor: row.cursor, passStartedAt: row.pass_started_at, completedAt: row.completed_at, since: row.since, watermark: row.watermark, fullCompletedAt: row.full_completed_at }
+      : null;
   }
 
   async saveSyncCursor(cursor: SyncCursor): Promise<void> {

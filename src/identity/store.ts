@@ -24,6 +24,12 @@ export interface SyncCursor {
   cursor: string | null;
   passStartedAt: string;
   completedAt: string | null;
+  /** The modified-since value this pass sends (an incremental pass, `sync.modifiedSince`); null or absent on a full pass. */
+  since?: string | null;
+  /** The latest change time (ISO) the passes have read of the entity: a completed pass's is the next incremental pass's `since`. */
+  watermark?: string | null;
+  /** When the last complete full pass finished: `sync.fullEvery` counts from it. */
+  fullCompletedAt?: string | null;
 }
 
 /** What a forget removed: the operator must erase these records in their source systems too. */

@@ -1,4 +1,6 @@
 // Builds and refreshes the link table by paging through every linked entity, resumably, through the LinkService.
+import type { SyncSchedule } from '../config/schema.js';
+import { compileSingularPath } from '../sources/json-path.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { LinkService, VersionedChange } from './link-service.js';
 import type { LinkStore, SyncCursor } from './store.js';
@@ -10,6 +12,12 @@ export interface EntitySyncSummary {
   pages: number;
   /** True when this run continued a pass an earlier run left unfinished. */
   resumed: boolean;
+  /** `full` reads every record (and, unless resumed, reconciles deletions); `incremental` only those changed since `since`. */
+  mode: 'full' | 'incremental';
+  /** The modified-since value an incremental pass sent; null on a full pass. */
+  since: string | null;
+  /** Records of an entity with `sync.modifiedSince` holding no readable change time: linked, but they cannot move the next pass's `since`. */
+  undated: number;
   /** Links removed because this complete pass no longer listed their records (0 after a resumed pass: it saw only part). */
   reconciled: number;
 }
@@ -29,6 +37,10 @@ export interface SyncSummary {
 }
 
 export interface SyncOptions {
+  /** Reads every record of every entity and reconciles deletions, whatever `sync.fullEvery` says (`rosetta sync --full`). */
+  full?: boolean;
+  /** The clock `sync.fullEvery` is measured on (tests move it). */
+  now?: () => Date;
   /** Called after each page is linked and its cursor saved; throwing here stops the sync like a crash would. */
   onPage?: (progress: { source: string; entity: string; records: number; pages: number }) => void;
 }
@@ -54,15 +66,21 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
   const started = performance.now();
   const totals = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, stale: 0 };
   const entities: EntitySyncSummary[] = [];
+  const now = options.now ?? (() => new Date());
   for (const { source, entity, reader } of registry.linkedEntities()) {
-    const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false, reconciled: 0 };
+    const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false, reconciled: 0, mode: 'full', since: null, undated: 0 };
     const listed = new Set<string>();
     entities.push(summary);
     if (!reader.config.list) continue;
     const saved = await store.getSyncCursor(source, entity);
-    summary.resumed = saved !== null && saved.completedAt === null && saved.cursor !== null;
-    const passStartedAt = summary.resumed ? saved!.passStartedAt : new Date().toISOString();
-    const pages = reader.listPages({ resumeFrom: summary.resumed ? saved!.cursor : null });
+    const pass = passOf(saved, reader.config.sync, options.full === true, now());
+    summary.resumed = pass.resumed;
+    summary.mode = pass.since === null ? 'full' : 'incremental';
+    summary.since = pass.since;
+    const changedAt = reader.config.sync?.modifiedSince ? changeTimeReader(reader.config.sync.modifiedSince) : null;
+    let watermark = pass.watermark;
+    const passStartedAt = pass.resumed ? saved!.passStartedAt : now().toISOString();
+    const pages = reader.listPages({ resumeFrom: pass.resumed ? saved!.cursor : null, ...(pass.since === null ? {} : { since: pass.since }) });
     let next = pages.next();
     try {
       for (;;) {
@@ -77,12 +95,23 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
         }
         const changes: VersionedChange[] = [];
         for (const raw of page.items) {
+          if (changedAt) {
+            const at = changedAt(raw);
+            if (at === null) summary.undated += 1;
+            else if (watermark === null || at > watermark) watermark = at;
+          }
           const change = links.upsertOf(source, entity, raw);
           if (!change) continue;
           changes.push(change);
           if ('upsert' in change) listed.add(change.upsert.recordId);
         }
-        const cursor: SyncCursor = { source, entity, cursor: page.next, passStartedAt, completedAt: page.next === null ? new Date().toISOString() : null };
+        const completedAt = page.next === null ? now().toISOString() : null;
+        // Only a full pass that saw every record from the first page reconciles: it alone restarts the `fullEvery` clock.
+        const reconciles = pass.since === null && !pass.resumed;
+        const cursor: SyncCursor = {
+          source, entity, cursor: page.next, passStartedAt, completedAt, since: pass.since, watermark,
+          fullCompletedAt: completedAt !== null && reconciles ? completedAt : pass.fullCompletedAt,
+        };
         const applied = await links.apply(changes, cursor, { actor: 'sync', requestId: `sync:${source}.${entity}:${passStartedAt}` });
         totals.customersChanged += applied.customersChanged;
         totals.merges += applied.merges;
@@ -101,7 +130,8 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
     }
     // Lets the generator finish (and release its request state) when the loop left it at its last page.
     await pages.return(undefined);
-    if (!summary.resumed) summary.reconciled = await links.reconcile(source, entity, listed, passStartedAt);
+    // An incremental pass lists only what changed: the records it did not list are not gone, so it deletes nothing.
+    if (!summary.resumed && summary.mode === 'full') summary.reconciled = await links.reconcile(source, entity, listed, passStartedAt);
   }
   return {
     entities,
@@ -110,5 +140,46 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
     reconciled: entities.reduce((n, e) => n + e.reconciled, 0),
     customers: await store.countCustomers(),
     ms: Math.round(performance.now() - started),
+  };
+}
+
+/** What a pass of one entity does: resume the unfinished one, or start a full or an incremental one. */
+interface PassPlan {
+  resumed: boolean;
+  /** The modified-since value sent; null: a full pass. */
+  since: string | null;
+  /** The latest change time read so far (ISO), carried on to the cursor. */
+  watermark: string | null;
+  fullCompletedAt: string | null;
+}
+
+/**
+ * An unfinished pass is resumed as it began (a `--full` run abandons an unfinished incremental one). A new pass is
+ * incremental only when the entity declares `sync.modifiedSince`, an earlier pass completed with a change time to
+ * start from, a full pass has reconciled within `fullEvery`, and `--full` was not asked for.
+ */
+function passOf(saved: SyncCursor | null, schedule: SyncSchedule | undefined, forceFull: boolean, now: Date): PassPlan {
+  const unfinished = saved !== null && saved.completedAt === null && saved.cursor !== null;
+  if (unfinished && !(forceFull && saved.since != null)) {
+    return { resumed: true, since: saved.since ?? null, watermark: saved.watermark ?? null, fullCompletedAt: saved.fullCompletedAt ?? null };
+  }
+  const fullCompletedAt = saved?.fullCompletedAt ?? null;
+  const filter = schedule?.modifiedSince;
+  const lastCompleted = saved !== null && saved.completedAt !== null ? saved : null;
+  const fullDue = (every: number) => fullCompletedAt === null || now.getTime() - Date.parse(fullCompletedAt) >= every;
+  if (!filter || forceFull || !lastCompleted?.watermark || fullDue(schedule!.fullEvery)) return { resumed: false, since: null, watermark: null, fullCompletedAt };
+  const since = filter.format === 'unix' ? String(Math.floor(Date.parse(lastCompleted.watermark) / 1000)) : lastCompleted.watermark;
+  return { resumed: false, since, watermark: lastCompleted.watermark, fullCompletedAt };
+}
+
+/** Reads a record's change time (`sync.modifiedSince.field`) as ISO text; null when it holds none the format reads. */
+function changeTimeReader(filter: NonNullable<SyncSchedule['modifiedSince']>): (raw: unknown) => string | null {
+  const read = compileSingularPath(filter.field);
+  return (raw) => {
+    const value = read(raw);
+    let ms: number;
+    if (filter.format === 'unix') ms = (typeof value === 'number' || (typeof value === 'string' && value.trim() !== '') ? Number(value) : NaN) * 1000;
+    else ms = typeof value === 'string' ? Date.parse(value) : NaN;
+    return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
   };
 }

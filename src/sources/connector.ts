@@ -262,12 +262,12 @@ class EntityReader {
    * after it (a cursor, page number, offset or next-page URL, as a string), or null after the last page. A list that
    * cannot be paged to its end (a page that repeats, more promised but unreachable) fails with SourcePaginationError.
    */
-  async *listPages(options: { resumeFrom?: string | null } & UpstreamScope = {}): AsyncGenerator<ListPage> {
+  async *listPages(options: { resumeFrom?: string | null; since?: string } & UpstreamScope = {}): AsyncGenerator<ListPage> {
     const list = this.config.list;
     const pager = this.pager;
     if (!list || !pager) throw new Error(`${this.source}.${this.name} has no list endpoint`);
     const operation = `${this.name}.list`;
-    const { resumeFrom = null, ...scope } = options;
+    const { resumeFrom = null, since, ...scope } = options;
     yield* pager.pages(
       resumeFrom,
       async (request) => {
@@ -284,6 +284,7 @@ class EntityReader {
       },
       (body) => this.items(body, this.envelopes.list, operation, list.envelope),
       (item) => this.compiled.recordId(item),
+      since,
     );
   }
 

@@ -2,19 +2,22 @@
 import type { EntityConfig, Pagination, SearchKind } from '../config/schema.js';
 import { compileRequest, TemplateError, WRITE_FIELDS, type CompiledRequest, type TemplateRules, type TemplateVariable } from './request-template.js';
 
-/** What a list template fills, per pagination style: URL-following styles take the next page's URL as it comes. */
+/**
+ * What a list template fills, per pagination style: URL-following styles take the next page's URL as it comes.
+ * Every style may send `{since}`, an incremental sync's modified-since filter (left out on a full pass).
+ */
 function listVariables(pagination: Pagination): Pick<TemplateRules, 'variables' | 'required'> {
   switch (pagination.style) {
     case 'cursor':
     case 'lastItemId':
-      return { variables: ['cursor', 'limit'], required: [['cursor']] };
+      return { variables: ['cursor', 'limit', 'since'], required: [['cursor']] };
     case 'nextUrl':
     case 'linkHeader':
-      return { variables: ['limit'] };
+      return { variables: ['limit', 'since'] };
     case 'page':
-      return { variables: ['page', 'limit'], required: [['page']] };
+      return { variables: ['page', 'limit', 'since'], required: [['page']] };
     case 'offset':
-      return { variables: ['offset', 'limit'], required: [['offset']] };
+      return { variables: ['offset', 'limit', 'since'], required: [['offset']] };
   }
 }
 

@@ -19,8 +19,8 @@ export interface PageStep {
 
 /** A style's reading of one response: the next position, or a reason the list cannot go on. */
 interface Paginator {
-  /** The request for the page at `position` (null: the first page). */
-  request(position: string | null, limit: number): PageRequest;
+  /** The request for the page at `position` (null: the first page); `since` filters a template-rendered request. */
+  request(position: string | null, limit: number, since?: string): PageRequest;
   /** Where the page after this one starts; throws a Stall when the source says more but gives no way there. */
   next(position: string | null, body: unknown, items: unknown[], link: string | undefined): string | null;
   /** Whether the request must capture the Link header. */
@@ -77,7 +77,7 @@ function paginator(list: ListEndpoint, template: CompiledRequest, baseUrl: URL, 
       const readMore = hasMorePath ? compileSingularPath(hasMorePath) : undefined;
       return {
         wantsLink: false,
-        request: (position, limit) => template.render(position === null ? { limit } : { limit, cursor: position }),
+        request: (position, limit, since) => template.render({ limit, ...(position === null ? {} : { cursor: position }), ...(since === undefined ? {} : { since }) }),
         next(_position, body) {
           const cursor = cursorValue(readCursor(body));
           if (!readMore) return cursor;
@@ -93,7 +93,7 @@ function paginator(list: ListEndpoint, template: CompiledRequest, baseUrl: URL, 
       const readId = compileSingularPath(cursorPath);
       return {
         wantsLink: false,
-        request: (position, limit) => template.render(position === null ? { limit } : { limit, cursor: position }),
+        request: (position, limit, since) => template.render({ limit, ...(position === null ? {} : { cursor: position }), ...(since === undefined ? {} : { since }) }),
         next(_position, body, items) {
           if (!flag(readMore, body, pagination.hasMorePath)) return null;
           const id = items.length === 0 ? null : cursorValue(readId(items[items.length - 1]));
@@ -106,7 +106,7 @@ function paginator(list: ListEndpoint, template: CompiledRequest, baseUrl: URL, 
       const readUrl = compileSingularPath(pagination.nextUrlPath);
       return {
         wantsLink: false,
-        request: (position, limit) => (position === null ? template.render({ limit }) : urlRequest(position)),
+        request: (position, limit, since) => (position === null ? template.render({ limit, ...(since === undefined ? {} : { since }) }) : urlRequest(position)),
         next(position, body) {
           const value = readUrl(body);
           if (value === undefined || value === null || value === '') return null;
@@ -118,7 +118,7 @@ function paginator(list: ListEndpoint, template: CompiledRequest, baseUrl: URL, 
     case 'linkHeader':
       return {
         wantsLink: true,
-        request: (position, limit) => (position === null ? template.render({ limit }) : urlRequest(position)),
+        request: (position, limit, since) => (position === null ? template.render({ limit, ...(since === undefined ? {} : { since }) }) : urlRequest(position)),
         next(position, _body, _items, link) {
           if (!link) return null;
           const next = LinkHeader.parse(link).rel('next')[0];
@@ -131,7 +131,7 @@ function paginator(list: ListEndpoint, template: CompiledRequest, baseUrl: URL, 
       const readTotal = totalPath ? compileSingularPath(totalPath) : undefined;
       return {
         wantsLink: false,
-        request: (position, limit) => template.render({ limit, page: position === null ? firstPage : Number(position) }),
+        request: (position, limit, since) => template.render({ limit, page: position === null ? firstPage : Number(position), ...(since === undefined ? {} : { since }) }),
         next(position, body, items) {
           const page = position === null ? firstPage : Number(position);
           const pages = readPages ? count(readPages, body, totalPagesPath!) : Math.ceil(count(readTotal!, body, totalPath!) / pageSize);
@@ -145,7 +145,7 @@ function paginator(list: ListEndpoint, template: CompiledRequest, baseUrl: URL, 
       const readTotal = compileSingularPath(pagination.totalPath);
       return {
         wantsLink: false,
-        request: (position, limit) => template.render({ limit, offset: position === null ? 0 : Number(position) }),
+        request: (position, limit, since) => template.render({ limit, offset: position === null ? 0 : Number(position), ...(since === undefined ? {} : { since }) }),
         next(position, body, items) {
           const offset = position === null ? 0 : Number(position);
           const total = count(readTotal, body, pagination.totalPath);
@@ -183,12 +183,14 @@ export class ListPager {
     fetch: (request: PageRequest) => Promise<{ body: unknown; link: string | undefined }>,
     itemsOf: (body: unknown) => unknown[],
     idOf: (item: unknown) => string | null,
+    /** An incremental pass's modified-since value: sent on every page the template renders (URL styles' next URLs carry it on). */
+    since?: string,
   ): AsyncGenerator<PageStep> {
     const seen = new Set<string>();
     let position = resumeFrom;
     let previousIds: string | null = null;
     for (;;) {
-      const { body, link } = await fetch(this.style.request(position, this.list.pageSize));
+      const { body, link } = await fetch(this.style.request(position, this.list.pageSize, since));
       const items = itemsOf(body);
       let next: string | null;
       try {

@@ -8,7 +8,7 @@ export const WRITE_FIELDS = ['firstName', 'lastName', 'name', 'email', 'phone', 
 export type WriteField = (typeof WRITE_FIELDS)[number];
 
 /** Every variable a request template may name; each operation fills only some of them. */
-export const TEMPLATE_VARIABLES = ['id', 'ids', 'value', 'cursor', 'limit', 'page', 'offset', ...WRITE_FIELDS] as const;
+export const TEMPLATE_VARIABLES = ['id', 'ids', 'value', 'cursor', 'limit', 'page', 'offset', 'since', ...WRITE_FIELDS] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
 /** The HTTP methods operations send: reads GET (or POST a query), writes PATCH, PUT or POST. */
@@ -23,6 +23,8 @@ export type TemplateValues = {
   limit?: number;
   page?: number;
   offset?: number;
+  /** An incremental sync's modified-since filter (the entity's `sync.modifiedSince`), in the format it declares; absent on a full pass. */
+  since?: string;
 } & { [F in WriteField]?: string | boolean };
 
 /** A request template as config declares it (the shape of `batch`, `single`, `list`, `search.<kind>`, `lookup`, `write`). */

@@ -111,7 +111,7 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
     test('sync cursors are saved with the links they follow and read back', async () => {
       const changes: RecordChange[] = [{ upsert: rec('crm', '1') }];
       const plan = planLinks(await store.loadGraph({ tokens: tokensOf(changes), candidateIds: [] }), changes, POLICY);
-      const cursor = { source: 'crm', entity: 'e', cursor: 'C-1', passStartedAt: '2026-01-01T00:00:00.000Z', completedAt: null };
+      const cursor = { source: 'crm', entity: 'e', cursor: 'C-1', passStartedAt: '2026-01-01T00:00:00.000Z', completedAt: null, since: '2025-12-31T00:00:00.000Z', watermark: '2025-12-31T12:00:00.000Z', fullCompletedAt: '2025-12-30T00:00:00.000Z' };
       await store.applyChanges(plan, cursor);
       expect(await store.getSyncCursor('crm', 'e')).toEqual(cursor);
       await store.saveSyncCursor({ ...cursor, cursor: null, completedAt: '2026-01-01T01:00:00.000Z' });

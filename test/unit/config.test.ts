@@ -58,6 +58,22 @@ describe('config', () => {
     expect(problems.map((p) => p.path)).toContain(expectedPath);
   });
 
+  test('an incremental sync needs the list to send {since}, {since} needs sync.modifiedSince, and fullEvery reads durations', () => {
+    const list = (query: Record<string, string>) => ({ method: 'GET', path: '/contacts', query, envelope: 'contacts', pagination: { style: 'cursor', nextCursorPath: 'next' } });
+    const filtered = list({ after: '{cursor}', updated_since: '{since}' });
+    const config = parseConfig({ sources: { crm: minimalSource({ list: filtered, sync: { modifiedSince: { field: 'updated_at' }, fullEvery: '12h' } }) } }, {});
+    expect(config.sources.crm!.entities.contact!.sync).toEqual({ modifiedSince: { field: 'updated_at', format: 'iso' }, fullEvery: 12 * 3_600_000 });
+    expect(problemsOf(() => parseConfig({ sources: { crm: minimalSource({ list: list({ after: '{cursor}' }), sync: { modifiedSince: { field: 'updated_at' } } }) } }, {}))).toEqual([
+      { path: 'sources.crm.entities.contact.list', message: 'sync.modifiedSince needs the list template to send "{since}" (e.g. query: { updated_since: "{since}" })' },
+    ]);
+    expect(problemsOf(() => parseConfig({ sources: { crm: minimalSource({ list: filtered }) } }, {}))).toEqual([
+      { path: 'sources.crm.entities.contact.list', message: 'the list template sends "{since}", which only sync.modifiedSince fills: declare it' },
+    ]);
+    expect(problemsOf(() => parseConfig({ sources: { crm: minimalSource({ list: filtered, sync: { modifiedSince: { field: 'updated_at' }, fullEvery: 'daily' } }) } }, {})).map((p) => p.path)).toEqual([
+      'sources.crm.entities.contact.sync.fullEvery',
+    ]);
+  });
+
   test('a reference to an entity that does not exist is reported at its path', () => {
     const problems = problemsOf(() =>
       parseConfig({ sources: { crm: minimalSource({ identifiers: [{ kind: 'reference', path: 'x', refersTo: 'erp.account' }] }) } }, {}),
