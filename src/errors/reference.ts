@@ -1,5 +1,5 @@
 // Renders docs/errors.md from the error catalogue, so the documented codes are always the ones the hub sends.
-import { ERROR_CATALOGUE, type ErrorEntry } from './catalogue.js';
+import { ERROR_CATALOGUE, ErrorCode, type ErrorEntry } from './catalogue.js';
 
 const SURFACE_NAMES: Record<ErrorEntry['surfaces'][number], string> = {
   graphql: 'GraphQL',
@@ -22,7 +22,8 @@ export function renderErrorReference(): string {
     '     `npx vitest run test/errors/catalogue.test.ts -u` to rewrite this file. -->',
     '',
     'Every code the hub sends, in one table. A GraphQL error carries it as `extensions.code`; an HTTP error from a',
-    'route beside `/graphql` (webhooks, `/metrics`) as `error`; a `rosetta` command prints it before its message.',
+    'route beside `/graphql` (webhooks, `/metrics`) as `error`. A `rosetta` command prints a source\'s or a sample\'s',
+    `failure as \`CODE: message\`; for the others its exit code says which (2: \`${ErrorCode.CONFIG_INVALID}\` or bad arguments, 1: the rest).`,
     '',
     '- **Status**: the HTTP status of a response the error ends. Errors that travel beside partial data (a source that',
     '  failed under one field) leave the response at 200. `–`: never sent over HTTP.',
