@@ -37,6 +37,30 @@ describe('Stripe', () => {
     expect((await get(`/v1/customers?email=${encodeURIComponent(customer.email.toLowerCase())}`)).body.data).toEqual([]);
   });
 
+  test('lists subscriptions without the canceled ones unless asked (status=all, ended), with the billing period on the item since basil', async () => {
+    const all = (await get('/v1/subscriptions?status=all&limit=100')).body.data as { id: string; status: string; customer: string }[];
+    const statuses = new Set(all.map((s) => s.status));
+    expect(statuses).toContain('canceled');
+    expect(statuses).toContain('active');
+    const byDefault = (await get('/v1/subscriptions?limit=100')).body.data as { id: string; status: string }[];
+    // Both newest first: the default page starts with the not-canceled ones of the page of all statuses.
+    const notCanceled = all.filter((s) => s.status !== 'canceled').map((s) => s.id);
+    expect(byDefault.slice(0, notCanceled.length).map((s) => s.id)).toEqual(notCanceled);
+    expect(byDefault.every((s) => s.status !== 'canceled')).toBe(true);
+    const ended = (await get('/v1/subscriptions?status=ended&limit=100')).body.data as { status: string }[];
+    expect(new Set(ended.map((s) => s.status))).toEqual(new Set(['canceled', 'incomplete_expired']));
+    const one = all.find((s) => s.status === 'active')!;
+    const mine = (await get(`/v1/subscriptions?customer=${one.customer}&status=all`)).body.data as { customer: string }[];
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((s) => s.customer === one.customer)).toBe(true);
+    const basil = (await get(`/v1/subscriptions/${one.id}`, { ...auth, 'stripe-version': '2025-03-31.basil' })).body;
+    const older = (await get(`/v1/subscriptions/${one.id}`, { ...auth, 'stripe-version': '2024-06-20' })).body;
+    expect(basil.current_period_end).toBeUndefined();
+    expect(basil.items.data[0].current_period_end).toBeGreaterThan(basil.start_date);
+    expect(older.current_period_end).toBe(basil.items.data[0].current_period_end);
+    expect((await get('/v1/subscriptions?status=gone')).body.error).toMatchObject({ param: 'status', type: 'invalid_request_error' });
+  });
+
   test('lists a customer’s charges, and answers an unknown ID with resource_missing', async () => {
     const holder = vendorData.holders.stripe.findLast((h) => h.children === 3)!;
     const id = stripe.customers.find((c) => c.personId === holder.person.personId)!.id;

@@ -152,6 +152,17 @@ function stripeSubscriptions(customer: StripeCustomer, holder: VendorPerson) {
 
 type StripeSubscription = ReturnType<typeof stripeSubscriptions>[number];
 
+/** The version whose subscriptions lost their own billing period to their items (API changelog, 2025-03-31.basil). */
+const BASIL = '2025-03-31';
+
+/** Before basil, a subscription also carried the billing period of its items itself. */
+function asOfVersion(subscription: StripeSubscription, headers: IncomingHttpHeaders) {
+  const version = headers['stripe-version'];
+  if (typeof version === 'string' && version.slice(0, 10) >= BASIL) return subscription;
+  const item = subscription.items.data[0]!;
+  return { ...subscription, current_period_end: item.current_period_end, current_period_start: item.current_period_start };
+}
+
 /** `status` of GET /v1/subscriptions: absent lists every subscription not canceled; `all` every one; `ended` canceled and expired. */
 function subscriptionStatusFilter(status: string | null): (subscription: StripeSubscription) => boolean {
   if (status === null) return (s) => s.status !== 'canceled';
@@ -229,14 +240,15 @@ export function createStripeServer(data: VendorData, options: StripeOptions = {}
       if (!charge) throw invalidRequest(404, `No such charge: '${params.id}'`, { code: 'resource_missing', param: 'id' });
       return new Reply(200, charge);
     })
-    .get('/v1/subscriptions', ({ query }) => {
+    .get('/v1/subscriptions', ({ query, headers }) => {
       const customer = query.get('customer');
       const wanted = subscriptionStatusFilter(query.get('status'));
-      return listPage(subscriptions.filter((s) => (customer === null || s.customer === customer) && wanted(s)), query, '/v1/subscriptions', 'subscription');
+      const page = listPage(subscriptions.filter((s) => (customer === null || s.customer === customer) && wanted(s)), query, '/v1/subscriptions', 'subscription');
+      return { ...page, data: page.data.map((s) => asOfVersion(s, headers)) };
     })
-    .get('/v1/subscriptions/:id', ({ params }) => {
+    .get('/v1/subscriptions/:id', ({ params, headers }) => {
       const subscription = subscriptionById.get(params.id);
       if (!subscription) throw invalidRequest(404, `No such subscription: '${params.id}'`, { code: 'resource_missing', param: 'id' });
-      return subscription;
+      return asOfVersion(subscription, headers);
     });
 }
