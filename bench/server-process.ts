@@ -8,7 +8,7 @@ import { Session } from 'node:inspector/promises';
 import type { HubConfig } from '../src/config/schema.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
 import { authHeaders } from '../src/sources/credentials.js';
-import { startHubCluster, type RunningCluster } from '../src/server/cluster.js';
+import { startHubCluster, type RunningCluster } from '../src/cluster/cluster.js';
 import { startHub } from '../src/server/hub.js';
 import type { HubBuild } from './hub-build.js';
 import { startNaiveBaseline } from './naive-baseline.js';
@@ -60,7 +60,7 @@ async function startPeer(config: HubConfig): Promise<{ url: string; close(): Pro
 async function hubModules(build: HubBuild): Promise<{ startHub: typeof startHub; startHubCluster: typeof startHubCluster; SqliteLinkStore: typeof SqliteLinkStore }> {
   if (build === 'src') return { startHub, startHubCluster, SqliteLinkStore };
   const dist = (path: string) => import(new URL(`../dist/src/${path}`, import.meta.url).href);
-  const [hub, hubCluster, store] = await Promise.all([dist('server/hub.js'), dist('server/cluster.js'), dist('identity/sqlite-store.js')]);
+  const [hub, hubCluster, store] = await Promise.all([dist('server/hub.js'), dist('cluster/cluster.js'), dist('identity/sqlite-store.js')]);
   return { startHub: hub.startHub, startHubCluster: hubCluster.startHubCluster, SqliteLinkStore: store.SqliteLinkStore };
 }
 

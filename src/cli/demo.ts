@@ -1,7 +1,7 @@
 // The embedded demo: five simulated source systems, the link table built from them, and the hub, narrated as it starts.
 import { startSimulatedSystems } from '../demo/systems.js';
 import { syncLinks } from '../identity/sync.js';
-import { startHubProcesses } from '../server/cluster.js';
+import { startHubProcesses } from '../cluster/cluster.js';
 import { createServices, openLinkStore } from '../server/hub.js';
 import { demoConfig } from './demo-config.js';
 

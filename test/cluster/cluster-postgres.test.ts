@@ -10,7 +10,7 @@ import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { INVALIDATION_CHANNEL, RECORD_INVALIDATION_CHANNEL } from '../../src/identity/postgres-invalidation.js';
 import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
-import { startHubCluster, type RunningCluster } from '../../src/server/cluster.js';
+import { startHubCluster, type RunningCluster } from '../../src/cluster/cluster.js';
 import { graphqlOnNewConnection, mergeableShopPair, untilEveryAnswer } from '../support/cluster-client.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
 import { syncLinkTable } from '../support/hub-harness.js';

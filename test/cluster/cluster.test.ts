@@ -9,7 +9,7 @@ import { demoConfig } from '../../src/cli/demo-config.js';
 import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
-import { startHubCluster, type RunningCluster } from '../../src/server/cluster.js';
+import { startHubCluster, type RunningCluster } from '../../src/cluster/cluster.js';
 import { graphqlOnNewConnection, onNewConnection, mergeableShopPair, untilEveryAnswer } from '../support/cluster-client.js';
 import { syncLinkTable } from '../support/hub-harness.js';
 

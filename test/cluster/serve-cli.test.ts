@@ -78,7 +78,7 @@ test('two workers serve and log their names; SIGTERM drains them and the primary
   // Workers run the compiled JavaScript too: no TypeScript loader at run time.
   for (const pid of workerPids) {
     const commandLine = execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' });
-    expect(commandLine).toContain(join('dist', 'src', 'server', 'cluster-worker.js'));
+    expect(commandLine).toContain(join('dist', 'src', 'cluster', 'cluster-worker.js'));
     expect(commandLine).not.toContain('tsx');
   }
 

@@ -1,6 +1,6 @@
 // The cluster primary's restart policy: when a dead worker is started again, and when not.
 import { expect, test } from 'vitest';
-import { RestartPolicy } from '../../src/server/restart-policy.js';
+import { RestartPolicy } from '../../src/cluster/restart-policy.js';
 
 const OPTIONS = { initialDelayMs: 100, maxDelayMs: 1_000, maxRestarts: 5, windowMs: 60_000 };
 

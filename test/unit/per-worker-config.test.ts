@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { HubConfig } from '../../src/config/schema.js';
-import { perWorkerConfig, shareOf, workerCount } from '../../src/server/per-worker-config.js';
+import { perWorkerConfig, shareOf, workerCount } from '../../src/cluster/per-worker-config.js';
 
 const URLS = { crm: 'http://127.0.0.1:1', shop: 'http://127.0.0.1:2', support: 'http://127.0.0.1:3', marketing: 'http://127.0.0.1:4', analytics: 'http://127.0.0.1:5' };
 

@@ -4,10 +4,10 @@
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
-import type { WorkerMessage } from '../../src/server/cluster-messages.js';
+import type { WorkerMessage } from '../../src/cluster/cluster-messages.js';
 import type { HubServices } from '../../src/server/context.js';
 import { createServices } from '../../src/server/hub.js';
-import { WorkerRelay, type RelayChannel } from '../../src/server/worker-relay.js';
+import { WorkerRelay, type RelayChannel } from '../../src/cluster/worker-relay.js';
 
 const URLS = { crm: 'http://127.0.0.1:1', shop: 'http://127.0.0.1:2', support: 'http://127.0.0.1:3', marketing: 'http://127.0.0.1:4', analytics: 'http://127.0.0.1:5' };
 const TOKEN = { kind: 'email' as const, value: 'someone@example.com' };

@@ -12,7 +12,7 @@ export function serveCommand(): Command {
       const config = loadConfigOption(options);
       // Loaded on use: `rosetta --help` should not wait for the hub to load.
       const { openLinkStore } = await import('../../server/hub.js');
-      const { startHubProcesses } = await import('../../server/cluster.js');
+      const { startHubProcesses } = await import('../../cluster/cluster.js');
       const store = await openLinkStore(config);
       const customers = await store.countCustomers();
       // One process, or `server.workers` of them sharing the port.

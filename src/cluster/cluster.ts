@@ -11,8 +11,8 @@ import type { HubConfig } from '../config/schema.js';
 import type { LinkStore } from '../identity/store.js';
 import { createLogger } from '../observability/logger.js';
 import { isRosettaMessage, type PrimaryMessage, type WorkerMessage, type WorkerUsage } from './cluster-messages.js';
-import { drainHttpServer } from './http-drain.js';
-import { openLinkStore, startHub } from './hub.js';
+import { drainHttpServer } from '../server/http-drain.js';
+import { openLinkStore, startHub } from '../server/hub.js';
 import { workerCount } from './per-worker-config.js';
 import { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './restart-policy.js';
 

@@ -1,8 +1,8 @@
 // The routes a cluster worker answers differently from a lone hub: health and readiness say which worker answered,
 // and /metrics (cluster-worker.ts hands startHub the relay's aggregate) shows every worker's counters.
-import type { HubServices } from './context.js';
-import { sendJson, type ExtraRoute } from './http.js';
-import { checkReadiness } from './readiness.js';
+import type { HubServices } from '../server/context.js';
+import { sendJson, type ExtraRoute } from '../server/http.js';
+import { checkReadiness } from '../server/readiness.js';
 
 /** Which worker answered: its slot (1-based, kept across restarts) and its process. */
 export interface WorkerIdentity {

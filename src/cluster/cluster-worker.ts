@@ -4,15 +4,15 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { createLogger } from '../observability/logger.js';
 import { isRosettaMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
-import { drainHttpServer } from './http-drain.js';
-import { openLinkStore, startHub, type RunningHub } from './hub.js';
+import { drainHttpServer } from '../server/http-drain.js';
+import { openLinkStore, startHub, type RunningHub } from '../server/hub.js';
 import { perWorkerConfig } from './per-worker-config.js';
 import { processChannel, WorkerRelay } from './worker-relay.js';
 import { workerRoutes } from './worker-routes.js';
 
 type StartMessage = Extract<PrimaryMessage, { type: 'rosetta:start' }>;
 
-if (!cluster.isWorker) throw new Error('src/server/cluster-worker.ts is forked by the cluster primary (src/server/cluster.ts), not run by hand');
+if (!cluster.isWorker) throw new Error('src/cluster/cluster-worker.ts is forked by the cluster primary (src/cluster/cluster.ts), not run by hand');
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send!(message);
