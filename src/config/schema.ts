@@ -122,6 +122,10 @@ const batchEndpoint = z
   .strictObject({
     ...requestTemplate,
     idType: z.enum(['string', 'integer']).default('string').describe('how "{ids}" and "{id}" standing alone in a JSON body are typed'),
+    idsInQuery: z
+      .enum(['comma', 'repeat'])
+      .default('comma')
+      .describe('how a query parameter that is "{ids}" alone carries the ids: joined with commas (`?id=1,2`) or the parameter repeated once per id (`?id=1&id=2`; name it `id[]` for APIs that want brackets)'),
     maxBatchSize: numeric(z.number().int().positive()).describe('the most ids one request may carry'),
     envelope: path.describe('where the item array sits in the response'),
     missing: query.optional().describe('ids the response itself reports as not found (e.g. HubSpot\'s 207 errors); they read as absent, not as a failed batch'),

@@ -6,7 +6,7 @@ import { ErrorCode } from '../errors/catalogue.js';
 import { createLogger } from '../observability/logger.js';
 import { AuthState, SourceCredentials, type AppliedCredentials, type AuthHealth } from './credentials.js';
 import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRateLimitedError, SourceRejectedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
-import type { HttpMethod } from './request-template.js';
+import type { HttpMethod, QueryValue } from './request-template.js';
 import { DeadlineCall, type AttemptLimit, type SourceCall } from './policies/call.js';
 import { Deadline } from './policies/deadline.js';
 import { RollingWindow } from './policies/rolling-window.js';
@@ -36,7 +36,8 @@ export interface JsonRequest {
   fromOrigin?: boolean;
   /** Told the response's `Link` header (RFC 8288), for lists paginated by it; called once, for the attempt that succeeded. */
   onLinkHeader?: (value: string | undefined) => void;
-  query?: Record<string, string>;
+  /** Parameters in order; a list value repeats its parameter once per element (`id=1&id=2`). */
+  query?: Record<string, QueryValue>;
   body?: unknown;
   /** Name for explain and metrics, e.g. `contact.batch`. */
   operation: string;
@@ -352,7 +353,11 @@ export class SourceHttpClient {
   private search(request: JsonRequest, credentials: AppliedCredentials): string {
     const hasQuery = request.query !== undefined && Object.keys(request.query).length > 0;
     if (!hasQuery && !credentials.queryParam) return '';
-    const params = new URLSearchParams(request.query);
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(request.query ?? {})) {
+      if (typeof value === 'string') params.append(name, value);
+      else for (const item of value) params.append(name, item);
+    }
     if (credentials.queryParam) params.set(credentials.queryParam[0], credentials.queryParam[1]);
     return `?${params.toString()}`;
   }

@@ -33,13 +33,21 @@ export interface RequestTemplateConfig {
   path: string;
   query: Record<string, string>;
   body?: unknown;
+  /**
+   * How a query parameter that is `{ids}` alone carries the ids: joined with commas (`?id=1,2`, the default) or the
+   * parameter repeated once per id (`?id=1&id=2`, as Rails, Spring and many others read a list).
+   */
+  idsInQuery?: 'comma' | 'repeat';
 }
+
+/** A query parameter's value: one, or (a repeated parameter) one per element, in order. */
+export type QueryValue = string | readonly string[];
 
 /** A request ready for the HTTP client: a path below the source's base URL, query parameters, a JSON body unless GET. */
 export interface RenderedRequest {
   method: HttpMethod;
   path: string;
-  query: Record<string, string>;
+  query: Record<string, QueryValue>;
   body?: unknown;
 }
 
@@ -268,11 +276,21 @@ export function compileRequest(config: RequestTemplateConfig, rules: TemplateRul
   }
   if (rules.perIdArrays && pathText.variables.includes('id')) throw new TemplateError(['path'], '{id} in a batch path: a batch carries many ids, use {ids}');
   const renderPath = textRenderer(pathText, encodeURIComponent);
-  const params = Object.entries(query).map(([name, template]): [string, (values: TemplateValues) => string | undefined] => {
+  const repeatIds = config.idsInQuery === 'repeat';
+  let repeated = false;
+  const params = Object.entries(query).map(([name, template]): [string, (values: TemplateValues) => QueryValue | undefined] => {
     const text = toText(template, ['query', name], scope);
     if (rules.perIdArrays && text.variables.includes('id')) throw new TemplateError(['query', name], '{id} in a batch query: a batch carries many ids, use {ids} (joined with commas)');
+    if (repeatIds && text.variables.includes('ids')) {
+      // Repeating a parameter per id only means something when the parameter is the id list and nothing else.
+      const alone = text.variables.length === 1 && text.literals.every((literal) => literal === '');
+      if (!alone) throw new TemplateError(['query', name], `idsInQuery: repeat sends the parameter once per id, so it must be "{ids}" alone, not "${template}"`);
+      repeated = true;
+      return [name, (values) => (values.ids === undefined ? undefined : [...values.ids])];
+    }
     return [name, textRenderer(text, (t) => t)];
   });
+  if (repeatIds && !repeated) throw new TemplateError(['idsInQuery'], 'idsInQuery: repeat needs a query parameter that is "{ids}" alone');
   if (config.body !== undefined && config.method === 'GET') throw new TemplateError(['body'], 'a GET request carries no body: only POST (and, for writes, PUT and PATCH) requests carry one');
   const renderBody = config.body === undefined ? undefined : compileBody(config.body, ['body'], scope, false);
   for (const group of rules.required ?? []) {
@@ -287,7 +305,7 @@ export function compileRequest(config: RequestTemplateConfig, rules: TemplateRul
     render(values) {
       const renderedPath = renderPath(values);
       if (renderedPath === undefined) throw new Error(`request path "${path}" needs a value for each of its variables`);
-      const renderedQuery: Record<string, string> = {};
+      const renderedQuery: Record<string, QueryValue> = {};
       for (const [name, render] of params) {
         const value = render(values);
         if (value !== undefined) renderedQuery[name] = value;

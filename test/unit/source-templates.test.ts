@@ -1,8 +1,11 @@
 // Request templates and response paths: compiled once, rendered as real APIs expect, every mistake a config error with its key.
+import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { compileEntityRequests } from '../../src/sources/endpoint-requests.js';
+import { SourceHttpClient } from '../../src/sources/http-client.js';
 import { compileQuery, compileSingularPath } from '../../src/sources/json-path.js';
+import { apiSource, startLoopbackSource } from '../support/loopback-source.js';
 
 function entity(overrides: Record<string, unknown>) {
   return {
@@ -49,6 +52,25 @@ describe('request templates', () => {
     expect(queried.batch!.render({ ids: ['a', 'b'] }).query).toEqual({ ids: 'a,b' });
   });
 
+  test('idsInQuery: repeat sends the {ids} parameter once per id, in order, beside the other parameters', () => {
+    const { batch } = requestsOf({ batch: { path: '/users', query: { 'id[]': '{ids}', fields: 'email,name' }, idsInQuery: 'repeat', maxBatchSize: 50, envelope: 'users' } });
+    expect(batch!.render({ ids: ['7', '3', 'a b'] }).query).toEqual({ 'id[]': ['7', '3', 'a b'], fields: 'email,name' });
+  });
+
+  test('a repeated parameter goes on the wire as one name=value pair per id', async () => {
+    const server = await startLoopbackSource(() => ({ body: { users: [] } }));
+    const client = new SourceHttpClient('api', apiSource(server.url), { logger: pino({ level: 'silent' }) });
+    try {
+      const { batch } = requestsOf({ batch: { path: '/users', query: { id: '{ids}', sort: 'id' }, idsInQuery: 'repeat', maxBatchSize: 50, envelope: 'users' } });
+      const rendered = batch!.render({ ids: ['1', '2', 'x&y'] });
+      await client.requestJson({ method: 'GET', path: rendered.path, query: rendered.query, operation: 'user.batch', keys: 3 });
+      expect(server.received.map((r) => r.url)).toEqual(['/users?id=1&id=2&id=x%26y&sort=id']);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   test('a "?" in a path becomes query parameters beside the declared ones, and path values are percent-encoded', () => {
     const { single } = requestsOf({ batch: undefined, single: { path: '/charges?customer={id}&limit=100', query: { expand: 'data.customer' } } });
     expect(single!.render({ id: 'cus 1/2' })).toEqual({ method: 'GET', path: '/charges', query: { expand: 'data.customer', customer: 'cus 1/2', limit: '100' } });
@@ -84,6 +106,8 @@ describe('request templates', () => {
     ['a body on a GET', { single: { path: '/users/{id}', body: { a: 1 } } }, 'sources.hubspot.entities.contact.single.body', 'only POST'],
     ['a query parameter in both path and query', { single: { path: '/users/{id}?a=1', query: { a: '2' } } }, 'sources.hubspot.entities.contact.single.path', 'both in path and in query'],
     ['a cursor list without {cursor}', { list: { path: '/contacts', query: { limit: '{limit}' }, envelope: 'results', pagination: { style: 'cursor', nextCursorPath: 'next' } } }, 'sources.hubspot.entities.contact.list', 'must use {cursor}'],
+    ['idsInQuery: repeat on a parameter with more than {ids}', { batch: { path: '/users', query: { filter: 'id:{ids}' }, idsInQuery: 'repeat', maxBatchSize: 10, envelope: 'users' } }, 'sources.hubspot.entities.contact.batch.query.filter', '"{ids}" alone'],
+    ['idsInQuery: repeat with the ids in the body', { batch: { method: 'POST', path: '/users', body: { ids: '{ids}' }, idsInQuery: 'repeat', maxBatchSize: 10, envelope: 'users' } }, 'sources.hubspot.entities.contact.batch.idsInQuery', 'needs a query parameter'],
     ['a page list without {page}', { list: { path: '/contacts', envelope: 'results', pagination: { style: 'page', totalPagesPath: 'pages' } } }, 'sources.hubspot.entities.contact.list', 'must use {page}'],
   ])('%s is a config error at its key', (_name, overrides, path, message) => {
     const problems = problemsOf(overrides);
