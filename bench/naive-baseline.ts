@@ -16,7 +16,7 @@ import type { LinkStore } from '../src/identity/store.js';
 import type { MappedRecord } from '../src/sources/connector.js';
 import { SourceRegistry } from '../src/sources/registry.js';
 import { authHeaders } from '../src/sources/http-client.js';
-import { loadTypeDefs } from '../src/server/schema.js';
+import { loadTypeDefs } from '../src/sdl/type-defs.js';
 import { AnalyticsEvent, Marketing, Order, Ticket } from '../resolvers/records.js';
 import { customerCursor } from './queries.js';
 

@@ -33,7 +33,7 @@ import {
 } from 'graphql';
 import { ConfigError, type ConfigProblem } from '../config/load.js';
 import { UNIFIED_TARGETS, isExtensionTarget, type EntityConfig, type ExtensionTarget, type FieldMapping, type HubConfig } from '../config/schema.js';
-import { loadTypeDefs } from '../server/schema.js';
+import { loadTypeDefs } from '../sdl/type-defs.js';
 import type { TransformName } from '../sources/transforms.js';
 import type { ChildOrder } from '../customer/facets.js';
 

@@ -21,8 +21,6 @@ const KNOWN_FOLDER_CYCLES: readonly Edge[] = [
   'src/writes -> src/server',
   // config/load.ts checks profile mapping keys against the SDL extensions, which read the config's types.
   'src/config -> src/extensions',
-  // extensions/ reads the SDL through server/schema.ts.
-  'src/extensions -> src/server',
 ];
 
 /** File imports that close a cycle (type-only ones included), to be removed. */

@@ -9,7 +9,7 @@ import { protectSchema } from '../../src/auth/protect-schema.js';
 import { RequestAccess } from '../../src/auth/request-access.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import type { AuditEntry } from '../../src/identity/store.js';
-import { loadTypeDefs } from '../../src/server/schema.js';
+import { loadTypeDefs } from '../../src/sdl/type-defs.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
 import { keyHeader, ROLES, withAuth } from './auth-fixture.js';
 

@@ -1,6 +1,6 @@
 // `rosetta schema`: prints the unified graph's SDL, as the hub serves it (with a config's extension SDL, if it names any).
 import { Command, Option } from 'commander';
-import { loadTypeDefs } from '../../server/schema.js';
+import { loadTypeDefs } from '../../sdl/type-defs.js';
 import { graphExtensions, hubTypeDefs } from '../../extensions/graph-extensions.js';
 import { loadConfigOption } from '../options.js';
 
