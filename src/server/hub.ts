@@ -41,7 +41,7 @@ import { playgroundEnabled, playgroundRoutes } from './playground.js';
 import { SubscriptionGate } from './subscription-gate.js';
 import { attachSubscriptions } from './subscriptions.js';
 import { sseSubscriptions } from './subscriptions-sse.js';
-import { partialErrorsPlugin } from './plugins.js';
+import { partialErrorsPlugin } from './partial-errors.js';
 import { readinessRoute } from './readiness.js';
 import { StoreReadiness } from './store-readiness.js';
 import { CallerLimits, callerLimitsPlugin } from './caller-limits.js';
