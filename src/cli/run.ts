@@ -2,7 +2,7 @@
 import { CommanderError, type Command } from 'commander';
 import { ConfigError } from '../config/load.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import { SampleUnavailableError } from '../mapping/errors.js';
+import { SampleUnavailableError } from '../mapping-suggest/errors.js';
 import { SourceError } from '../sources/errors.js';
 
 /** Exit codes every `rosetta` command shares. */

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import type { HubConfig } from '../../src/config/schema.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
-import { measureAccuracy } from '../../src/mapping/accuracy.js';
-import { sampleRecords } from '../../src/mapping/sample.js';
+import { measureAccuracy } from '../../src/mapping-suggest/accuracy.js';
+import { sampleRecords } from '../../src/mapping-suggest/sample.js';
 
 let systems: SimulatedSystems;
 let config: HubConfig;

@@ -2,11 +2,11 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import type { UnifiedTarget } from '../../src/config/schema.js';
-import { compareWithMapping, summarizeAccuracy } from '../../src/mapping/accuracy.js';
-import { renderSuggestion } from '../../src/mapping/render.js';
-import { CONFIDENT, suggestMapping, type MappingSuggestion } from '../../src/mapping/suggest.js';
-import { nameScore, nameTokens } from '../../src/mapping/synonyms.js';
-import { profileFields, valueFit, type ValueKind } from '../../src/mapping/value-patterns.js';
+import { compareWithMapping, summarizeAccuracy } from '../../src/mapping-suggest/accuracy.js';
+import { renderSuggestion } from '../../src/mapping-suggest/render.js';
+import { CONFIDENT, suggestMapping, type MappingSuggestion } from '../../src/mapping-suggest/suggest.js';
+import { nameScore, nameTokens } from '../../src/mapping-suggest/synonyms.js';
+import { profileFields, valueFit, type ValueKind } from '../../src/mapping-suggest/value-patterns.js';
 import { hubspotContacts, mailchimpMembers, posAccounts, posPurchases, segmentTracks, stripeCharges, stripeCustomers, zendeskTickets } from './samples.js';
 
 const US = { defaultPhoneRegion: 'US' };

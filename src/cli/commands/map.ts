@@ -1,7 +1,7 @@
 // `rosetta map suggest` proposes a field mapping for a source entity; `rosetta map accuracy` scores suggestions against a config's own mappings.
 import { Command, Option } from 'commander';
 import type { HubConfig } from '../../config/schema.js';
-import type { AccuracyReport } from '../../mapping/accuracy.js';
+import type { AccuracyReport } from '../../mapping-suggest/accuracy.js';
 import { configOption, loadConfigOption, positiveInteger } from '../options.js';
 import { CliError, EXIT } from '../run.js';
 import { formatTable } from '../table.js';
@@ -34,9 +34,9 @@ function suggestCommand(): Command {
       requireEntity(config, options.source, options.entity);
       // Loaded on use: `rosetta --help` should not wait for HTTP clients and phone metadata to load.
       const [{ sampleRecords }, { suggestMapping, suggestOptionsFor }, { renderSuggestion }] = await Promise.all([
-        import('../../mapping/sample.js'),
-        import('../../mapping/suggest.js'),
-        import('../../mapping/render.js'),
+        import('../../mapping-suggest/sample.js'),
+        import('../../mapping-suggest/suggest.js'),
+        import('../../mapping-suggest/render.js'),
       ]);
       const sample = await sampleRecords(config, options.source, options.entity, options.sample);
       if (sample.records.length === 0) throw new CliError(`${options.source}.${options.entity}: the sample came back empty (${sample.from}); nothing to suggest from`);
@@ -64,7 +64,7 @@ function accuracyCommand(): Command {
     .addOption(sampleOption())
     .addHelpText('after', '\nOnly each entity\'s endpoints and "provides" are read from the config; suggestions come from the sampled records alone.\n\nExample:\n  rosetta map accuracy --demo')
     .action(async (options: { config?: string; demo?: boolean; people: number; sample: number }) => {
-      const { measureAccuracy } = await import('../../mapping/accuracy.js');
+      const { measureAccuracy } = await import('../../mapping-suggest/accuracy.js');
       if (options.config) {
         printAccuracy(await measureAccuracy(loadConfigOption({ config: options.config }), options.sample));
         return;
