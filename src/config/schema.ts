@@ -275,6 +275,9 @@ const writeEndpoint = z
     query: z.record(z.string(), z.string()).default({}).describe('query parameters, name → template'),
     body: jsonValue.optional().describe('the JSON body, a template over the unified fields: { "primary_email": "{email}" }; a key whose field is not being written is left out, and so is an object left empty'),
     envelope: path.optional().describe('where the written record sits in the response (absent: the whole body); it goes through the link table as a webhook\'s record would'),
+    readBack: boolean()
+      .default(false)
+      .describe('the answer holds only the changed properties (HubSpot\'s PATCH): read the written record back with the entity\'s own read (one more request per record) before it goes through the link table, which needs the whole record'),
     idempotencyHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').optional().describe('the header the source reads an idempotency key from (e.g. Idempotency-Key): a write carrying one may be retried'),
     policy: z.partialRecord(z.enum(WRITE_FIELDS), z.enum(WRITE_POLICIES)).default({}).describe('per field: `all` (the default) writes every linked record of this entity; `systemOfRecord` only when this record is the customer\'s highest-ranked writable holder of the field (survivorship.sourcePriority)'),
   })

@@ -202,6 +202,23 @@ class EntityReader {
     return ids;
   }
 
+  /**
+   * One record as the source holds it, unmapped (what the link table takes), through the entity's batch or per-key
+   * read; null when the source has no such record. For writes whose answer does not carry the whole record.
+   */
+  async readRaw(id: string, scope: UpstreamScope = {}): Promise<unknown> {
+    const { batch } = this.config;
+    if (batch) {
+      const operation = `${this.name}.batch`;
+      const body = await this.batchRequest([id], operation, scope);
+      return this.items(body, this.envelopes.batch, operation, batch.envelope).find((raw) => this.compiled.recordId(raw) === id) ?? null;
+    }
+    if (!this.config.single) throw new Error(`${this.source}.${this.name} has no read to read a record back with`);
+    const body = await this.singleRequest(id, `${this.name}.get`, scope);
+    if (body === null) return null;
+    return (this.envelopes.single ? this.envelopes.single(body) : body) ?? null;
+  }
+
   /** Child items (orders, tickets, events) of each parent record ID; an item the mapping cannot read fails only its parent's list. */
   async fetchChildren(parentIds: readonly string[], scope: UpstreamScope = {}): Promise<KeyResult<MappedRecord[]>[]> {
     const { batch, single } = this.config;

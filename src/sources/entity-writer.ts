@@ -53,6 +53,11 @@ export class EntityWriter {
     return this.client.source;
   }
 
+  /** Whether the answer lacks the whole record, so the hub reads it back before linking (`write.readBack`). */
+  get readsBack(): boolean {
+    return this.config.readBack;
+  }
+
   policy(field: WriteField): WritePolicy {
     return this.config.policy[field] ?? 'all';
   }

@@ -92,7 +92,16 @@ async function send(context: RequestContext, target: PlannedTarget, key: string 
   try {
     context.upstreamBudget.spend(target.source, 1);
     const { record } = await writer.send(planned, key, context.loaders.scope);
-    return { entry: { ...base, status: 'APPLIED', error: null }, record };
+    const entry: WriteEntry = { ...base, status: 'APPLIED', error: null };
+    if (!writer.readsBack) return { entry, record };
+    // Applied: a failed read-back costs the links their update (until the next webhook or sync), not the write its status.
+    try {
+      context.upstreamBudget.spend(target.source, 1);
+      return { entry, record: await context.registry.reader(target.source, target.entity).readRaw(target.recordId, context.loaders.scope) };
+    } catch (error) {
+      context.telemetry.logger.warn({ err: error, requestId: context.requestId, source: target.source, entity: target.entity }, 'a written record could not be read back for the link table');
+      return { entry, record: null };
+    }
   } catch (error) {
     return { entry: { ...base, status: 'FAILED', error: failureOf(error, context, target) }, record: null };
   }

@@ -171,6 +171,25 @@ export function createHubSpotServer(data: VendorData, options: HubSpotOptions = 
       if (!contact) throw hubspotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
       return wire(contact, query.get('properties')?.split(','));
     })
+    // PATCH /crm/v3/objects/contacts/{id} with { properties }: the properties sent change; the answer carries those
+    // and the always-present ones, not the whole contact.
+    .route('PATCH', '/crm/v3/objects/contacts/:id', ({ params, body }) => {
+      const contact = byId.get(params.id);
+      if (!contact) throw hubspotError(404, 'OBJECT_NOT_FOUND', 'resource not found');
+      const properties = objectBody(body).properties;
+      if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) throw validation('Invalid input JSON: "properties" must be an object');
+      const changes = Object.entries(properties as Record<string, unknown>);
+      for (const [name, value] of changes) {
+        if (!Object.hasOwn(contact.values, name) || (ALWAYS as readonly string[]).includes(name)) throw validation(`Property values were not valid: [{"isValid":false,"message":"Property \\"${name}\\" does not exist","error":"PROPERTY_DOESNT_EXIST","name":"${name}"}]`);
+        if (typeof value !== 'string') throw validation(`Property values were not valid: [{"isValid":false,"message":"${name} must be a string","error":"INVALID_STRING","name":"${name}"}]`);
+        if (name === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw validation(`Property values were not valid: [{"isValid":false,"message":"Email address ${value} is invalid","error":"INVALID_EMAIL","name":"email"}]`);
+      }
+      const updatedAt = new Date().toISOString();
+      for (const [name, value] of changes) contact.values[name] = value as string;
+      contact.values.lastmodifieddate = updatedAt;
+      contact.updatedAt = updatedAt;
+      return wire(contact, changes.map(([name]) => name));
+    })
     .post('/crm/v3/objects/contacts/batch/read', ({ body }) => {
       const request = objectBody(body);
       const inputs = request.inputs;
