@@ -45,6 +45,9 @@ const CACHED_RECORDS: RecordCacheConfig = { ttlMs: 30_000, staleWhileRevalidateM
 const LOOKUPS = 2_000;
 /** Requests per query in the counted pass: sequential, so each one's upstream calls are its own. */
 const COUNTED_SAMPLES = 20;
+/** The smoke run (`--quick`) counts fewer, and drives only the hub and the reference unless told otherwise. */
+const QUICK_COUNTED_SAMPLES = 5;
+const QUICK_SERVERS: readonly ServerKind[] = ['rosetta', 'reference'];
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -71,6 +74,8 @@ interface BenchOptions {
   peer: boolean;
   /** Count the recipe sources' upstream requests (HubSpot, Stripe) against the ideal. */
   recipes: boolean;
+  /** Sequential requests per query in the counted pass. */
+  countedSamples: number;
   /** The hub's code: the production build, the sources, or the build when it is current (hub-build.ts). */
   hubBuild: HubBuild | 'auto';
   out: string;
@@ -104,7 +109,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--seed <n>', 'seed of the generated data', nonNegativeInteger, 42)
     .option('--max-requests <n>', 'cap on requests per phase, whatever the duration', positiveInteger, 200_000)
     .option('--queries <list>', 'queries to run: context,page,field', listOf<QueryName>(['context', 'page', 'field']), ['context', 'page', 'field'] as QueryName[])
-    .option('--servers <list>', `servers to drive: ${SERVER_KINDS.join(',')}`, listOf<ServerKind>(SERVER_KINDS), [...SERVER_KINDS])
+    .option('--servers <list>', `servers to drive: ${SERVER_KINDS.join(',')} (default: all; --quick: ${QUICK_SERVERS.join(',')})`, listOf<ServerKind>(SERVER_KINDS))
     .option('--open-loop-duration <s>', 'seconds of each open-loop phase (0: none; default: --duration)', nonNegativeInteger)
     .option('--hub-build <which>', 'the hub from dist (the production build), src, or auto: dist when it is current', (raw: string) => {
       if (raw !== 'dist' && raw !== 'src' && raw !== 'auto') throw new InvalidArgumentError('expected dist, src or auto');
@@ -115,16 +120,18 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--open-loop-share <x>', "the open loop's rate as a share of the hub's closed-loop maximum", shareOf, 0.5)
     .option('--cpu-prof', "profile the hub's and the reference's measured phases (V8 sampling) and compare them by phase", false)
     .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInteger, 1)
-    .option('--quick', 'a short smoke run: 3 s phases, 1 s warm-up, 2,000 people', false)
+    .option('--quick', 'a short smoke run: 3 s phases, 2 s open loop, 1 s warm-up, 2,000 people', false)
     .option('--out <file>', 'where to write the JSON figures', join(RESULTS_DIR, 'latest.json'))
     .parse(argv);
-  const raw = program.opts<Omit<BenchOptions, 'duration' | 'warmup' | 'people' | 'openLoopDuration'> & { duration?: number; warmup?: number; people?: number; openLoopDuration?: number }>();
+  const raw = program.opts<Omit<BenchOptions, 'duration' | 'warmup' | 'people' | 'openLoopDuration' | 'servers' | 'countedSamples'> & { duration?: number; warmup?: number; people?: number; openLoopDuration?: number; servers?: ServerKind[] }>();
   const quick = raw.quick;
   const duration = raw.duration ?? Number(env('BENCH_DURATION_S') ?? (quick ? 3 : 20));
   return {
     ...raw,
     duration,
-    openLoopDuration: raw.openLoopDuration ?? duration,
+    openLoopDuration: raw.openLoopDuration ?? (quick ? 2 : duration),
+    servers: raw.servers ?? [...(quick ? QUICK_SERVERS : SERVER_KINDS)],
+    countedSamples: quick ? QUICK_COUNTED_SAMPLES : COUNTED_SAMPLES,
     warmup: raw.warmup ?? (quick ? 1 : 3),
     people: raw.people ?? Number(env('BENCH_PEOPLE') ?? (quick ? 2_000 : 10_000)),
   };
@@ -375,7 +382,7 @@ async function runPeer(hub: ServerHandle, mesh: ServerHandle, workloads: Record<
       [hub, scenario.hubDocument, (item: PeerWorkItem) => item.hubVariables],
       [mesh, scenario.meshDocument, (item: PeerWorkItem) => item.meshVariables],
     ] as const) {
-      const counted = await countPeerUpstream(server.url, document, spreadSample(items, COUNTED_SAMPLES), variablesOf, systems);
+      const counted = await countPeerUpstream(server.url, document, spreadSample(items, options.countedSamples), variablesOf, systems);
       const bodies = items.map((item) => JSON.stringify({ query: document, variables: variablesOf(item) }));
       process.stdout.write(`${scenario.title} / ${server.kind}: `);
       let offset = 0;
@@ -507,7 +514,7 @@ function printReport(phases: readonly Phase[], comparisons: readonly Comparison[
       fmt(c.p50VsReachable, '×'),
     ]),
   ])}`);
-  console.log(`\nupstream/q: counted over ${COUNTED_SAMPLES} sequential requests per query with the sources' own counters (before any load: the record cache is cold); ideal/q: ceil(keys / maxBatchSize) per batchable source operation, one per distinct key where the source has no batch endpoint; under load: upstream requests the sources saw during the measured phase ÷ responses, beside (in brackets) the mean ideal of the very requests that phase sent; the calls of requests still in flight at its end count too, so a slow query with few responses reads a little high.`);
+  console.log(`\nupstream/q: counted over ${options.countedSamples} sequential requests per query with the sources' own counters (before any load: the record cache is cold); ideal/q: ceil(keys / maxBatchSize) per batchable source operation, one per distinct key where the source has no batch endpoint; under load: upstream requests the sources saw during the measured phase ÷ responses, beside (in brackets) the mean ideal of the very requests that phase sent; the calls of requests still in flight at its end count too, so a slow query with few responses reads a little high.`);
   if (phases.some((p) => p.server === 'cached')) console.log(`cached: the same hub with the record cache on for every entity (${CACHED_RECORDS.ttlMs / 1000} s fresh, ${CACHED_RECORDS.staleWhileRevalidateMs / 1000} s stale-while-revalidate); its reads are up to that old, which the live rows never are.`);
   for (const p of phases.filter((phase) => phase.load.responses < 2 * options.concurrency)) {
     console.log(`note: ${p.query}/${p.server} answered only ${p.load.responses} requests in ${p.load.durationSeconds} s; the ${p.load.unfinished} still in flight are in no percentile (closed loop), so its latency figures understate the wait. A longer --duration measures it.`);
@@ -654,7 +661,7 @@ async function main(): Promise<void> {
 
     const counted = new Map<string, CountedPass>();
     for (const query of queries) {
-      const sample = spreadSample(workloads[query.name], COUNTED_SAMPLES);
+      const sample = spreadSample(workloads[query.name], options.countedSamples);
       for (const server of servers) counted.set(`${query.name}/${server.kind}`, await countUpstream(server, query, sample, systems, services.registry));
     }
 
@@ -713,7 +720,7 @@ async function main(): Promise<void> {
     if (options.recipes) {
       for (const recipe of RECIPE_CASES) {
         process.stdout.write(`recipe ${recipe.vendor} (${recipe.shape}): counting… `);
-        recipes.push(await countRecipe(recipe, { people: Math.min(options.people, 500), pages: 4 }));
+        recipes.push(await countRecipe(recipe, { people: Math.min(options.people, 500), pages: options.quick ? 1 : 4 }));
         console.log(`${recipes.at(-1)!.upstreamPerPage} upstream requests per page of 50 (ideal ${recipes.at(-1)!.idealPerPage})`);
       }
     }
@@ -757,7 +764,7 @@ async function main(): Promise<void> {
     const report = {
       startedAt: startedAt.toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, memoryGb: Math.round(totalmem() / 1024 ** 3), node: process.version, platform: process.platform, loadAverageAtStart },
-      settings: { ...options, out: undefined, hubBuild: hubBuild.build, dependencyDepth: DEPENDENCY_DEPTH, countedSamples: COUNTED_SAMPLES, lookups: LOOKUPS },
+      settings: { ...options, out: undefined, hubBuild: hubBuild.build, dependencyDepth: DEPENDENCY_DEPTH, lookups: LOOKUPS },
       linkTable: { customers: sync.customers, records: sync.records },
       phases,
       openLoop,
