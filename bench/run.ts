@@ -121,13 +121,14 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--cpu-prof', "profile the hub's and the reference's measured phases (V8 sampling) and compare them by phase", false)
     .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInteger, 1)
     .option('--quick', 'a short smoke run: 3 s phases, 2 s open loop, 1 s warm-up, 2,000 people', false)
-    .option('--out <file>', 'where to write the JSON figures', join(RESULTS_DIR, 'latest.json'))
+    .option('--out <file>', 'where to write the JSON figures (default bench/results/latest.json; --quick: quick.json, so a smoke run never replaces a full one)')
     .parse(argv);
   const raw = program.opts<Omit<BenchOptions, 'duration' | 'warmup' | 'people' | 'openLoopDuration' | 'servers' | 'countedSamples'> & { duration?: number; warmup?: number; people?: number; openLoopDuration?: number; servers?: ServerKind[] }>();
   const quick = raw.quick;
   const duration = raw.duration ?? Number(env('BENCH_DURATION_S') ?? (quick ? 3 : 20));
   return {
     ...raw,
+    out: raw.out ?? join(RESULTS_DIR, quick ? 'quick.json' : 'latest.json'),
     duration,
     openLoopDuration: raw.openLoopDuration ?? (quick ? 2 : duration),
     servers: raw.servers ?? [...(quick ? QUICK_SERVERS : SERVER_KINDS)],
