@@ -312,6 +312,11 @@ export function statusOf(code: ErrorCode): number {
   return ERROR_CATALOGUE[code].status ?? 500;
 }
 
+/** Whether a request that failed with `code` may succeed if sent again later, unchanged. */
+export function isRetriable(code: ErrorCode): boolean {
+  return ERROR_CATALOGUE[code].retriable;
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CATALOGUE, value);
 }

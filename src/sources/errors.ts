@@ -1,5 +1,5 @@
 // Upstream failures as values with stable codes; the server turns them into GraphQL errors in one place.
-import { ErrorCode } from '../errors/catalogue.js';
+import { ErrorCode, isRetriable } from '../errors/catalogue.js';
 
 export type SourceErrorCode =
   | typeof ErrorCode.SOURCE_TIMEOUT
@@ -44,12 +44,12 @@ const PUBLIC_REASON: Record<SourceErrorCode, string> = {
 /** A call the request may not make: it has spent `limits.maxUpstreamCalls` (upstream-budget.ts). */
 export class UpstreamBudgetExceededError extends SourceError {
   readonly code = ErrorCode.UPSTREAM_BUDGET_EXCEEDED;
-  readonly retryable = false;
+  readonly retryable: boolean = isRetriable(this.code);
 }
 
 export class SourceTimeoutError extends SourceError {
   readonly code = ErrorCode.SOURCE_TIMEOUT;
-  readonly retryable = true;
+  readonly retryable: boolean = isRetriable(this.code);
 }
 
 export class SourceUnavailableError extends SourceError {
@@ -67,7 +67,7 @@ export class SourceUnavailableError extends SourceError {
 
 export class SourceRateLimitedError extends SourceError {
   readonly code = ErrorCode.SOURCE_RATE_LIMITED;
-  readonly retryable = true;
+  readonly retryable: boolean = isRetriable(this.code);
   constructor(source: string, detail: string, readonly retryAfterMs?: number) {
     super(source, detail);
   }
@@ -75,7 +75,7 @@ export class SourceRateLimitedError extends SourceError {
 
 export class SourceBadResponseError extends SourceError {
   readonly code = ErrorCode.SOURCE_BAD_RESPONSE;
-  readonly retryable = false;
+  readonly retryable: boolean = isRetriable(this.code);
 }
 
 /**
@@ -85,7 +85,7 @@ export class SourceBadResponseError extends SourceError {
  */
 export class SourceAuthFailedError extends SourceError {
   readonly code = ErrorCode.SOURCE_AUTH_FAILED;
-  readonly retryable = false;
+  readonly retryable: boolean = isRetriable(this.code);
   constructor(
     source: string,
     detail: string,
@@ -152,7 +152,7 @@ export function sanitizeSourceMessage(message: string): string {
  */
 export class SourceRejectedError extends SourceError {
   readonly code = ErrorCode.SOURCE_REJECTED;
-  readonly retryable = false;
+  readonly retryable: boolean = isRetriable(this.code);
   /** The source's reason, sanitised (`sanitizeSourceMessage`); `HTTP <status>` when it gave none. */
   readonly sourceMessage: string;
   constructor(
@@ -175,7 +175,7 @@ export class SourceRejectedError extends SourceError {
 /** The source's circuit breaker is open: the hub fails fast instead of calling a source that keeps failing. */
 export class CircuitOpenError extends SourceError {
   readonly code = ErrorCode.CIRCUIT_OPEN;
-  readonly retryable = true;
+  readonly retryable: boolean = isRetriable(this.code);
 }
 
 /** The wait the source asked for (`Retry-After` on a 429 or 503), if it named one. */

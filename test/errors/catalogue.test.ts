@@ -6,6 +6,7 @@ import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { describe, expect, test } from 'vitest';
 import { ERROR_CATALOGUE, ErrorCode } from '../../src/errors/catalogue.js';
 import { renderErrorReference } from '../../src/errors/reference.js';
+import { CircuitOpenError, SourceAuthFailedError, SourceBadResponseError, SourceRateLimitedError, SourceTimeoutError, SourceUnavailableError, UpstreamBudgetExceededError } from '../../src/sources/errors.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The simulated vendors answer with their vendors' own codes; generated types restate the schema. */
@@ -77,6 +78,21 @@ describe('error codes are spelt once', () => {
     const apollo = Object.values(ApolloServerErrorCode).filter((code) => code !== ApolloServerErrorCode.PERSISTED_QUERY_NOT_SUPPORTED);
     expect(apollo.filter((code) => !codes.has(code))).toEqual([]);
   });
+});
+
+test.each([
+  [new SourceTimeoutError('crm', 'slow'), true],
+  [new SourceRateLimitedError('crm', '429'), true],
+  [new CircuitOpenError('crm', 'open'), true],
+  [new SourceBadResponseError('crm', 'not JSON'), false],
+  [new SourceAuthFailedError('crm', '401', 401), false],
+  [new UpstreamBudgetExceededError('crm', 'spent'), false],
+  // The one code whose advice depends on the answer: a 4xx other than 408 is the hub's own request, wrong.
+  [new SourceUnavailableError('crm', '503', 503), true],
+  [new SourceUnavailableError('crm', '400', 400), false],
+])('%s says retryable %s, as the catalogue does for its code', (error, retryable) => {
+  expect(error.retryable).toBe(retryable);
+  if (!(error instanceof SourceUnavailableError)) expect(ERROR_CATALOGUE[error.code].retriable).toBe(retryable);
 });
 
 test('docs/errors.md is the table the catalogue renders', async () => {
