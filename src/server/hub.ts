@@ -5,7 +5,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { ExplainPlan } from '../observability/explain-plan.js';
 import { createLogger } from '../observability/logger.js';
-import { listenMetrics, metricsRoute, type MetricsListener, type MetricsSource } from '../observability/metrics-endpoint.js';
+import { listenMetrics, metricsRoute, type MetricsListener, type MetricsSource } from './metrics-route.js';
 import { createTelemetry, telemetryPlugin, upstreamObserver } from '../observability/telemetry.js';
 import { OperationTrace, startTracingFromEnv } from '../observability/tracing.js';
 import { makeExecutableSchema } from '@graphql-tools/schema';

@@ -12,8 +12,6 @@ const KNOWN_FOLDER_CYCLES: readonly Edge[] = [
   'src/sources -> src/identity',
   // sources log through observability/logger.ts while observability reads the sources' registry and call observers.
   'src/sources -> src/observability',
-  // observability/metrics-endpoint.ts is an HTTP route built on server/http.ts.
-  'src/observability -> src/server',
   // The request context and request errors live in server/ while the layers under the server need them:
   'src/customer -> src/server',
   'src/loaders -> src/server',

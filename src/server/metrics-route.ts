@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { MetricsSection } from '../config/schema.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import type { ExtraRoute } from '../server/http.js';
-import { requestIdOf, sendRouteError } from '../server/http-errors.js';
+import type { ExtraRoute } from './http.js';
+import { requestIdOf, sendRouteError } from './http-errors.js';
 
 /** The text to serve: this process's registry, or a cluster primary's aggregate of every worker's. */
 export type MetricsSource = () => Promise<{ text: string; contentType: string }>;
