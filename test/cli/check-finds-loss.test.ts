@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { UNIFIED_TARGETS, type UnifiedTarget } from '../../src/config/schema.js';
 import type { VendorName } from '../../src/demo/vendors/index.js';
 import { recipePath, startRecipe, type RecipeRun } from '../recipes/recipe-harness.js';
 import { runCli, tempDir, type CliResult } from './cli-harness.js';
@@ -15,6 +16,13 @@ function variant(vendor: VendorName, change: (entities: any) => void) {
   const source = parse(readFileSync(recipePath(vendor), 'utf8')).sources[vendor];
   source.baseUrl = runs.get(vendor)!.vendor.url;
   for (const [name, value] of Object.entries(runs.get(vendor)!.env)) source.auth = JSON.parse(JSON.stringify(source.auth).replaceAll(`\${${name}}`, value));
+  // The variants share one config, which names no SDL extension folder: what the recipe provides through its own
+  // extensions (Stripe's subscriptions, HubSpot's lifecycle stage) is left out.
+  for (const [name, entity] of Object.entries<any>(source.entities)) {
+    const core: readonly string[] | undefined = UNIFIED_TARGETS[entity.provides as UnifiedTarget];
+    if (entity.provides && !core) delete source.entities[name];
+    else if (core) for (const field of Object.keys(entity.mapping ?? {})) if (!core.includes(field)) delete entity.mapping[field];
+  }
   change(source.entities);
   return source;
 }
@@ -52,6 +60,10 @@ describe('rosetta check fails configs that would lose data, naming the key', () 
       stripe_query_in_path: variant('stripe', (e) => {
         e.charge.single = { path: '/v1/charges?customer={id}', query: { limit: '100' }, envelope: 'data' };
       }),
+      // A child read that does not page, asking for 2 charges a customer: customers with more lose the rest.
+      stripe_small_child_page: variant('stripe', (e) => {
+        e.charge.single.query.limit = '2';
+      }),
       // Still wrong: a second "?" glues "?limit=100" onto the customer id.
       stripe_query_after_query: variant('stripe', (e) => {
         e.charge.single = { path: '/v1/charges?customer={id}?limit=100', envelope: 'data' };
@@ -72,7 +84,7 @@ describe('rosetta check fails configs that would lose data, naming the key', () 
   });
 
   test('exits 1, counting the errors of every broken source and none of the sound ones', () => {
-    expect(result.code).toBe(1);
+    expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/^check found 5 errors \(stripe_early_stop\.customer, stripe_query_after_query\.charge, hubspot_bare_ids\.contact, hubspot_bad_path\.contact, shopify_default_limit\.customer\)$/m);
   });
 
@@ -95,6 +107,17 @@ describe('rosetta check fails configs that would lose data, naming the key', () 
     expect(errorsOf('stripe_query_after_query')).toEqual([
       'error: stripe_query_after_query.charge children (sources.stripe_query_after_query.entities.charge.single): none of 80 sampled parents has a child: the request probably does not select by parent (check its path and query)',
     ]);
+  });
+
+  test('Stripe, a child read capped at 2 a parent: a warning naming the limit, the parents it caps, and no error', () => {
+    expect(errorsOf('stripe_small_child_page')).toEqual([]);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('warning: stripe_small_child_page.'))).toEqual([
+      expect.stringMatching(
+        /^warning: stripe_small_child_page\.charge children \(sources\.stripe_small_child_page\.entities\.charge\.single\.query\.limit\): [1-9]\d* of 80 sampled parents have 2 children, as many as one read returns \(limit=2\): any beyond are not read, since the child read does not page$/,
+      ),
+    ]);
+    // The full page's own limit (100) is far above what any simulated customer holds: the recipe itself draws no warning.
+    expect(result.stderr).not.toMatch(/^warning: stripe_query_in_path\.charge children/m);
   });
 
   test('HubSpot, a batch body the API refuses: every read-back fails, naming contact.batch and the 400', () => {

@@ -340,6 +340,18 @@ export class SourceExercise {
     if (failed.length === 0 && row.children === 0 && row.parents >= CHILDLESS_PARENTS) {
       this.findings.add('error', at, 'children', key, `none of ${row.parents} sampled parents has a child: the request probably does not select by parent (check its path and query)`);
     }
+    const cap = childReadCap(at.config);
+    const full = cap ? results.filter((result) => Array.isArray(result) && result.length >= cap.size).length : 0;
+    if (cap && full > 0) {
+      // A child read that does not page returns at most one page: a parent with that many children may have more.
+      this.findings.add(
+        'warning',
+        at,
+        'children',
+        cap.key,
+        `${full} of ${parentIds.length} sampled parents have ${cap.size} children, as many as one read returns (${cap.param}=${cap.size}): any beyond are not read, since the child read does not page`,
+      );
+    }
     this.mappedCoverage(at, mapped);
     if (at.config.lookup && firstChild) await this.lookup(at, firstChild);
   }
@@ -456,4 +468,23 @@ export async function exerciseSources(config: HubConfig, options: CheckOptions =
   } finally {
     await registry.close();
   }
+}
+
+/** Query parameters that cap how many items one read returns, as APIs name them. */
+const PAGE_SIZE_PARAMS = new Set(['limit', 'per_page', 'perpage', 'page_size', 'pagesize', 'page[size]', 'size', 'count', 'max_results', 'maxresults', 'top', '$top']);
+
+/**
+ * The page size a per-parent child read asks for as a constant (`limit: "100"`, `?per_page=100` in its path), and
+ * the key that sets it; undefined for batch reads and reads that name no size.
+ */
+function childReadCap(entity: EntityConfig): { param: string; size: number; key: string } | undefined {
+  const single = entity.single;
+  if (!single || entity.batch) return undefined;
+  const q = single.path.indexOf('?');
+  const fromPath = q < 0 ? [] : [...new URLSearchParams(single.path.slice(q + 1))].map(([name, value]) => ({ name, value, key: 'single.path' }));
+  const fromQuery = Object.entries(single.query).map(([name, value]) => ({ name, value, key: `single.query.${name}` }));
+  for (const { name, value, key } of [...fromQuery, ...fromPath]) {
+    if (PAGE_SIZE_PARAMS.has(name.toLowerCase()) && /^\d+$/.test(value.trim())) return { param: name, size: Number(value), key };
+  }
+  return undefined;
 }
