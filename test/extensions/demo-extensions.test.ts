@@ -1,6 +1,9 @@
 // The demo's extensions (config/extensions/): the shop's subscriptions on Customer and the CRM's lifecycle stage on
 // Profile, declared by SDL files and provided by config, answered through the same loaders as the core facets.
+import { parse, type OperationDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { hubSchema } from '../../src/server/hub.js';
+import { estimateUpstreamCalls } from '../../src/server/upstream-budget.js';
 import { shopSubscriptions } from '../../src/demo/shop-subscriptions.js';
 import type { Link } from '../../src/identity/model.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
@@ -73,5 +76,42 @@ describe('Profile.lifecycleStage (an extension the demo ships)', () => {
     expect(response.errors).toBeUndefined();
     expect(response.data.customer.profile.lifecycleStage).toBe(contact.lifecycle_stage);
     expect(response.data.customer.profile.provenance).toContainEqual({ field: 'lifecycleStage', source: 'crm', entity: 'contact', recordId: contactId });
+  });
+});
+
+describe('the upstream budget', () => {
+  test('estimates an extension list like a core child list: one batch read per 50 customers of the shop', () => {
+    const estimate = (query: string) => {
+      const document = parse(query);
+      return estimateUpstreamCalls(hubSchema(t.config), document, document.definitions[0] as OperationDefinitionNode, {}, t.hub.services.registry);
+    };
+    expect(estimate('{ customers(first: 100) { edges { node { subscriptions { id } } } } }')).toBe(2);
+    expect(estimate('{ customers(first: 100) { edges { node { subscriptions { id } orders { id } } } } }')).toBe(4);
+  });
+});
+
+describe('the record cache on an extension entity', () => {
+  let cached: TestHub;
+  beforeAll(async () => {
+    cached = await startTestHub({
+      people: 120,
+      config: (config) => {
+        const changed = structuredClone(config);
+        changed.sources.shop!.entities.subscription!.cache = { ttlMs: 60_000, staleWhileRevalidateMs: 0, maxEntries: 1_000 };
+        return changed;
+      },
+    });
+  });
+  afterAll(() => cached.close());
+
+  test('keeps the lists across requests: the same page asked twice reads the shop once', async () => {
+    const query = '{ customers(first: 50) { edges { node { subscriptions { id status } } } } }';
+    const first = await cached.graphql(query);
+    expect(first.errors).toBeUndefined();
+    const calls = cached.routes('shop')['POST /subscriptions/batch'];
+    expect(calls).toBeGreaterThan(0);
+    const second = await cached.graphql(query);
+    expect(second.data).toEqual(first.data);
+    expect(cached.routes('shop')['POST /subscriptions/batch']).toBe(calls);
   });
 });

@@ -69,4 +69,17 @@ describe('survivorship', () => {
   test('no records give an empty profile with no provenance', () => {
     expect(rule.merge([])).toEqual({ firstName: null, lastName: null, name: null, email: null, phone: null, address: null, provenance: [], extensionValues: {} });
   });
+
+  test('a Profile field an extension adds is merged by the same rule, and its provenance names the record it came from', () => {
+    const extended = new SurvivorshipRule(['crm', 'shop'], ['lifecycleStage']);
+    // The shop's record is newer, but the CRM ranks higher: priority decides, as for the core fields.
+    const merged = extended.merge([
+      { ...record('shop', '7', { lifecycleStage: 'customer', updatedAt: '2026-11-24T00:00:00.000Z' }) },
+      { ...record('crm', 'C-1', { lifecycleStage: 'lead', updatedAt: '2026-01-01T00:00:00.000Z' }) },
+    ]);
+    expect(merged.extensionValues.lifecycleStage).toMatchObject({ value: 'lead', origin: { source: 'crm', recordId: 'C-1' } });
+    expect(merged.provenance).toContainEqual(expect.objectContaining({ field: 'lifecycleStage', source: 'crm', recordId: 'C-1' }));
+    // A record without the value does not win it.
+    expect(extended.merge([record('crm', 'C-1', { lifecycleStage: null }), record('shop', '7', { lifecycleStage: 'customer' })]).extensionValues.lifecycleStage?.value).toBe('customer');
+  });
 });
