@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/schema.js';
 import { SourceAuthFailedError } from './errors.js';
-import type { CallObserver } from './http-client.js';
+import type { CallObserver } from './upstream-call.js';
 import { OAuth2Token, type AccessToken } from './oauth2-token.js';
 
 /** The credentials one request carries. Built once per token (static auth: once), so a request only picks them up. */

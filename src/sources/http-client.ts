@@ -14,19 +14,10 @@ import { SourcePolicy, type PolicyStatus } from './policies/source-policy.js';
 import { onCutOff } from './policies/timeout.js';
 import { LocalTokenBucket, type TokenBucket } from './policies/token-bucket.js';
 
+import type { CallObserver, UpstreamCall } from './upstream-call.js';
+
 export { authHeaders } from './credentials.js';
-
-/** One upstream HTTP call, as reported to explain and to the source's counters. */
-export interface UpstreamCall {
-  source: string;
-  operation: string;
-  keys: number;
-  status: number | 'error';
-  ms: number;
-  errorCode?: string;
-}
-
-export type CallObserver = (call: UpstreamCall) => void;
+export type { CallObserver, UpstreamCall } from './upstream-call.js';
 
 export interface JsonRequest {
   method: HttpMethod;

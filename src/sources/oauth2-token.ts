@@ -3,7 +3,7 @@ import { request } from 'undici';
 import type { OAuth2ClientCredentialsConfig } from '../config/schema.js';
 import { ErrorCode } from '../errors/catalogue.js';
 import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceUnavailableError } from './errors.js';
-import type { CallObserver } from './http-client.js';
+import type { CallObserver } from './upstream-call.js';
 
 export interface AccessToken {
   readonly value: string;
