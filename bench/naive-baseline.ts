@@ -11,7 +11,7 @@ import { identitiesOf, type CustomerRef } from '../src/customer/model.js';
 import { SurvivorshipRule } from '../src/customer/survivorship.js';
 import type { QueryResolvers, CustomerResolvers, CustomerConnectionResolvers } from '../src/generated/graphql.js';
 import type { CustomerLinks, Link } from '../src/identity/model.js';
-import { normalizeEmail, normalizePhone } from '../src/identity/normalize.js';
+import { normalizeEmail, normalizePhone } from '../src/sources/normalize.js';
 import type { LinkStore } from '../src/identity/store.js';
 import type { MappedRecord } from '../src/sources/connector.js';
 import { SourceRegistry } from '../src/sources/registry.js';

@@ -1,7 +1,7 @@
 // The variables each benchmark query rotates through, with the customers each request touches (for its ideal cost).
 import type { Dataset } from '../src/demo/dataset.js';
 import type { CustomerLinks } from '../src/identity/model.js';
-import { normalizeEmail } from '../src/identity/normalize.js';
+import { normalizeEmail } from '../src/sources/normalize.js';
 import type { LinkStore } from '../src/identity/store.js';
 import { customerCursor, PAGE_SIZE, type QueryName } from './queries.js';
 

@@ -1,6 +1,6 @@
 // Root fields: find customers through the link directory; everything below resolves through loaders.
 import type { QueryResolvers } from '../src/generated/graphql.js';
-import { normalizeEmail, normalizePhone } from '../src/identity/normalize.js';
+import { normalizeEmail, normalizePhone } from '../src/sources/normalize.js';
 import { customerBySourceRecord, RecordLookupUnsupportedError } from '../src/identity/record-lookup.js';
 import { customerRef } from '../src/customer/model.js';
 import { badInput } from '../src/server/errors.js';

@@ -3,7 +3,7 @@
 // What a developer writing one Apollo server for these five APIs would write: one function per record shape, no
 // declarative mapping, no per-field error capture. The output equals the hub's for the bench queries
 // (test/bench/reference-hub.test.ts proves it).
-import { normalizeEmail, normalizePhone } from '../../src/identity/normalize.js';
+import { normalizeEmail, normalizePhone } from '../../src/sources/normalize.js';
 
 export type Raw = Record<string, any>;
 

@@ -13,7 +13,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { Pool } from 'undici';
 import type { HubConfig } from '../../src/config/schema.js';
 import type { CustomerLinks, Link } from '../../src/identity/model.js';
-import { normalizeEmail } from '../../src/identity/normalize.js';
+import { normalizeEmail } from '../../src/sources/normalize.js';
 import type { LinkStore } from '../../src/identity/store.js';
 import { authHeaders } from '../../src/sources/credentials.js';
 import { customerCursor } from '../queries.js';

@@ -5,7 +5,7 @@ import { compileSingularPath } from '../sources/json-path.js';
 import type { IncomingRecord } from './link-planner.js';
 import { recordKeyString, tokenString, type IdentifierKind, type IdentifierToken } from './model.js';
 import type { LinkCounters } from './link-counters.js';
-import { emailMd5, normalizeEmail, normalizeMd5, normalizePhone } from './normalize.js';
+import { emailMd5, normalizeEmail, normalizeMd5, normalizePhone } from '../sources/normalize.js';
 
 /**
  * Longest values accepted as identifiers (RFC 5321's 254 for an address; E.164 needs 15 digits, and 32 characters

@@ -15,7 +15,7 @@ import type { CustomerLinks, IdentifierToken, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { compileSingularPath as compilePath } from '../sources/json-path.js';
 import { randomUUID } from 'node:crypto';
-import { emailMd5, normalizeEmail } from './normalize.js';
+import { emailMd5, normalizeEmail } from '../sources/normalize.js';
 import { linkAuditEntries, type LinkOrigin } from './link-audit.js';
 import type { ForgottenCustomer, SharedValueDecision, SyncCursor } from './store.js';
 

@@ -2,7 +2,7 @@
 import { badInput } from '../server/errors.js';
 import type { ProfileInput } from '../generated/graphql.js';
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers.js';
-import { normalizeEmail, normalizePhone } from '../identity/normalize.js';
+import { normalizeEmail, normalizePhone } from '../sources/normalize.js';
 import type { WriteValues } from '../sources/entity-writer.js';
 import type { WriteField } from '../sources/request-template.js';
 

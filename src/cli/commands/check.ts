@@ -1,9 +1,9 @@
-// `rosetta check --config FILE`: validates a config, reaches every source entity, then exercises every declared read (src/sources/check/).
+// `rosetta check --config FILE`: validates a config, reaches every source entity, then exercises every declared read (src/check/).
 import { Command, Option } from 'commander';
 import { CliError, EXIT } from '../run.js';
 import { configOption, loadConfigOption, positiveInteger } from '../options.js';
 import { formatTable } from '../table.js';
-import type { CheckReport } from '../../sources/check/exercise.js';
+import type { CheckReport } from '../../check/exercise.js';
 
 const share = (resolved: number, sampled: number) => `${sampled === 0 ? 0 : Math.round((resolved / sampled) * 100)}%`;
 
@@ -49,7 +49,7 @@ export function checkCommand(): Command {
       console.log(`all ${checks.length} entities answered`);
       if (options.reachOnly) return;
 
-      const { exerciseSources } = await import('../../sources/check/exercise.js');
+      const { exerciseSources } = await import('../../check/exercise.js');
       const report = await exerciseSources(config, { ...(options.sample !== undefined ? { samplePages: options.sample } : {}), sampleRecords: options.records });
       printReport(report);
       const errors = report.findings.filter((f) => f.severity === 'error');

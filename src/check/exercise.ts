@@ -1,12 +1,12 @@
 // Exercises every read a config declares against the live sources, read-only: lists to their end, read-backs, child lists, searches, path coverage.
-import type { EntityConfig, HubConfig, SearchKind } from '../../config/schema.js';
-import { IdentityRules } from '../../identity/identifiers.js';
-import { searchValues } from '../../identity/link-service.js';
-import type { EntityReader, MappedRecord } from '../connector.js';
-import { SourceError } from '../errors.js';
-import type { UpstreamCall } from '../http-client.js';
-import { compileSingularPath } from '../json-path.js';
-import { SourceRegistry } from '../registry.js';
+import type { EntityConfig, HubConfig, SearchKind } from '../config/schema.js';
+import { IdentityRules } from '../identity/identifiers.js';
+import { searchValues } from '../identity/link-service.js';
+import type { EntityReader, MappedRecord } from '../sources/connector.js';
+import { SourceError } from '../sources/errors.js';
+import type { UpstreamCall } from '../sources/http-client.js';
+import { compileSingularPath } from '../sources/json-path.js';
+import { SourceRegistry } from '../sources/registry.js';
 import { moreAfterLastPage, sourceTotal } from './continuation.js';
 import { Findings, type Finding } from './findings.js';
 
