@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { Client } from 'pg';
+import pg, { Client } from 'pg';
 import { demoConfig } from '../src/cli/demo-config.js';
 import { generateDataset } from '../src/demo/dataset.js';
 import { startSimulatedSystems } from '../src/demo/systems.js';
@@ -71,9 +71,31 @@ async function freshStore(kind: StoreKind, options: Options): Promise<{ store: L
   };
 }
 
+/**
+ * Statements sent to PostgreSQL (each a round trip: pg sends the next only once the last is answered), counted at
+ * `Client.prototype.query`, which pool queries go through too.
+ */
+let statements = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements += 1;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+
+interface Measured {
+  people: number;
+  store: StoreKind;
+  summary: SyncSummary;
+  /** CPU seconds of this process (the hub and the simulated sources; PostgreSQL's own server CPU is not in it). */
+  cpuSeconds: number;
+  pages: number;
+  /** PostgreSQL statements per page of records (0 for SQLite). */
+  roundTripsPerPage: number;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const rows: { people: number; store: StoreKind; summary: SyncSummary }[] = [];
+  const rows: Measured[] = [];
   for (const people of options.people) {
     const dataset = generateDataset({ people, seed: options.seed });
     const systems = await startSimulatedSystems({ dataset, latencyMs: 0 });
@@ -83,10 +105,17 @@ async function main(): Promise<void> {
         const { store, where, dispose } = await freshStore(kind, options);
         try {
           const services = createServices(config, store);
+          const cpuBefore = process.cpuUsage();
+          const statementsBefore = statements;
           const summary = await syncLinks({ registry: services.registry, links: services.links, store });
+          const cpu = process.cpuUsage(cpuBefore);
           await services.registry.close();
-          rows.push({ people, store: kind, summary });
-          console.log(`${String(people).padStart(7)} people  ${kind.padEnd(8)}  ${(summary.ms / 1000).toFixed(1).padStart(6)} s  ${summary.records} records  ${summary.customers} customers  (${where})`);
+          const pages = summary.entities.reduce((n, e) => n + e.pages, 0);
+          const row: Measured = { people, store: kind, summary, cpuSeconds: (cpu.user + cpu.system) / 1e6, pages, roundTripsPerPage: kind === 'postgres' ? (statements - statementsBefore) / pages : 0 };
+          rows.push(row);
+          console.log(
+            `${String(people).padStart(7)} people  ${kind.padEnd(8)}  ${(summary.ms / 1000).toFixed(1).padStart(6)} s  ${row.cpuSeconds.toFixed(1)} CPU-s  ${summary.records} records  ${summary.customers} customers  ${pages} pages  (${where})`,
+          );
         } finally {
           await store.close();
           await dispose();
@@ -96,12 +125,14 @@ async function main(): Promise<void> {
       await systems.close();
     }
   }
-  console.log('\npeople   store     seconds  records  customers  records/s');
-  for (const { people, store, summary } of rows) {
+  console.log('\npeople   store     seconds  CPU-s  records  customers  records/s  round trips/page');
+  for (const { people, store, summary, cpuSeconds, roundTripsPerPage } of rows) {
     console.log(
-      `${String(people).padEnd(8)} ${store.padEnd(9)} ${(summary.ms / 1000).toFixed(1).padStart(7)}  ${String(summary.records).padStart(7)}  ${String(summary.customers).padStart(9)}  ${String(Math.round(summary.records / (summary.ms / 1000))).padStart(9)}`,
+      `${String(people).padEnd(8)} ${store.padEnd(9)} ${(summary.ms / 1000).toFixed(1).padStart(7)}  ${cpuSeconds.toFixed(1).padStart(5)}  ${String(summary.records).padStart(7)}  ${String(summary.customers).padStart(9)}  ${String(Math.round(summary.records / (summary.ms / 1000))).padStart(9)}  ${store === 'postgres' ? roundTripsPerPage.toFixed(1).padStart(16) : '               —'}`,
     );
   }
+  // Peak RSS of the whole run (every size and store), as the kernel counts it.
+  console.log(`\npeak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
 }
 
 main().catch((error: unknown) => {

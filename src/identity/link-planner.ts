@@ -284,6 +284,45 @@ function refusalOf(records: readonly WorkingRecord[], policy: MatchPolicy): { re
 
 export type RecordChange = { upsert: IncomingRecord } | { remove: RecordKey };
 
+/** The tokens and name a record is planned with, given what the table holds of it (`existing`). */
+function plannedRecordOf(graph: LinkGraph): (incoming: IncomingRecord, existing: { tokens: IdentifierToken[] } | null) => { tokens: IdentifierToken[]; nameKey: string | null } {
+  // Values suspected of being shared, or blocked by a reviewer, link nobody: stored records no longer hold them.
+  const withdrawn = new Set([...(graph.sharedValues ?? [])].flatMap(([token, status]) => (status === 'ALLOWED' ? [] : [token])));
+  const linkable = (tokens: IdentifierToken[]) => (withdrawn.size > 0 && tokens.some((t) => withdrawn.has(tokenString(t))) ? tokens.filter((t) => !withdrawn.has(tokenString(t))) : tokens);
+  return (incoming, existing) => ({
+    // A reviewer's decisions stay with the record through its updates; only a review (which sends them) changes them.
+    tokens: linkable(incoming.tokens.some(isReviewToken) ? incoming.tokens : [...sourceTokens(incoming.tokens), ...(existing?.tokens.filter(isReviewToken) ?? [])]),
+    nameKey: incoming.nameKey ?? null,
+  });
+}
+
+/**
+ * The changes `planLinks` would skip because the graph already holds their records exactly as they would be planned
+ * (the same tokens and name): a sync pass over unchanged data finds most records so. The graph must hold every
+ * customer of the changes' records and the shared-value status of their tokens (what one `loadGraph` of the
+ * changes' tokens returns). A record changed twice in the batch is never skipped: its second change may undo its first.
+ */
+export function unchangedUpserts(graph: LinkGraph, changes: readonly RecordChange[]): Set<RecordChange> {
+  const mentions = new Map<string, number>();
+  for (const change of changes) {
+    const key = recordKeyString('upsert' in change ? change.upsert : change.remove);
+    mentions.set(key, (mentions.get(key) ?? 0) + 1);
+  }
+  const held = new Map<string, GraphRecord>();
+  for (const customer of graph.customers.values()) for (const [key, record] of customer.records) held.set(key, record);
+  const planned = plannedRecordOf(graph);
+  const unchanged = new Set<RecordChange>();
+  for (const change of changes) {
+    if (!('upsert' in change)) continue;
+    const key = recordKeyString(change.upsert);
+    const existing = held.get(key);
+    if (!existing || mentions.get(key) !== 1 || graph.suppressed.has(key)) continue;
+    const { tokens, nameKey } = planned(change.upsert, existing);
+    if (sameTokens(existing.tokens, tokens) && (existing.nameKey ?? null) === nameKey) unchanged.add(change);
+  }
+  return unchanged;
+}
+
 /**
  * Applies record changes to a loaded graph and re-plans every group of records they touch through the canonical
  * partition: joins and merges where evidence bridges customers, and splits where a merge's evidence is gone (the
@@ -299,18 +338,14 @@ export function planLinks(graph: LinkGraph, changes: readonly RecordChange[], po
   const changed = new Set<string>();
   const touched = new Set<GraphCustomer>();
   const released: RecordKey[] = [];
-  // Values suspected of being shared, or blocked by a reviewer, link nobody: stored records no longer hold them.
-  const withdrawn = new Set([...(graph.sharedValues ?? [])].flatMap(([token, status]) => (status === 'ALLOWED' ? [] : [token])));
-  const linkable = (tokens: IdentifierToken[]) => (withdrawn.size > 0 && tokens.some((t) => withdrawn.has(tokenString(t))) ? tokens.filter((t) => !withdrawn.has(tokenString(t))) : tokens);
+  const planned = plannedRecordOf(graph);
   for (const change of changes) {
     if ('upsert' in change) {
       const incoming = change.upsert;
       const key = recordKeyString(incoming);
       if (graph.suppressed.has(key)) continue;
       const existing = working.get(key);
-      // A reviewer's decisions stay with the record through its updates; only a review (which sends them) changes them.
-      const tokens = linkable(incoming.tokens.some(isReviewToken) ? incoming.tokens : [...sourceTokens(incoming.tokens), ...(existing?.tokens.filter(isReviewToken) ?? [])]);
-      const nameKey = incoming.nameKey ?? null;
+      const { tokens, nameKey } = planned(incoming, existing ?? null);
       // Unchanged records change nothing: this is what makes re-syncing idempotent.
       if (existing && sameTokens(existing.tokens, tokens) && existing.nameKey === nameKey) continue;
       const recordKey = { source: incoming.source, entity: incoming.entity, recordId: incoming.recordId };

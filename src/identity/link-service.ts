@@ -10,7 +10,7 @@ import { customerChangesOf, recordOwners } from './change-events.js';
 import type { LinkDirectory } from './directory.js';
 import { compileIdentifierExtractor, compileNameKey, incomingRecord, IdentityRules, MAX_RECORD_ID_LENGTH } from './identifiers.js';
 import { LinkCounters } from './link-counters.js';
-import { deriveCustomerId, planLinks, reviewedSplitSide, seedRecordOf, tokensOf, type IncomingRecord, type LinkChanges, type LinkGraph, type MatchPolicy, type RecordChange, type RecordVersion } from './link-planner.js';
+import { deriveCustomerId, planLinks, reviewedSplitSide, seedRecordOf, tokensOf, unchangedUpserts, type GraphCustomer, type IncomingRecord, type LinkChanges, type LinkGraph, type MatchPolicy, type RecordChange, type RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierToken, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { compileSingularPath as compilePath } from '../sources/json-path.js';
@@ -159,9 +159,10 @@ export class LinkService {
       summary.stale = changes.length - fresh.length;
       this.counters.stale += summary.stale;
       this.counters.applied += fresh.length;
-      const graph = await this.loadClosure(fresh);
-      const owners = this.feed ? recordOwners(graph) : null;
-      const plan: LinkChanges = planLinks(graph, fresh, this.policy, now);
+      const { graph, changes: planned, pruned } = await this.loadClosure(fresh);
+      // Owners before the plan, of the unchanged records too (their customers were pruned): they are still announced.
+      const owners = this.feed ? recordOwners({ ...graph, customers: new Map([...pruned.map((c): [string, GraphCustomer] => [c.id, c]), ...graph.customers]) }) : null;
+      const plan: LinkChanges = planLinks(graph, planned, this.policy, now);
       plan.versions = versions;
       if (options.event) plan.seenEvents = [{ source: options.event.source, eventId: options.event.id, expiresAt: options.event.expiresAt }];
       plan.history = (plan.events ?? []).map((event) => ({ ...event, at: now, actor: origin.actor, requestId: origin.requestId, reason: options.reason ?? null }));
@@ -213,14 +214,20 @@ export class LinkService {
   /**
    * The graph a plan needs: every customer holding a token of the changes, then every customer holding a token
    * of those, until nothing new is found. A merge is re-planned only with all the records its evidence joins.
+   * Records the first read shows unchanged (held with the tokens and name they bring) are dropped from the changes,
+   * with the part of the graph only they reached: the planner would skip them, and a pass over unchanged data
+   * then costs one read a page instead of a closure and a plan.
    */
-  private async loadClosure(changes: readonly RecordChange[]): Promise<LinkGraph> {
+  private async loadClosure(all: readonly RecordChange[]): Promise<{ graph: LinkGraph; changes: RecordChange[]; pruned: GraphCustomer[] }> {
     const store = this.directory.store;
     const graph: LinkGraph = { customers: new Map(), takenIds: new Set(), suppressed: new Set(), aliases: new Map() };
     const asked = new Set<string>();
     const candidates = (keys: Iterable<string>) => [...keys].flatMap((key) => [deriveCustomerId(key), deriveCustomerId(key, 1)]);
+    let changes = [...all];
     let tokens = tokensOf(changes);
     let candidateIds = candidates(changes.flatMap((c) => ('upsert' in c ? [recordKeyString(c.upsert)] : [])));
+    let first = true;
+    let pruned: GraphCustomer[] = [];
     while (tokens.length > 0) {
       for (const token of tokens) asked.add(tokenString(token));
       const part = await store.loadGraph({ tokens, candidateIds });
@@ -240,8 +247,17 @@ export class LinkService {
       for (const [token, status] of part.sharedValues ?? []) (graph.sharedValues ??= new Map()).set(token, status);
       tokens = [...next.values()];
       candidateIds = candidates(added);
+      if (first) {
+        first = false;
+        const unchanged = unchangedUpserts(graph, changes);
+        if (unchanged.size > 0) {
+          changes = changes.filter((c) => !unchanged.has(c));
+          ({ tokens, pruned } = keepReachable(graph, changes, asked));
+          candidateIds = candidates([...graph.customers.values()].flatMap((c) => [...c.records.keys()]));
+        }
+      }
     }
-    return graph;
+    return { graph, changes, pruned };
   }
 
   /**
@@ -390,6 +406,55 @@ export class LinkService {
     const store = this.directory.store;
     return store.withLinkLock(work);
   }
+}
+
+/**
+ * Prunes the graph to the customers the changes reach through tokens (over what is loaded) and returns the tokens
+ * of those customers not asked yet: the closure goes on from there. A customer only dropped changes reached goes,
+ * so that, if a later read reaches it after all, it is added and followed like any other.
+ */
+function keepReachable(graph: LinkGraph, changes: readonly RecordChange[], asked: ReadonlySet<string>): { tokens: IdentifierToken[]; pruned: GraphCustomer[] } {
+  const holders = new Map<string, string[]>();
+  for (const customer of graph.customers.values()) {
+    for (const record of customer.records.values()) {
+      for (const token of record.tokens) {
+        const key = tokenString(token);
+        const list = holders.get(key);
+        if (!list) holders.set(key, [customer.id]);
+        else if (list[list.length - 1] !== customer.id) list.push(customer.id);
+      }
+    }
+  }
+  const reached = new Set<string>();
+  const queue = tokensOf(changes).map(tokenString);
+  const seen = new Set(queue);
+  while (queue.length > 0) {
+    for (const id of holders.get(queue.pop()!) ?? []) {
+      if (reached.has(id)) continue;
+      reached.add(id);
+      for (const record of graph.customers.get(id)!.records.values()) {
+        for (const token of record.tokens) {
+          const key = tokenString(token);
+          if (!seen.has(key)) {
+            seen.add(key);
+            queue.push(key);
+          }
+        }
+      }
+    }
+  }
+  const pruned: GraphCustomer[] = [];
+  for (const [id, customer] of [...graph.customers]) {
+    if (reached.has(id)) continue;
+    pruned.push(customer);
+    graph.customers.delete(id);
+    graph.aliases?.delete(id);
+  }
+  const next = new Map<string, IdentifierToken>();
+  for (const id of reached) {
+    for (const record of graph.customers.get(id)!.records.values()) for (const token of record.tokens) if (!asked.has(tokenString(token))) next.set(tokenString(token), token);
+  }
+  return { tokens: [...next.values()], pruned };
 }
 
 function validRecordId(id: string | null): string | null {
