@@ -12,7 +12,7 @@ import { loadConfigFile } from '../src/config/load.js';
 import type { UnifiedTarget } from '../src/config/schema.js';
 import { generateVendorData, startVendor, type VendorName } from '../src/demo/vendors/index.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
-import { createLogger } from '../src/observability/logger.js';
+import { createLogger } from '../src/logging/logger.js';
 import { syncLinks } from '../src/identity/sync.js';
 import { createServices, startHub } from '../src/server/hub.js';
 import { idealOperations, type OperationCounts } from './ideal.js';

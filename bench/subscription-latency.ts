@@ -21,7 +21,7 @@ import { createServices, startHub } from '../src/server/hub.js';
 import { createClient } from 'graphql-ws';
 import { createClient as createSseClient } from 'graphql-sse';
 import WebSocket from 'ws';
-import { createLogger } from '../src/observability/logger.js';
+import { createLogger } from '../src/logging/logger.js';
 
 const options = new Command()
   .option('--writes <n>', 'webhook → event rounds', positiveInteger, 200)

@@ -2,7 +2,7 @@
 // the sources' caps, its caches kept coherent with the other workers', draining when told to or signalled.
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../logging/logger.js';
 import { isRosettaMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
 import { drainHttpServer } from '../server/http-drain.js';
 import { openLinkStore, startHub, type RunningHub } from '../server/hub.js';

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { HubConfig } from '../config/schema.js';
 import type { LinkStore } from '../identity/store.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../logging/logger.js';
 import { isRosettaMessage, type PrimaryMessage, type WorkerMessage, type WorkerUsage } from './cluster-messages.js';
 import { drainHttpServer } from '../server/http-drain.js';
 import { openLinkStore, startHub } from '../server/hub.js';

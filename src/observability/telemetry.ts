@@ -9,7 +9,7 @@ import type { LinkDirectory } from '../identity/directory.js';
 import type { UpstreamCall } from '../sources/http-client.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { ExplainPlan } from './explain-plan.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../logging/logger.js';
 import { HubMetrics } from './metrics.js';
 import type { OperationTrace } from './tracing.js';
 

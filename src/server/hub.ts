@@ -4,7 +4,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { ExplainPlan } from '../observability/explain-plan.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../logging/logger.js';
 import { listenMetrics, metricsRoute, type MetricsListener, type MetricsSource } from './metrics-route.js';
 import { createTelemetry, telemetryPlugin, upstreamObserver } from '../observability/telemetry.js';
 import { OperationTrace, startTracingFromEnv } from '../observability/tracing.js';

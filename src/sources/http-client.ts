@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
 import type { SourceConfig } from '../config/schema.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../logging/logger.js';
 import { AuthState, SourceCredentials, type AppliedCredentials, type AuthHealth } from './credentials.js';
 import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRateLimitedError, SourceRejectedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
 import type { HttpMethod, QueryValue } from './request-template.js';

@@ -1,7 +1,7 @@
 // Builds one connector per configured source and answers which source entities feed which unified shape.
 import type { Logger } from 'pino';
 import type { FacetTarget, HubConfig } from '../config/schema.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger } from '../logging/logger.js';
 import { SourceConnector, type EntityReader } from './connector.js';
 import { SourceHttpClient } from './http-client.js';
 import { SharedRateLimits } from './shared-rate-limits.js';

@@ -8,8 +8,6 @@ import { cycles, folderGraph, hasEdge, readImportGraph, without, type Edge, type
 const KNOWN_FOLDER_CYCLES: readonly Edge[] = [
   // config/schema.ts validates with the sources' JSON paths, transform names and endpoint templates.
   'src/config -> src/sources',
-  // sources log through observability/logger.ts while observability reads the sources' registry and call observers.
-  'src/sources -> src/observability',
   // The request context and request errors live in server/ while the layers under the server need them:
   'src/customer -> src/server',
   'src/loaders -> src/server',

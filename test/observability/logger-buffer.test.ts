@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 
-const LOGGER = new URL('../../src/observability/logger.ts', import.meta.url).href;
+const LOGGER = new URL('../../src/logging/logger.ts', import.meta.url).href;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Runs `body` in a fresh Node process with two loggers from createLogger; returns its stdout lines. */
