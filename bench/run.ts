@@ -674,7 +674,14 @@ async function main(): Promise<void> {
       const bodies = workloads[query.name].map((item) => body(query, item));
       // The ideal of exactly the requests the phase sent, so `under load` is read against its own ideal.
       const idealByItem = workloads[query.name].map((item) => idealRequests(services.registry, item.customers, query.facets));
-      for (const server of servers) {
+      // The hub and the reference first, then their open loops, then the others: a slow server's backlog (the
+      // baseline's page keeps the sources busy for seconds after its phase) must not land in an open loop.
+      const ordered = [...servers.filter((s) => OPEN_LOOP_SERVERS.includes(s.kind)), null, ...servers.filter((s) => !OPEN_LOOP_SERVERS.includes(s.kind))];
+      for (const server of ordered) {
+        if (server === null) {
+          openLoop.push(...(await runOpenLoop(query, bodies, phases, servers, systems, services.registry, options)));
+          continue;
+        }
         const label = `${query.title} / ${server.kind}`;
         let offset = 0;
         if (options.warmup > 0) {
@@ -714,7 +721,6 @@ async function main(): Promise<void> {
         console.log(`${load.throughput} req/s, p50 ${fmt(load.latencyMs?.p50 ?? null, ' ms')}, p99 ${fmt(load.latencyMs?.p99 ?? null, ' ms')} (${load.responses} responses)`);
         await waitUntilQuiet(systems, options.latency);
       }
-      openLoop.push(...(await runOpenLoop(query, bodies, phases, servers, systems, services.registry, options)));
     }
 
     const recipes: RecipeCount[] = [];
