@@ -70,7 +70,11 @@ test('two workers serve and log their names; SIGTERM drains them and the primary
     );
 
   const url = await waitFor(() => lines.map((l) => /ready at (http:\/\/\S+) \(2 workers\)/.exec(l)?.[1]).find(Boolean), 'ready line');
-  const serving = logs().filter((l) => l.msg === 'worker serving');
+  // Each worker writes its own log lines: they may reach the pipe after the primary's ready line.
+  const serving = await waitFor(() => {
+    const found = logs().filter((l) => l.msg === 'worker serving');
+    return found.length >= 2 ? found : undefined;
+  }, 'serving line of each worker');
   expect(serving.map((l) => l.worker).sort()).toEqual([1, 2]);
   const workerPids = serving.map((l) => l.pid as number);
   expect(new Set(workerPids).size).toBe(2);
