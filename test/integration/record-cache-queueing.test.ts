@@ -3,7 +3,7 @@
 // every call the desk is sent. What is asserted is counted (requests, slots, lookups), never timed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { HubConfig } from '../../src/config/schema.js';
 import type { Link } from '../../src/identity/model.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
@@ -70,12 +70,13 @@ class GatedProxy {
 }
 
 /** Waits for a condition the hub reaches by itself (requests arriving, lookups counted); fails rather than hang. */
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 1_000; attempt++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`never happened: ${what}`);
+function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  return vi.waitFor(
+    async () => {
+      if (!(await condition())) throw new Error(`not yet: ${what}`);
+    },
+    { timeout: 10_000, interval: 5 },
+  );
 }
 
 const userPath = (recordId: string) => `/users/${encodeURIComponent(recordId)}`;
