@@ -9,6 +9,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import type { HubConfig, UnifiedTarget } from '../src/config/schema.js';
 import { identitiesOf, type CustomerRef } from '../src/customer/model.js';
 import { SurvivorshipRule } from '../src/customer/survivorship.js';
+import { graphExtensions } from '../src/extensions/graph-extensions.js';
 import type { QueryResolvers, CustomerResolvers, CustomerConnectionResolvers } from '../src/generated/graphql.js';
 import type { CustomerLinks, Link } from '../src/identity/model.js';
 import { normalizeEmail, normalizePhone } from '../src/sources/normalize.js';
@@ -191,7 +192,7 @@ export async function startNaiveBaseline(config: HubConfig, store: LinkStore, li
     store,
     // Only for the compiled mapping (`toRecord`) and which entities feed which facet; its pools stay unused.
     registry: new SourceRegistry(config),
-    survivorship: new SurvivorshipRule(config.survivorship.sourcePriority),
+    survivorship: new SurvivorshipRule(config.survivorship.sourcePriority, graphExtensions(config).profileFields),
     call: createCaller(config),
   };
   const apollo = new ApolloServer<BaselineContext>({

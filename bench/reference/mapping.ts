@@ -55,6 +55,8 @@ export function mappers({ defaultPhoneRegion }: MappingOptions) {
         postalCode: text(raw.address?.zip),
         country: upper(raw.address?.country),
         updatedAt: isoDate(raw.updated_at),
+        // Profile.lifecycleStage, the demo's extension field (config/extensions/lifecycle-stage.graphql).
+        lifecycleStage: text(raw.lifecycle_stage),
       }),
     shopCustomer: (raw: Raw, fetchedAt: string) =>
       record('shop', 'customer', raw.id, fetchedAt, {
@@ -134,6 +136,8 @@ const PROFILE_FIELDS: [string, (v: Record<string, unknown>) => unknown][] = [
   ['email', (v) => v.email ?? null],
   ['phone', (v) => v.phone ?? null],
   ['address', (v) => (v.line1 == null && v.city == null && v.postalCode == null && v.country == null ? null : { line1: v.line1 ?? null, city: v.city ?? null, postalCode: v.postalCode ?? null, country: v.country ?? null })],
+  // The demo's extension field: merged by the same rule, after the core fields, as the hub does.
+  ['lifecycleStage', (v) => v.lifecycleStage ?? null],
 ];
 
 /** Each profile field from the first record that holds it, with where it came from. */
