@@ -1,5 +1,5 @@
 // A source that keeps failing trips its breaker: the hub stops calling it, says so in /readyz and Query.sources, and probes it back.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
 import { clearFaults, customersWith, requestsTo, tuneSources, type LinkedCustomer } from './support.js';
 
@@ -13,6 +13,8 @@ let t: TestHub;
 let customers: LinkedCustomer[];
 
 beforeAll(async () => {
+  // The breaker times its open state with Date: the tests move Date past halfOpenAfterMs instead of sleeping through it.
+  vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
   t = await startTestHub({
     people: 200,
     seed: 5,
@@ -26,7 +28,10 @@ beforeAll(async () => {
   customers = await customersWith(t, ['crm', 'shop']);
   t.resetStats();
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await t.close();
+  vi.useRealTimers();
+});
 
 const readyz = async () => {
   const response = await fetch(t.hub.url.replace('/graphql', '/readyz'));
@@ -34,7 +39,8 @@ const readyz = async () => {
 };
 const crmStatus = async () => ((await t.graphql(SOURCES)).data.sources as { name: string }[]).find((s) => s.name === 'crm') as Record<string, unknown>;
 const codesOf = (errors: { extensions?: Record<string, unknown> }[] | undefined) => (errors ?? []).map((e) => e.extensions?.code);
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Moves the clock the breaker reads forward by `ms`, at once. */
+const pass = (ms: number) => vi.setSystemTime(Date.now() + ms);
 
 // The tests run in order: each one starts from the state the previous one left the breaker in.
 describe('the circuit breaker of a failing source', () => {
@@ -66,7 +72,7 @@ describe('the circuit breaker of a failing source', () => {
   });
 
   test('after halfOpenAfterMs one probe is sent; when it fails the circuit opens again', async () => {
-    await pause(HALF_OPEN_AFTER_MS + 50);
+    pass(HALF_OPEN_AFTER_MS + 50);
     const probe = await t.graphql(PROFILE, { variables: { id: customers[5]!.id } });
     expect(codesOf(probe.errors)).toEqual(['SOURCE_UNAVAILABLE']);
     expect(requestsTo(t, 'crm', CONTACTS)).toBe(5);
@@ -77,7 +83,7 @@ describe('the circuit breaker of a failing source', () => {
 
   test('when the source recovers, the next probe succeeds and closes the circuit', async () => {
     clearFaults(t);
-    await pause(HALF_OPEN_AFTER_MS + 50);
+    pass(HALF_OPEN_AFTER_MS + 50);
     const probe = await t.graphql(PROFILE, { variables: { id: customers[7]!.id } });
     expect(probe.errors).toBeUndefined();
     expect(requestsTo(t, 'crm', CONTACTS)).toBe(6);
