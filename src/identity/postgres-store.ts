@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import { Client, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { pino, type Logger } from 'pino';
+import { outcomeOf, withSuppressed } from '../errors/secondary-failure.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
 import type { GraphCustomer, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
@@ -947,9 +948,10 @@ async function inTransaction<T>(client: PoolClient, work: () => Promise<T>): Pro
   try {
     result = await work();
   } catch (error) {
-    // The work's error is the one worth reporting; if ROLLBACK fails too, the caller drops the connection anyway.
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
+    // The work's error is the one worth reporting; a failed ROLLBACK rides along on it (the caller then drops the
+    // connection, whose session PostgreSQL rolls back).
+    const rollback = await outcomeOf(client.query('ROLLBACK'));
+    throw rollback.ok ? error : withSuppressed(error, rollback.error);
   }
   await client.query('COMMIT');
   return result;

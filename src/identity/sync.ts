@@ -1,5 +1,6 @@
 // Builds and refreshes the link table by paging through every linked entity, resumably, through the LinkService.
 import type { SyncSchedule } from '../config/schema.js';
+import { outcomeOf, valueOf, withSuppressed } from '../errors/secondary-failure.js';
 import { compileSingularPath } from '../sources/json-path.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { LinkService, VersionedChange } from './link-service.js';
@@ -81,18 +82,16 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
     let watermark = pass.watermark;
     const passStartedAt = pass.resumed ? saved!.passStartedAt : now().toISOString();
     const pages = reader.listPages({ resumeFrom: pass.resumed ? saved!.cursor : null, ...(pass.since === null ? {} : { since: pass.since }) });
-    let next = pages.next();
+    // Pages arrive as outcomes, so the page fetched ahead never goes unhandled while this one is linked; reading
+    // its value still throws its error.
+    let next = outcomeOf(pages.next());
     try {
       for (;;) {
-        const result = await next;
+        const result = valueOf(await next);
         if (result.done) break;
         const page = result.value;
         // Fetch the following page while this one is linked: the source's latency hides behind our CPU.
-        if (page.next !== null) {
-          next = pages.next();
-          // Marked handled so a crash before it is awaited leaves no unhandled rejection; awaiting it still throws.
-          next.catch(() => undefined);
-        }
+        if (page.next !== null) next = outcomeOf(pages.next());
         const changes: VersionedChange[] = [];
         for (const raw of page.items) {
           if (changedAt) {
@@ -124,9 +123,10 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
         if (page.next === null) break;
       }
     } catch (error) {
-      // Nothing of this sync may still be running once it has failed: wait for the page fetched ahead.
-      await next.catch(() => undefined);
-      throw error;
+      // Nothing of this sync may still be running once it has failed: wait for the page fetched ahead, and keep its
+      // own failure (if it is another one) on the error thrown.
+      const ahead = await next;
+      throw ahead.ok ? error : withSuppressed(error, ahead.error);
     }
     // Lets the generator finish (and release its request state) when the loop left it at its last page.
     await pages.return(undefined);

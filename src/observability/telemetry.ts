@@ -5,6 +5,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError } from 'graphql';
 import type { MetricsSection } from '../config/schema.js';
 import { SourceError } from '../sources/errors.js';
+import { outcomeOf } from '../errors/secondary-failure.js';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { UpstreamCall } from '../sources/http-client.js';
 import type { SourceRegistry } from '../sources/registry.js';
@@ -68,7 +69,9 @@ export const telemetryPlugin: ApolloServerPlugin<TelemetryContext> = {
         }
       },
       async willSendResponse({ response, contextValue: ctx }) {
-        await ctx.access?.responseFinal.catch(() => undefined);
+        // Waits for the audit step to settle the response; its rejection is not ours to report: the access plugin
+        // returns this same promise to Apollo, which fails the request with it.
+        if (ctx.access) await outcomeOf(ctx.access.responseFinal);
         const seconds = (performance.now() - started) / 1000;
         const result = response.body.kind === 'single' ? response.body.singleResult : null;
         // Runs after the partial-errors plugin, so partial source errors are already in the result.
