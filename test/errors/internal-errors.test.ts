@@ -1,21 +1,14 @@
 // A failure the hub did not expect, on any route, is answered 500 without detail and logged once, with its cause and
 // the request id the answer carries; nothing goes to the console.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import { startHub, type RunningHub } from '../../src/server/hub.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
-const logs: Record<string, any>[] = [];
-const memory = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: memoryLog, lines: logs } = memoryLogger();
 
 let systems: SimulatedSystems;
 let hub: RunningHub;
@@ -27,7 +20,7 @@ beforeAll(async () => {
   const config = parseConfig({ ...base, metrics: { ...base.metrics, port: 0 } }, {});
   hub = await startHub(config, {
     store: new SqliteLinkStore(':memory:', { forgetSecret: config.identity.forget.secret }),
-    logger: pino({ level: 'info' }, memory),
+    logger: memoryLog,
     // A route with a bug in it, and a metrics registry that cannot be gathered (a cluster missing a worker's counters).
     extend: () => [{ method: 'GET', match: (path) => (path === '/broken' ? {} : null), handle: () => Promise.reject(new TypeError('cannot read properties of undefined (reading "id")')) }],
     metrics: () => Promise.reject(new Error('worker 2 did not answer the metrics request')),

@@ -1,20 +1,13 @@
 // What an operator sees of a running hub: Prometheus metrics, JSON logs with request IDs, and the explain plan.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
-const logLines: Record<string, unknown>[] = [];
-const memory = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: memoryLog, lines: logLines } = memoryLogger();
 
 let t: TestHub;
 beforeAll(async () => {
-  t = await startTestHub({ people: 200, seed: 4, logger: pino({ level: 'info' }, memory) });
+  t = await startTestHub({ people: 200, seed: 4, logger: memoryLog });
 });
 afterAll(() => t.close());
 

@@ -3,9 +3,7 @@
 // whole database dropped and recreated empty. It comes back by itself, drops everything it cached (what was sent
 // meanwhile is lost) and hears the next change. Runs against the real PostgreSQL, in a database of its own.
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Client } from 'pg';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -15,14 +13,9 @@ import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
 import { startHub, type RunningHub } from '../../src/server/hub.js';
 import { syncLinkTable } from '../support/hub-harness.js';
 import { TEST_DATABASE_URL } from '../support/postgres.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
-const logs: Record<string, any>[] = [];
-const memory = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: memoryLog, lines: logs } = memoryLogger();
 
 const DATABASE = `rosetta_listen_${randomBytes(5).toString('hex')}`;
 const APPLICATION = `${DATABASE}_hub`;
@@ -43,7 +36,7 @@ beforeAll(async () => {
   await admin.query(`CREATE DATABASE ${DATABASE}`);
   systems = await startSimulatedSystems({ people: 20, seed: 5, latencyMs: 0 });
   const config = parseConfig({ ...demoConfig(systems.urls, { PORT: '0' }), linkStore: { kind: 'postgres', url: DATABASE_URL } }, {});
-  const logger = pino({ level: 'info' }, memory);
+  const logger = memoryLog;
   const store = await PostgresLinkStore.open({ url: DATABASE_URL, applicationName: APPLICATION, logger });
   await syncLinkTable(config, store);
   store.onInvalidate((ids) => heard.push(ids));

@@ -1,7 +1,5 @@
 // A PostgreSQL link store whose schema is dropped (a database dropped and recreated empty) makes the hub not ready,
 // and the hub recovers by itself: the next readiness checks migrate the schema again, without a restart.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -10,14 +8,9 @@ import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
 import { startHub, type RunningHub } from '../../src/server/hub.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
 import { syncLinkTable } from '../support/hub-harness.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
-const logs: Record<string, any>[] = [];
-const memory = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: memoryLog, lines: logs } = memoryLogger();
 
 const schemas = new TestSchemas();
 let systems: SimulatedSystems;
@@ -28,7 +21,7 @@ beforeAll(async () => {
   systems = await startSimulatedSystems({ people: 20, seed: 2, latencyMs: 0 });
   schema = schemas.next();
   const config = parseConfig({ ...demoConfig(systems.urls, { PORT: '0' }), linkStore: { kind: 'postgres', url: TEST_DATABASE_URL, schema } }, {});
-  const logger = pino({ level: 'info' }, memory);
+  const logger = memoryLog;
   const store = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema, logger });
   await syncLinkTable(config, store);
   hub = await startHub(config, { store, logger });

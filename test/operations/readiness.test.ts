@@ -3,8 +3,6 @@
 // and request ID while the client sees only "internal error" (a GraphQL mutation and a webhook delivery alike).
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -15,14 +13,9 @@ import { startHub, type RunningHub } from '../../src/server/hub.js';
 import { authSection, keyHeader } from '../auth/auth-fixture.js';
 import { tempDir } from '../cli/cli-harness.js';
 import { syncLinkTable } from '../support/hub-harness.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
-const logs: Record<string, any>[] = [];
-const memory = new Writable({
-  write(chunk: Buffer, _encoding, done) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
-    done();
-  },
-});
+const { logger: memoryLog, lines: logs } = memoryLogger();
 
 let systems: SimulatedSystems;
 let dir: string;
@@ -45,7 +38,7 @@ beforeAll(async () => {
   // SQLITE_READONLY exactly as they do on a read-only file.
   const store = new SqliteLinkStore(file);
   (store as unknown as { db: { pragma(text: string): unknown } }).db.pragma('query_only = ON');
-  hub = await startHub(config, { store, logger: pino({ level: 'info' }, memory) });
+  hub = await startHub(config, { store, logger: memoryLog });
 });
 
 afterAll(async () => {
