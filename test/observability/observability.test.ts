@@ -47,8 +47,31 @@ describe('metrics', () => {
     expect(sample(after, 'rosetta_graphql_operations_total', { operation: 'Page', outcome: 'success' })).toBe(1);
     expect(sample(after, 'rosetta_source_circuit_state', { source: 'crm', state: 'CLOSED' })).toBe(1);
     expect(sample(after, 'rosetta_source_circuit_state', { source: 'crm', state: 'OPEN' })).toBe(0);
-    expect(sample(after, 'rosetta_link_cache_lookups', { result: 'miss' })).toBeGreaterThanOrEqual(0);
     expect(after).toMatch(/^rosetta_process_resident_memory_bytes \d+/m);
+  });
+
+  test('rosetta_link_cache_lookups counts each lookup once: a page none, a cold customer one miss, the same customer again one hit', async () => {
+    const lookups = async () => {
+      const metrics = await scrape();
+      return { hit: sample(metrics, 'rosetta_link_cache_lookups', { result: 'hit' }), miss: sample(metrics, 'rosetta_link_cache_lookups', { result: 'miss' }) };
+    };
+    const { customers } = await t.store.pageCustomers(1, null);
+    const id = customers[0]!.customerId;
+    // Whatever an earlier test read of this customer is forgotten: the first lookup below is a miss.
+    t.hub.services.directory.invalidate([id]);
+    const start = await lookups();
+    expect(start.hit).toBeTypeOf('number');
+    expect(start.miss).toBeTypeOf('number');
+    const byId = 'query One($id: ID!) { customer(id: $id) { id } }';
+
+    expect((await t.graphql(PAGE)).errors).toBeUndefined();
+    // A page reads the store (its order and next cursor come from there), not the cache.
+    expect(await lookups()).toEqual(start);
+    t.hub.services.directory.invalidate([id]);
+    expect((await t.graphql(byId, { variables: { id } })).data).toEqual({ customer: { id } });
+    expect(await lookups()).toEqual({ hit: start.hit, miss: start.miss! + 1 });
+    expect((await t.graphql(byId, { variables: { id } })).data).toEqual({ customer: { id } });
+    expect(await lookups()).toEqual({ hit: start.hit! + 1, miss: start.miss! + 1 });
   });
 
   test('a failing operation is counted with its outcome', async () => {
