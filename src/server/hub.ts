@@ -58,7 +58,13 @@ export async function openLinkStore(config: HubConfig): Promise<LinkStore> {
   }
 }
 
-export function createServices(config: HubConfig, store: LinkStore, options: { logger?: Logger } = {}): HubServices {
+export interface ServicesOptions {
+  logger?: Logger;
+  /** The record cache's monotonic clock (default `performance.now`): a test moves it past a TTL instead of sleeping. */
+  recordCacheClock?: () => number;
+}
+
+export function createServices(config: HubConfig, store: LinkStore, options: ServicesOptions = {}): HubServices {
   const logger = options.logger ?? createLogger();
   const registry = new SourceRegistry(config, { logger });
   const directory = new LinkDirectory(store, config.linkCache);
@@ -66,7 +72,7 @@ export function createServices(config: HubConfig, store: LinkStore, options: { l
   store.onInvalidate?.((customerIds) => (customerIds === 'all' ? directory.clear() : directory.invalidate(customerIds)));
   const telemetry = createTelemetry({ directory, sources: registry, logger, metrics: config.metrics });
   // Empty unless an entity's config asks for a cache; a background refresh gets the same budget as a query.
-  const recordCache = new RecordCache(registry, { metrics: telemetry.metrics, logger, refreshDeadlineMs: config.server.queryDeadlineMs });
+  const recordCache = new RecordCache(registry, { metrics: telemetry.metrics, logger, refreshDeadlineMs: config.server.queryDeadlineMs, ...(options.recordCacheClock ? { now: options.recordCacheClock } : {}) });
   // A webhook reaches one replica; the others' caches of the same records are stale too.
   if (store.recordInvalidations) relayRecordInvalidations(recordCache, store.recordInvalidations, logger);
   const changes = new ChangeFeed();
@@ -173,9 +179,8 @@ export interface RunningHub {
   close(): Promise<void>;
 }
 
-export interface StartHubOptions {
+export interface StartHubOptions extends ServicesOptions {
   store?: LinkStore;
-  logger?: Logger;
   /**
    * Runs once the services exist, before the hub listens (a cluster worker wires its relay here); the routes it
    * returns are tried before the hub's own.
@@ -191,7 +196,10 @@ export async function startHub(config: HubConfig, options: StartHubOptions = {})
   }
   const authenticate = createAuthenticator(config.auth);
   const tracing = await startTracingFromEnv();
-  const services = createServices(config, options.store ?? (await openLinkStore(config)), options.logger ? { logger: options.logger } : {});
+  const services = createServices(config, options.store ?? (await openLinkStore(config)), {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.recordCacheClock ? { recordCacheClock: options.recordCacheClock } : {}),
+  });
   const extraRoutes = options.extend?.(services) ?? [];
   const schema = hubSchema(config);
   const apollo = createApollo(config, services.telemetry.logger, schema);

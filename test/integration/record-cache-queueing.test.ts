@@ -6,12 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import type { HubConfig } from '../../src/config/schema.js';
 import type { Link } from '../../src/identity/model.js';
-import { startTestHub, type TestHub } from '../support/hub-harness.js';
+import { ManualClock, startTestHub, type TestHub } from '../support/hub-harness.js';
 
 /** The support desk's per-key cap here: a background refresh may hold an eighth of it, i.e. one call. */
 const SUPPORT_CAP = 8;
-const SHORT_TTL_MS = 300;
-const PAST_TTL_MS = SHORT_TTL_MS + 100;
+/** Passed by moving the cache's clock, not by sleeping: long, so nothing expires by accident. */
+const SHORT_TTL_MS = 60_000;
+const PAST_TTL_MS = SHORT_TTL_MS + 1_000;
 const PAGE_SIZE = 50;
 const PROFILE_PAGE = 'query($first: Int!, $after: String) { customers(first: $first, after: $after) { edges { node { id profile { name } } } } }';
 
@@ -88,12 +89,14 @@ describe('record cache on a per-key source under contention', () => {
   let t: TestHub;
   /** Consecutive pages of the link table, each read by one test only, so each starts cold. */
   const pages: { after: string | null; users: Set<string> }[] = [];
+  const clock = new ManualClock();
 
   beforeAll(async () => {
     const proxyUrl = await proxy.listen();
     t = await startTestHub({
       people: 400,
       seed: 21,
+      recordCacheClock: clock.now,
       config: (config: HubConfig) => {
         const support = config.sources.support!;
         proxy.target = support.baseUrl;
@@ -152,7 +155,7 @@ describe('record cache on a per-key source under contention', () => {
     const stalePage = pages[1]!;
     const coldPage = pages[2]!;
     expect((await t.graphql(PROFILE_PAGE, { variables: { first: PAGE_SIZE, after: stalePage.after } })).errors).toBeUndefined();
-    await new Promise((resolve) => setTimeout(resolve, PAST_TTL_MS));
+    clock.pass(PAST_TTL_MS);
 
     proxy.reset();
     proxy.hold();

@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { HubConfig } from '../../src/config/schema.js';
 import type { SystemName } from '../../src/demo/systems.js';
 import type { Link } from '../../src/identity/model.js';
-import { startTestHub, type TestHub } from '../support/hub-harness.js';
+import { ManualClock, startTestHub, type TestHub } from '../support/hub-harness.js';
 
 const LONG = { ttlMs: 600_000, staleWhileRevalidateMs: 0, maxEntries: 10_000 };
-/** Short enough to wait out with real timers; long enough that nothing in a test outlasts it by accident. */
-const SHORT_TTL_MS = 300;
-const PAST_TTL_MS = SHORT_TTL_MS + 100;
+/** The tests move the cache's clock past it (no sleeping), so it can be long enough that nothing outlasts it by accident. */
+const SHORT_TTL_MS = 60_000;
+const PAST_TTL_MS = SHORT_TTL_MS + 1_000;
 const SHOP_BATCH = 10;
 const SYSTEMS: SystemName[] = ['crm', 'shop', 'support', 'marketing', 'analytics'];
 const WEBHOOK_SECRET = 'demo-crm-webhook-secret';
@@ -20,7 +20,6 @@ const PAGE = `query Page($first: Int!, $after: String) {
 const PROFILE_PAGE = 'query($first: Int!, $after: String) { customers(first: $first, after: $after) { edges { node { profile { name } } } } }';
 const NAME = 'query($id: ID!) { customer(id: $id) { profile { name provenance { field source fetchedAt } } } }';
 
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const distinct = (links: Link[], source: string, entity: string) => new Set(links.filter((l) => l.source === source && l.entity === entity).map((l) => l.recordId));
 const allRoutes = (t: TestHub) => Object.fromEntries(SYSTEMS.map((s) => [s, t.routes(s)]));
 const cursorOf = (customerId: string) => Buffer.from(customerId, 'utf8').toString('base64url');
@@ -201,10 +200,12 @@ describe('with a cache on some entities', () => {
 
 describe('with short ttls', () => {
   let t: TestHub;
+  const clock = new ManualClock();
   beforeAll(async () => {
     t = await startTestHub({
       people: 200,
       seed: 12,
+      recordCacheClock: clock.now,
       config: (config: HubConfig) => {
         const { crm, marketing } = config.sources;
         crm!.entities.contact!.cache = { ttlMs: SHORT_TTL_MS, staleWhileRevalidateMs: 600_000, maxEntries: 1_000 };
@@ -225,7 +226,7 @@ describe('with short ttls', () => {
     t.resetStats();
     await t.graphql(MARKETING, { variables: { id } });
     expect(t.routes('marketing')).toEqual({ 'GET /members': 1 });
-    await wait(PAST_TTL_MS);
+    clock.pass(PAST_TTL_MS);
     t.resetStats();
     const again = await t.graphql(MARKETING, { variables: { id }, headers: { 'x-rosetta-explain': '1' } });
     expect(t.routes('marketing')).toEqual({ 'GET /members': 1 });
@@ -239,7 +240,7 @@ describe('with short ttls', () => {
     const oldName = first.data.customer.profile.name as string;
     const oldFetchedAt = first.data.customer.profile.provenance.find((p: { field: string }) => p.field === 'name').fetchedAt;
     await crmWrite(t, contactId, { first_name: 'Refreshed' });
-    await wait(PAST_TTL_MS);
+    clock.pass(PAST_TTL_MS);
 
     t.resetStats();
     const stale = await t.graphql(NAME, { variables: { id }, headers: { 'x-rosetta-explain': '1' } });
@@ -261,7 +262,7 @@ describe('with short ttls', () => {
   test('a source failing during the refresh leaves the stale value served, without an error, until it recovers', async () => {
     const { id, contactId } = await customerWithContact(t, 1);
     const servedName = (await t.graphql(NAME, { variables: { id } })).data.customer.profile.name as string;
-    await wait(PAST_TTL_MS);
+    clock.pass(PAST_TTL_MS);
     const faults = `${t.systems.urls.crm}/__faults`;
     const injected = await fetch(faults, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ faults: [{ kind: 'status', status: 500, route: 'GET /contacts' }] }) });
     expect(injected.status).toBe(200);

@@ -40,6 +40,17 @@ export interface TestHubOptions {
   config?: (config: HubConfig) => HubConfig | HubConfigInput;
   /** The hub's logger, e.g. one writing to memory so a test can read the logs. */
   logger?: Logger;
+  /** The record cache's clock, e.g. a `ManualClock`'s `now`, so a test passes a TTL without sleeping. */
+  recordCacheClock?: () => number;
+}
+
+/** Real monotonic time plus whatever a test skipped ahead: timers and sockets keep real time, ages jump. */
+export class ManualClock {
+  private skipped = 0;
+  readonly now = (): number => performance.now() + this.skipped;
+  pass(ms: number): void {
+    this.skipped += ms;
+  }
 }
 
 /** Builds the link table into `store` from the config's sources, then closes the connection pools the sync used. */
@@ -58,7 +69,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   if (options.config) config = parseConfig(options.config(config), {});
   const store = new SqliteLinkStore(':memory:', { forgetSecret: config.identity.forget.secret });
   const sync = await syncLinkTable(config, store);
-  const hub = await startHub(config, { store, ...(options.logger ? { logger: options.logger } : {}) });
+  const hub = await startHub(config, { store, ...(options.logger ? { logger: options.logger } : {}), ...(options.recordCacheClock ? { recordCacheClock: options.recordCacheClock } : {}) });
   systems.resetStats();
   return {
     systems,
