@@ -135,6 +135,12 @@ function recordsOf(message: Record<string, unknown>): RecordKey[] | 'all' | null
  */
 export type ListenState = { kind: 'listening' } | { kind: 'reconnecting'; since: Date; cause: string } | { kind: 'closed' };
 
+/** `retryMs`: the wait before the next attempt; `timer`: that wait, null while the attempt itself is under way. */
+type Reconnecting = { kind: 'reconnecting'; since: Date; cause: string; retryMs: number; timer: NodeJS.Timeout | null };
+
+/** The subscriber's lifecycle: `connecting` only until `start` resolves; `closed` is final. */
+type Phase = { kind: 'connecting' } | { kind: 'listening'; client: Client } | Reconnecting | { kind: 'closed' };
+
 /**
  * Holds one dedicated connection LISTENing on both channels and hands other processes' invalidations of
  * this schema to the subscribers. A lost connection is re-established with backoff, for as long as it takes (a
@@ -145,11 +151,11 @@ export class InvalidationSubscriber {
   private readonly listeners = new Set<InvalidationListener>();
   private readonly recordListeners = new Set<RecordInvalidationListener>();
   private readonly changeListeners = new Set<(changes: readonly CustomerChange[] | 'missed') => void>();
-  private client: Client | null = null;
-  private retryMs = MIN_RETRY_MS;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private closed = false;
-  private listenState: ListenState = { kind: 'listening' };
+  /**
+   * One state instead of a client, a timer, a retry delay and a closed flag side by side: a connection is held only
+   * while listening, a retry timer only while reconnecting (null while an attempt is under way), nothing once closed.
+   */
+  private phase: Phase = { kind: 'connecting' };
 
   private constructor(
     private readonly connect: () => Client,
@@ -166,7 +172,16 @@ export class InvalidationSubscriber {
   }
 
   get state(): ListenState {
-    return this.listenState;
+    switch (this.phase.kind) {
+      // `start` resolves only once listening: no caller sees the first connection being made.
+      case 'connecting':
+      case 'listening':
+        return { kind: 'listening' };
+      case 'reconnecting':
+        return { kind: 'reconnecting', since: this.phase.since, cause: this.phase.cause };
+      case 'closed':
+        return { kind: 'closed' };
+    }
   }
 
   subscribe(listener: InvalidationListener): () => void {
@@ -196,46 +211,41 @@ export class InvalidationSubscriber {
       await client.end().catch(() => undefined); // already failed: the error worth reporting is the one thrown below
       throw error;
     }
-    if (this.closed) {
+    if (this.phase.kind === 'closed') {
       await client.end();
       return;
     }
-    this.client = client;
-    this.retryMs = MIN_RETRY_MS;
-    this.listenState = { kind: 'listening' };
+    this.phase = { kind: 'listening', client };
   }
 
   private lost(client: Client, error: Error): void {
-    if (client !== this.client) return;
-    this.client = null;
+    if (this.phase.kind !== 'listening' || this.phase.client !== client) return;
     client.end().catch(() => undefined); // the connection is gone either way; `error` says why
-    if (this.closed) return;
-    this.listenState = { kind: 'reconnecting', since: new Date(), cause: error.message };
     this.logger.warn({ err: error }, 'invalidation LISTEN connection (links and records) lost; reconnecting');
-    this.scheduleReconnect();
+    this.scheduleReconnect({ kind: 'reconnecting', since: new Date(), cause: error.message, retryMs: MIN_RETRY_MS, timer: null });
   }
 
-  private scheduleReconnect(): void {
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
+  private scheduleReconnect(reconnecting: Reconnecting): void {
+    const timer = setTimeout(() => {
+      const attempt: Reconnecting = { ...reconnecting, timer: null };
+      this.phase = attempt;
       this.listen().then(
         () => {
-          if (this.closed) return;
+          if (this.phase.kind === 'closed') return;
           this.logger.info('invalidation LISTEN connection (links and records) re-established');
           this.emit(this.listeners, 'all');
           this.emit(this.recordListeners, 'all');
           this.emit(this.changeListeners, 'missed');
         },
         (error: unknown) => {
-          if (this.closed) return;
-          if (this.listenState.kind === 'reconnecting') this.listenState = { ...this.listenState, cause: (error as Error).message };
-          this.logger.warn({ err: error, retryMs: this.retryMs }, 'invalidation LISTEN connection (links and records) reconnect failed');
-          this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
-          this.scheduleReconnect();
+          if (this.phase.kind === 'closed') return;
+          this.logger.warn({ err: error, retryMs: attempt.retryMs }, 'invalidation LISTEN connection (links and records) reconnect failed');
+          this.scheduleReconnect({ ...attempt, cause: (error as Error).message, retryMs: Math.min(attempt.retryMs * 2, MAX_RETRY_MS) });
         },
       );
-    }, this.retryMs);
-    this.retryTimer.unref();
+    }, reconnecting.retryMs);
+    timer.unref();
+    this.phase = { ...reconnecting, timer };
   }
 
   private deliver(channel: string, payload: string | undefined): void {
@@ -264,11 +274,18 @@ export class InvalidationSubscriber {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    this.listenState = { kind: 'closed' };
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const client = this.client;
-    this.client = null;
-    await client?.end();
+    const was = this.phase;
+    this.phase = { kind: 'closed' };
+    switch (was.kind) {
+      case 'listening':
+        return was.client.end();
+      case 'reconnecting':
+        if (was.timer) clearTimeout(was.timer);
+        return;
+      // A connection being made (the first, or a reconnect's) sees `closed` once made and ends itself.
+      case 'connecting':
+      case 'closed':
+        return;
+    }
   }
 }
