@@ -50,13 +50,37 @@ export interface RunningCluster {
   close(): Promise<void>;
 }
 
+/**
+ * Where one worker slot is: a worker only while `starting` or `serving`, a restart timer only while `restarting`;
+ * `given-up` (it died too often) and `stopped` (it exited while the cluster was starting or closing) are final.
+ */
+type SlotState =
+  | { state: 'starting'; worker: Worker }
+  | { state: 'serving'; worker: Worker }
+  | { state: 'restarting'; timer: NodeJS.Timeout }
+  | { state: 'given-up' }
+  | { state: 'stopped' };
+
 interface Slot {
   index: number;
-  worker: Worker | null;
-  ready: boolean;
   policy: RestartPolicy;
-  restartTimer: NodeJS.Timeout | undefined;
-  givenUp: boolean;
+  current: SlotState;
+}
+
+/** The primary's lifecycle: workers are restarted only while `serving`; a failure while `starting` fails the start. */
+type PrimaryPhase = { phase: 'starting' } | { phase: 'serving'; url: string } | { phase: 'closing'; exited: Promise<void> };
+
+/** The worker a slot holds, if any. */
+function workerOf(slot: Slot): Worker | null {
+  switch (slot.current.state) {
+    case 'starting':
+    case 'serving':
+      return slot.current.worker;
+    case 'restarting':
+    case 'given-up':
+    case 'stopped':
+      return null;
+  }
 }
 
 interface Collection {
@@ -94,11 +118,9 @@ class Primary {
   private readonly slots: Slot[];
   private readonly collections = new Map<number, Collection>();
   private nextRequestId = 0;
-  private closing = false;
-  private started = false;
-  private url = '';
-  /** Settles when every worker first serves, or when one fails before that. */
-  private readonly startup = deferred<void>();
+  private lifecycle: PrimaryPhase = { phase: 'starting' };
+  /** Settles with the URL when every worker first serves, or fails when one fails before that. */
+  private readonly startup = deferred<string>();
   private readonly lostSignal = deferred<void>();
   /** Worker ID → settles when that worker has exited. */
   private readonly exits = new Map<number, Promise<void>>();
@@ -110,14 +132,12 @@ class Primary {
     private readonly restart: RestartPolicyOptions,
     private readonly drainTimeoutMs: number,
   ) {
-    this.slots = Array.from({ length: workers }, (_, index) => ({ index, worker: null, ready: false, policy: new RestartPolicy(restart), restartTimer: undefined, givenUp: false }));
+    this.slots = Array.from({ length: workers }, (_, index) => ({ index, policy: new RestartPolicy(restart), current: { state: 'stopped' } }));
   }
 
-  async start(): Promise<string> {
+  start(): Promise<string> {
     for (const slot of this.slots) this.fork(slot);
-    await this.startup.promise;
-    this.started = true;
-    return this.url;
+    return this.startup.promise;
   }
 
   get lost(): Promise<void> {
@@ -125,35 +145,51 @@ class Primary {
   }
 
   livingWorkers(): { worker: number; pid: number }[] {
-    return this.slots.flatMap((slot) => (slot.worker?.process.pid !== undefined && slot.worker.isConnected() ? [{ worker: slot.index + 1, pid: slot.worker.process.pid }] : []));
+    return this.slots.flatMap((slot) => {
+      const worker = workerOf(slot);
+      return worker?.process.pid !== undefined && worker.isConnected() ? [{ worker: slot.index + 1, pid: worker.process.pid }] : [];
+    });
   }
 
   async usage(): Promise<WorkerUsage[]> {
     return (await this.collect((requestId) => ({ type: 'rosetta:collect-usage', requestId }))) as WorkerUsage[];
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return Promise.all(this.exits.values()).then(() => undefined);
-    this.closing = true;
-    for (const slot of this.slots) clearTimeout(slot.restartTimer);
-    const living = this.slots.flatMap((slot) => (slot.worker ? [{ worker: slot.worker, ready: slot.ready }] : []));
-    // A worker still starting has nothing in flight to finish (and no drain handler yet): it is simply stopped.
-    for (const { worker, ready } of living) {
-      if (ready) this.send(worker, { type: 'rosetta:drain' });
-      else worker.process.kill('SIGTERM');
+  close(): Promise<void> {
+    if (this.lifecycle.phase === 'closing') return this.lifecycle.exited;
+    const living: Worker[] = [];
+    for (const slot of this.slots) {
+      const { current } = slot;
+      switch (current.state) {
+        case 'serving':
+          this.send(current.worker, { type: 'rosetta:drain' });
+          living.push(current.worker);
+          break;
+        case 'starting':
+          // A worker still starting has nothing in flight to finish (and no drain handler yet): it is simply stopped.
+          current.worker.process.kill('SIGTERM');
+          living.push(current.worker);
+          break;
+        case 'restarting':
+          clearTimeout(current.timer);
+          slot.current = { state: 'stopped' };
+          break;
+        case 'given-up':
+        case 'stopped':
+          break;
+      }
     }
     const killAfter = setTimeout(() => {
-      for (const { worker } of living) if (!worker.isDead()) worker.process.kill('SIGKILL');
+      for (const worker of living) if (!worker.isDead()) worker.process.kill('SIGKILL');
     }, this.drainTimeoutMs + EXIT_GRACE_MS);
-    await Promise.all(living.map(({ worker }) => this.exits.get(worker.id)));
-    clearTimeout(killAfter);
+    const exited = Promise.all(living.map((worker) => this.exits.get(worker.id))).then(() => clearTimeout(killAfter));
+    this.lifecycle = { phase: 'closing', exited };
+    return exited;
   }
 
   private fork(slot: Slot): void {
-    slot.restartTimer = undefined;
-    slot.ready = false;
     const worker = cluster.fork();
-    slot.worker = worker;
+    slot.current = { state: 'starting', worker };
     this.exits.set(
       worker.id,
       new Promise<void>((resolve) => worker.once('exit', () => resolve())),
@@ -171,19 +207,24 @@ class Primary {
       case 'rosetta:hello':
         return this.send(worker, { type: 'rosetta:start', config: this.config, workers: this.workers, slot: slot.index, drainTimeoutMs: this.drainTimeoutMs });
       case 'rosetta:ready':
-        slot.ready = true;
-        this.url = message.url;
-        if (!this.started && this.slots.every((s) => s.ready)) this.startup.resolve();
+        if (slot.current.state === 'starting' && slot.current.worker === worker) slot.current = { state: 'serving', worker };
+        if (this.lifecycle.phase === 'starting' && this.slots.every((s) => s.current.state === 'serving')) {
+          this.lifecycle = { phase: 'serving', url: message.url };
+          this.startup.resolve(message.url);
+        }
         return;
       case 'rosetta:failed':
         this.logger.error({ worker: slot.index + 1, pid: worker.process.pid, reason: message.message }, 'worker failed to start');
-        if (!this.started) this.startup.reject(new Error(`hub worker ${slot.index + 1} failed to start: ${message.message}`));
+        if (this.lifecycle.phase === 'starting') this.startup.reject(new Error(`hub worker ${slot.index + 1} failed to start: ${message.message}`));
         return;
       case 'rosetta:invalidate-links':
       case 'rosetta:invalidate-records':
       case 'rosetta:customer-changes':
         // Every other worker, ready or still starting: one that is listening already may have cached something.
-        for (const other of this.slots) if (other.worker && other.worker !== worker) this.send(other.worker, message);
+        for (const other of this.slots) {
+          const otherWorker = workerOf(other);
+          if (otherWorker && otherWorker !== worker) this.send(otherWorker, message);
+        }
         return;
       case 'rosetta:scrape':
         void this.scrape(worker, message.requestId);
@@ -196,10 +237,8 @@ class Primary {
   }
 
   private exited(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
-    if (slot.worker === worker) {
-      slot.worker = null;
-      slot.ready = false;
-    }
+    const own = workerOf(slot) === worker;
+    if (own) slot.current = { state: 'stopped' };
     this.exits.delete(worker.id);
     // A dead worker cannot answer a collection.
     for (const [requestId, collection] of this.collections) {
@@ -208,24 +247,32 @@ class Primary {
         collection.settle(null, collection.replies);
       }
     }
-    if (this.closing) return;
     const where = { worker: slot.index + 1, pid: worker.process.pid, code, signal };
-    if (!this.started) {
-      this.startup.reject(new Error(`hub worker ${slot.index + 1} exited before it served (code ${code}, signal ${signal})`));
-      return;
+    switch (this.lifecycle.phase) {
+      case 'closing':
+        return;
+      case 'starting':
+        this.startup.reject(new Error(`hub worker ${slot.index + 1} exited before it served (code ${code}, signal ${signal})`));
+        return;
+      case 'serving':
+        if (own) this.restartLater(slot, where);
+        return;
     }
+  }
+
+  private restartLater(slot: Slot, where: Record<string, unknown>): void {
     const delay = slot.policy.nextDelay(Date.now());
     if (delay === null) {
-      slot.givenUp = true;
+      slot.current = { state: 'given-up' };
       this.logger.error({ ...where, maxRestarts: this.restart.maxRestarts, windowMs: this.restart.windowMs }, 'worker died too often: not restarting it');
-      if (this.slots.every((s) => s.givenUp)) {
+      if (this.slots.every((s) => s.current.state === 'given-up')) {
         this.logger.fatal('every hub worker was given up: nothing is serving');
         this.lostSignal.resolve();
       }
       return;
     }
     this.logger.warn({ ...where, restartInMs: delay }, 'worker died: restarting it');
-    slot.restartTimer = setTimeout(() => this.fork(slot), delay);
+    slot.current = { state: 'restarting', timer: setTimeout(() => this.fork(slot), delay) };
   }
 
   /** Aggregates every ready worker's registry the way prom-client's AggregatorRegistry does: sums, unless a metric says otherwise. */
@@ -241,7 +288,7 @@ class Primary {
 
   /** Asks every ready worker and resolves with their answers (a worker that dies meanwhile is not waited for). */
   private collect(request: (requestId: number) => PrimaryMessage): Promise<unknown[]> {
-    const ready = this.slots.flatMap((slot) => (slot.worker && slot.ready ? [slot.worker] : []));
+    const ready = this.slots.flatMap((slot) => (slot.current.state === 'serving' ? [slot.current.worker] : []));
     if (ready.length === 0) return Promise.resolve([]);
     const requestId = this.nextRequestId++;
     return new Promise((resolve, reject) => {
