@@ -13,7 +13,7 @@ const config: CodegenConfig = {
         strictScalars: true,
         // DateTime: resolvers answer ISO text; graphql-scalars hands arguments in as Date. JSON: whatever the source sent.
         scalars: { ID: 'string', DateTime: { input: 'Date', output: 'string' }, JSON: 'unknown' },
-        contextType: '../server/context.js#RequestContext',
+        contextType: '../request/context.js#RequestContext',
         // Resolver parents are the hub's internal models, not the GraphQL shapes.
         mappers: {
           Customer: '../customer/model.js#CustomerRef',

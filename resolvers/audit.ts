@@ -1,6 +1,6 @@
 // The audit log for admins (the schema's @restricted keeps everyone else out), newest first.
 import type { QueryResolvers } from '../src/generated/graphql.js';
-import { badInput } from '../src/server/errors.js';
+import { badInput } from '../src/request/errors.js';
 
 const MAX_PAGE = 500;
 

@@ -4,7 +4,7 @@ import { loadMarketing, loadNewestChildren, loadProfile } from '../src/customer/
 import { identitiesOf } from '../src/customer/model.js';
 import { profileValuesSelected } from '../src/customer/profile-selection.js';
 import { reportUnreadable } from '../src/customer/typed-values.js';
-import { badInput } from '../src/server/errors.js';
+import { badInput } from '../src/request/errors.js';
 import { reportPartial } from './partial.js';
 
 const MAX_ITEMS = 100;

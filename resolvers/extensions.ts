@@ -9,8 +9,8 @@ import { typedValue } from '../src/customer/typed-values.js';
 import type { GraphExtensions } from '../src/extensions/graph-extensions.js';
 import { MAX_LIST_ITEMS } from '../src/extensions/graph-extensions.js';
 import type { Resolvers } from '../src/generated/graphql.js';
-import type { RequestContext } from '../src/server/context.js';
-import { badInput } from '../src/server/errors.js';
+import type { RequestContext } from '../src/request/context.js';
+import { badInput } from '../src/request/errors.js';
 import type { MappedRecord } from '../src/sources/connector.js';
 
 type FieldResolvers = Record<string, GraphQLFieldResolver<any, RequestContext, any>>;

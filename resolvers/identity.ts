@@ -4,7 +4,7 @@ import type { IdentifierKind as TokenKind } from '../src/identity/model.js';
 import { customerRef } from '../src/customer/model.js';
 import { LinkReviewError } from '../src/identity/link-service.js';
 import { ErrorCode } from '../src/errors/catalogue.js';
-import { badInput, fieldError } from '../src/server/errors.js';
+import { badInput, fieldError } from '../src/request/errors.js';
 
 /** A review the table cannot carry out is the caller's mistake, said as such. */
 async function review<T>(work: () => Promise<T>): Promise<T> {

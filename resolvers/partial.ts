@@ -1,7 +1,7 @@
 // Reports sources that failed under a field that still returned what the healthy sources had.
 import type { GraphQLResolveInfo } from 'graphql';
-import type { RequestContext } from '../src/server/context.js';
-import { partialSourceError } from '../src/server/errors.js';
+import type { RequestContext } from '../src/request/context.js';
+import { partialSourceError } from '../src/request/errors.js';
 
 export function reportPartial(errors: readonly Error[], context: RequestContext, info: GraphQLResolveInfo): void {
   if (errors.length === 0) return;

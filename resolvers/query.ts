@@ -3,7 +3,7 @@ import type { QueryResolvers } from '../src/generated/graphql.js';
 import { normalizeEmail, normalizePhone } from '../src/sources/normalize.js';
 import { customerBySourceRecord, RecordLookupUnsupportedError } from '../src/identity/record-lookup.js';
 import { customerRef } from '../src/customer/model.js';
-import { badInput } from '../src/server/errors.js';
+import { badInput } from '../src/request/errors.js';
 import { reportPartial } from './partial.js';
 
 const MAX_PAGE = 100;

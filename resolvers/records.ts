@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { AnalyticsEventResolvers, MarketingResolvers, Money, OrderResolvers, TicketResolvers } from '../src/generated/graphql.js';
 import { rawText, reportUnreadable, typedValue } from '../src/customer/typed-values.js';
 import type { MappedRecord } from '../src/sources/connector.js';
-import type { RequestContext } from '../src/server/context.js';
+import type { RequestContext } from '../src/request/context.js';
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null);
 const int = (value: unknown): number | null => (typeof value === 'number' && Number.isInteger(value) ? value : null);

@@ -3,10 +3,10 @@
 import type { CustomerChangeResolvers, SubscriptionResolvers } from '../src/generated/graphql.js';
 import { customerRef } from '../src/customer/model.js';
 import type { CustomerChange as Change, DeliveredChange } from '../src/identity/change-feed.js';
-import type { RequestContext } from '../src/server/context.js';
+import type { RequestContext } from '../src/request/context.js';
 import { ErrorCode } from '../src/errors/catalogue.js';
-import { fieldError } from '../src/server/errors.js';
-import { badInput } from '../src/server/errors.js';
+import { fieldError } from '../src/request/errors.js';
+import { badInput } from '../src/request/errors.js';
 
 const MAX_IDS = 100;
 /** Events waiting for a slow client per subscription; past this the oldest are withheld and counted as `missed`. */

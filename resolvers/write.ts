@@ -1,11 +1,11 @@
 // Write-back mutations: the caller's permissions and input are checked before anything is sent (src/writes/).
 import { ErrorCode } from '../src/errors/catalogue.js';
-import { fieldError } from '../src/server/errors.js';
+import { fieldError } from '../src/request/errors.js';
 import { getDirective } from '@graphql-tools/utils';
 import { isObjectType, type GraphQLSchema } from 'graphql';
 import type { MutationResolvers, ProfileInput, WriteReceiptResolvers } from '../src/generated/graphql.js';
 import { customerRef } from '../src/customer/model.js';
-import type { RequestContext } from '../src/server/context.js';
+import type { RequestContext } from '../src/request/context.js';
 import type { WriteValues } from '../src/sources/entity-writer.js';
 import type { WriteField } from '../src/sources/request-template.js';
 import { checkIdempotencyKey, PROFILE_FIELD_OF, profileValues } from '../src/writes/input.js';

@@ -3,7 +3,7 @@
 // need no lock here: each store serialises them across processes itself (SQLite BEGIN IMMEDIATE, PostgreSQL advisory lock).
 import type { RecordRef } from '../sources/record-cache.js';
 import { isRosettaMessage, type Invalidation, type PrimaryMessage, type WorkerMessage, type WorkerUsage } from './cluster-messages.js';
-import type { HubServices } from '../server/context.js';
+import type { HubServices } from '../request/context.js';
 
 /** The worker's end of the IPC channel (the process itself in a cluster worker; a stand-in in tests). */
 export interface RelayChannel {

@@ -1,6 +1,6 @@
 // The routes a cluster worker answers differently from a lone hub: health and readiness say which worker answered,
 // and /metrics (cluster-worker.ts hands startHub the relay's aggregate) shows every worker's counters.
-import type { HubServices } from '../server/context.js';
+import type { HubServices } from '../request/context.js';
 import { sendJson, type ExtraRoute } from '../server/http.js';
 import { checkReadiness } from '../server/readiness.js';
 

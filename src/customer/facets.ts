@@ -2,10 +2,21 @@
 import type { FacetTarget, UnifiedTarget } from '../config/schema.js';
 import type { MappedRecord } from '../sources/connector.js';
 import { SourceError } from '../sources/errors.js';
-import type { RequestContext } from '../server/context.js';
+import type { RequestLoaders } from '../loaders/request-loaders.js';
+import type { SourceRegistry } from '../sources/registry.js';
 import type { CustomerRef } from './model.js';
 import { providersFor } from './profile-selection.js';
-import type { MergedProfile } from './survivorship.js';
+import type { MergedProfile, SurvivorshipRule } from './survivorship.js';
+
+/**
+ * What loading a facet reads of a request: which entities provide a target, the request's loaders, the survivorship
+ * rule. The request context has all three; naming only these keeps the customer layer below the request's.
+ */
+export interface FacetContext {
+  registry: SourceRegistry;
+  loaders: RequestLoaders;
+  survivorship: SurvivorshipRule;
+}
 
 export interface Settled<T> {
   values: T[];
@@ -24,7 +35,7 @@ function newestFirstBy(a: unknown, b: unknown): number {
 }
 
 /** Every linked record of `providers` (by default every entity that provides `target`), read through the per-request loaders. */
-async function linkedRecords(context: RequestContext, customer: CustomerRef, target: UnifiedTarget, providers = context.registry.recordProviders(target)): Promise<Settled<MappedRecord>> {
+async function linkedRecords(context: FacetContext, customer: CustomerRef, target: UnifiedTarget, providers = context.registry.recordProviders(target)): Promise<Settled<MappedRecord>> {
   const loads: Promise<(MappedRecord | null | Error)[]>[] = [];
   for (const { source, entity } of providers) {
     const ids = customer.links.filter((l) => l.source === source && l.entity === entity).map((l) => l.recordId);
@@ -38,7 +49,7 @@ async function linkedRecords(context: RequestContext, customer: CustomerRef, tar
 }
 
 /** Child items of every linked parent record of the entities that provide `target`. */
-export async function linkedChildren(context: RequestContext, customer: CustomerRef, target: FacetTarget): Promise<Settled<MappedRecord>> {
+export async function linkedChildren(context: FacetContext, customer: CustomerRef, target: FacetTarget): Promise<Settled<MappedRecord>> {
   const loads: Promise<(MappedRecord[] | Error)[]>[] = [];
   for (const { source, entity, parentEntity } of context.registry.childProviders(target)) {
     const parentIds = customer.links.filter((l) => l.source === source && l.entity === parentEntity).map((l) => l.recordId);
@@ -55,20 +66,20 @@ export async function linkedChildren(context: RequestContext, customer: Customer
  * The merged profile, and the records it was merged from (whose unreadable values the caller reports). `selected`
  * (profile-selection.ts) names the mapped values the query reads: sources that map none of them are not asked.
  */
-export async function loadProfile(context: RequestContext, customer: CustomerRef, selected: ReadonlySet<string> | null = null): Promise<Settled<MergedProfile> & { records: MappedRecord[] }> {
+export async function loadProfile(context: FacetContext, customer: CustomerRef, selected: ReadonlySet<string> | null = null): Promise<Settled<MergedProfile> & { records: MappedRecord[] }> {
   const { values, errors } = await linkedRecords(context, customer, 'profile', providersFor(context.registry.recordProviders('profile'), selected));
   return { values: [context.survivorship.merge(values)], errors, records: values };
 }
 
 /** The customer's marketing record: the most recently changed one when several members are linked. */
-export async function loadMarketing(context: RequestContext, customer: CustomerRef): Promise<Settled<MappedRecord>> {
+export async function loadMarketing(context: FacetContext, customer: CustomerRef): Promise<Settled<MappedRecord>> {
   const { values, errors } = await linkedRecords(context, customer, 'marketing');
   const newestFirst = values.sort((a, b) => newestFirstBy(a.values.updatedAt, b.values.updatedAt));
   return { values: newestFirst.slice(0, 1), errors };
 }
 
 /** Items sorted newest first by a date field, at most `first`; a failing source fails the list with its own error. */
-export async function loadNewestChildren(context: RequestContext, customer: CustomerRef, target: UnifiedTarget, dateField: string, first: number, keep: (r: MappedRecord) => boolean = () => true): Promise<MappedRecord[]> {
+export async function loadNewestChildren(context: FacetContext, customer: CustomerRef, target: UnifiedTarget, dateField: string, first: number, keep: (r: MappedRecord) => boolean = () => true): Promise<MappedRecord[]> {
   return loadChildList(context, customer, target, { field: dateField, direction: 'desc' }, first, keep);
 }
 
@@ -79,7 +90,7 @@ export type ChildOrder = { field: string; direction: 'asc' | 'desc' } | null;
  * The children of every linked parent feeding `target`, in `order`, at most `first`; a failing source fails the
  * list with its own error. Extension lists (Customer.subscriptions) are read here exactly as orders and tickets are.
  */
-export async function loadChildList(context: RequestContext, customer: CustomerRef, target: FacetTarget, order: ChildOrder, first: number, keep: (r: MappedRecord) => boolean = () => true): Promise<MappedRecord[]> {
+export async function loadChildList(context: FacetContext, customer: CustomerRef, target: FacetTarget, order: ChildOrder, first: number, keep: (r: MappedRecord) => boolean = () => true): Promise<MappedRecord[]> {
   const { values, errors } = await linkedChildren(context, customer, target);
   if (errors.length > 0) throw errors.find((e) => e instanceof SourceError) ?? errors[0];
   const kept = values.filter(keep);

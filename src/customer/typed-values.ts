@@ -8,7 +8,18 @@
 import { GraphQLError, getNullableType, isEnumType, isListType, isScalarType, responsePathAsArray, type GraphQLEnumType, type GraphQLOutputType, type GraphQLResolveInfo } from 'graphql';
 import type { HubConfig } from '../config/schema.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import type { RequestContext } from '../server/context.js';
+import type { Telemetry } from '../observability/telemetry.js';
+
+/**
+ * Where a value that does not fit is reported, and the config holding the value maps: the request context has them;
+ * naming only these keeps the customer layer below the request's.
+ */
+export interface ValueContext {
+  config: HubConfig;
+  telemetry: Telemetry;
+  /** The request's errors beside its data. */
+  partialErrors: GraphQLError[];
+}
 
 export const UNKNOWN_ENUM_VALUE = 'UNKNOWN';
 
@@ -89,7 +100,7 @@ function fit(type: GraphQLOutputType, value: unknown, map: ValueMap | undefined)
 /** A value that does not fit its field, reported beside the data; the field answers null. */
 export class SourceValueError extends GraphQLError {}
 
-function report(context: RequestContext, info: GraphQLResolveInfo, origin: ValueOrigin, outcome: 'invalid' | 'unknown', why: string): void {
+function report(context: ValueContext, info: GraphQLResolveInfo, origin: ValueOrigin, outcome: 'invalid' | 'unknown', why: string): void {
   const coordinate = `${info.parentType.name}.${info.fieldName}`;
   context.telemetry.metrics.recordUnfitValue(origin.source, coordinate, outcome);
   if (outcome === 'unknown') return;
@@ -105,7 +116,7 @@ function report(context: RequestContext, info: GraphQLResolveInfo, origin: Value
  * For fields computed from several mapped values (Order.total from totalMinor and currency; a profile merged from
  * updatedAt): reports each of `fields` the mapping could not read, and says whether any was.
  */
-export function reportUnreadable(origin: ValueOrigin, fields: readonly string[], context: RequestContext, info: GraphQLResolveInfo): boolean {
+export function reportUnreadable(origin: ValueOrigin, fields: readonly string[], context: ValueContext, info: GraphQLResolveInfo): boolean {
   let any = false;
   for (const field of fields) {
     const unreadable = origin.invalid?.[field];
@@ -120,7 +131,7 @@ export function reportUnreadable(origin: ValueOrigin, fields: readonly string[],
  * The value of mapped field `field` of `origin`'s record, fitted to the type the resolving field returns. Errors
  * of single values go to the response beside the data, so the rest of the record and its list still answer.
  */
-export function typedValue(value: unknown, origin: ValueOrigin, field: string, context: RequestContext, info: GraphQLResolveInfo): unknown {
+export function typedValue(value: unknown, origin: ValueOrigin, field: string, context: ValueContext, info: GraphQLResolveInfo): unknown {
   const unreadable = origin.invalid?.[field];
   if (unreadable !== undefined) {
     report(context, info, origin, 'invalid', `could not be read: ${unreadable}`);

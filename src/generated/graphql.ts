@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { CustomerRef, MarketingRecord, OrderRecord, TicketRecord, EventRecord } from '../customer/model.js';
 import type { DeliveredChange } from '../identity/change-feed.js';
 import type { WriteReceiptModel } from '../writes/receipt.js';
-import type { RequestContext } from '../server/context.js';
+import type { RequestContext } from '../request/context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;

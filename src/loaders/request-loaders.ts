@@ -5,7 +5,7 @@ import type { CallObserver } from '../sources/http-client.js';
 import { Deadline } from '../sources/policies/deadline.js';
 import type { CacheLookupObserver, RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
-import { callsFor, type UpstreamBudget } from '../server/upstream-budget.js';
+import { callsFor, type UpstreamBudget } from './upstream-budget.js';
 
 export interface LoaderCacheOptions {
   /** The hub's cross-request record cache; entities it does not cache are read live. */

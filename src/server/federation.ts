@@ -3,7 +3,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Kind, parse, type ConstDirectiveNode, type DefinitionNode, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { customerRef, type CustomerRef } from '../customer/model.js';
 import type { Resolvers } from '../generated/graphql.js';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../request/context.js';
 
 /** Federation 2.3: the oldest version with everything used here, so older routers still compose the hub. */
 export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.3';

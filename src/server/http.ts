@@ -8,7 +8,7 @@ import { OPEN_CALLER, type Caller } from '../auth/caller.js';
 import { AuthError } from '../auth/errors.js';
 import { ErrorCode } from '../errors/catalogue.js';
 import type { Logger } from 'pino';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../request/context.js';
 import type { CorsHandler } from './cors.js';
 import { requestIdOf, sendJson, sendRequestErrors, sendRouteError, withRequestId } from './http-errors.js';
 import { jsonNestsDeeperThan, MAX_JSON_NESTING } from './limits.js';

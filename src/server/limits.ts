@@ -19,17 +19,13 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { HubConfig, LimitsSection } from '../config/schema.js';
+import type { Environment } from '../config/load.js';
+import { productionMode } from '../config/mode.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import { requestError } from './errors.js';
+import { requestError } from '../request/errors.js';
 
-export type Environment = Readonly<Record<string, string | undefined>>;
 type GraphQLArmorConfig = NonNullable<ConstructorParameters<typeof ApolloArmor>[0]>;
 type GraphQLArmorRejectCallback = NonNullable<NonNullable<GraphQLArmorConfig['maxDepth']>['onReject']>[number];
-
-/** `mode: production` in the config, or NODE_ENV=production when the config does not say. */
-export function productionMode(config: HubConfig, env: Environment = process.env): boolean {
-  return (config.mode ?? (env.NODE_ENV === 'production' ? 'production' : 'development')) === 'production';
-}
 
 /** armor reports with a misleading "Syntax Error:" prefix and a generic code; say which limit was hit instead. */
 const reportLimit =

@@ -1,6 +1,6 @@
 // Apollo Server plugin that reports partial-source errors beside the data the healthy sources gave.
 import type { ApolloServerPlugin } from '@apollo/server';
-import type { RequestContext } from './context.js';
+import type { RequestContext } from '../request/context.js';
 
 /** Appends the errors of sources that failed under fields which still returned the other sources' data. */
 export const partialErrorsPlugin: ApolloServerPlugin<RequestContext> = {

@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HubConfig } from '../config/schema.js';
 import { CompressedFiles, negotiateEncoding, notModified } from './compressed-assets.js';
-import type { HubServices } from './context.js';
+import type { HubServices } from '../request/context.js';
 import type { ExtraRoute } from './http.js';
-import { productionMode, type Environment } from './limits.js';
+import type { Environment } from '../config/load.js';
+import { productionMode } from '../config/mode.js';
 
 /** Where the page finds its assets, relative to /graphql so the playground also works behind a path prefix. */
 const ASSETS_PATH = 'playground/assets/';

@@ -2,7 +2,7 @@
 import type { SourceHealth } from '../sources/http-client.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { StoreCondition } from '../identity/store.js';
-import type { HubServices } from './context.js';
+import type { HubServices } from '../request/context.js';
 import { sendJson, type ExtraRoute } from './http.js';
 
 export interface Readiness {

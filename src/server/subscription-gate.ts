@@ -8,8 +8,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Caller } from '../auth/caller.js';
 import { AuthError } from '../auth/errors.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import type { HubServices, RequestContext } from './context.js';
-import { formatError } from './errors.js';
+import type { HubServices, RequestContext } from '../request/context.js';
+import { formatError } from '../request/errors.js';
 
 export type SubscriptionTransport = 'ws' | 'sse';
 

@@ -10,7 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { Caller } from '../auth/caller.js';
 import { AuthError } from '../auth/errors.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import type { HubServices } from './context.js';
+import type { HubServices } from '../request/context.js';
 import type { SubscriptionConnection, SubscriptionGate } from './subscription-gate.js';
 
 export interface SubscriptionServer {

@@ -1,40 +1,14 @@
-// The upstream-call budget of one request (`limits.maxUpstreamCalls`): estimated from the operation before it runs,
-// so a request that would fan out to thousands of source calls is refused at once, and spent while it runs, so an
-// estimate that was too low still cannot let it past the limit.
+// The upstream-call budget of one request (`limits.maxUpstreamCalls`), estimated from the operation before it runs,
+// so a request that would fan out to thousands of source calls is refused at once. Spending it while the request runs
+// is the loaders' part (loaders/upstream-budget.ts), so an estimate that was too low still cannot let it past the limit.
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { FacetTarget } from '../config/schema.js';
-import type { EntityReader } from '../sources/connector.js';
-import { UpstreamBudgetExceededError } from '../sources/errors.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import type { RequestContext } from './context.js';
-import { requestError } from './errors.js';
-
-/** Calls spent so far by one request; `spend` refuses a call that would pass the limit. */
-export class UpstreamBudget {
-  private spent = 0;
-  constructor(readonly limit: number) {}
-
-  static unlimited(): UpstreamBudget {
-    return new UpstreamBudget(Number.POSITIVE_INFINITY);
-  }
-
-  /** Takes `calls` from the budget for `source`, or throws without taking any. */
-  spend(source: string, calls: number): void {
-    if (this.spent + calls > this.limit) throw new UpstreamBudgetExceededError(source, `${calls} more calls would pass the request's budget of ${this.limit} (${this.spent} spent)`);
-    this.spent += calls;
-  }
-
-  get used(): number {
-    return this.spent;
-  }
-}
-
-/** Calls a loader of `reader` makes for `keys` keys: one per batch, or one per key without a batch endpoint. */
-export function callsFor(reader: EntityReader, keys: number): number {
-  return Math.ceil(keys / reader.keysPerCall);
-}
+import { callsFor } from '../loaders/upstream-budget.js';
+import type { RequestContext } from '../request/context.js';
+import { requestError } from '../request/errors.js';
 
 /** Customer fields and the unified data each reads; `profile` also reads marketing, where its consent lives. */
 const FACETS: Record<string, { records: FacetTarget[]; children: FacetTarget[] }> = {

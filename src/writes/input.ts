@@ -1,5 +1,5 @@
 // Checks a write's input before anything is sent, and turns it into the unified values write templates name.
-import { badInput } from '../server/errors.js';
+import { badInput } from '../request/errors.js';
 import type { ProfileInput } from '../generated/graphql.js';
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers.js';
 import { normalizeEmail, normalizePhone } from '../sources/normalize.js';

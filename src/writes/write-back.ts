@@ -2,10 +2,10 @@
 // parallel under each source's policies, feeds what the sources confirmed through the link table, drops the record
 // caches, keeps the receipt for the key and audits the outcome (fields and sources, never values).
 import { ErrorCode } from '../errors/catalogue.js';
-import { badInput, fieldError } from '../server/errors.js';
+import { badInput, fieldError } from '../request/errors.js';
 import { createHash } from 'node:crypto';
-import type { RequestContext } from '../server/context.js';
-import { productionMode } from '../server/limits.js';
+import type { RequestContext } from '../request/context.js';
+import { productionMode } from '../config/mode.js';
 import type { VersionedChange } from '../identity/link-service.js';
 import type { CustomerChange } from '../identity/change-feed.js';
 import type { WriteValues } from '../sources/entity-writer.js';

@@ -6,7 +6,7 @@ import type { HubConfig } from '../../src/config/schema.js';
 import type { SimulatedSystems } from '../../src/demo/systems.js';
 import type { LinkStore } from '../../src/identity/store.js';
 import { syncLinks } from '../../src/identity/sync.js';
-import type { HubServices } from '../../src/server/context.js';
+import type { HubServices } from '../../src/request/context.js';
 import { syncLinkTable } from '../support/hub-harness.js';
 
 /** Which records share a customer, independent of customer IDs. */

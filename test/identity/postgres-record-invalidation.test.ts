@@ -13,7 +13,7 @@ import { relayRecordInvalidations } from '../../src/identity/postgres-record-inv
 import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import type { RecordInvalidations } from '../../src/identity/store.js';
-import type { HubServices } from '../../src/server/context.js';
+import type { HubServices } from '../../src/request/context.js';
 import { createServices, startHub, type RunningHub } from '../../src/server/hub.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
 import { eventually } from '../support/eventually.js';

@@ -11,7 +11,7 @@ import { recordKeyString } from '../../src/identity/model.js';
 import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
 import { syncLinks } from '../../src/identity/sync.js';
 import { createServices } from '../../src/server/hub.js';
-import type { HubServices } from '../../src/server/context.js';
+import type { HubServices } from '../../src/request/context.js';
 import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));

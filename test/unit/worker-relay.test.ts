@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
 import type { WorkerMessage } from '../../src/cluster/cluster-messages.js';
-import type { HubServices } from '../../src/server/context.js';
+import type { HubServices } from '../../src/request/context.js';
 import { createServices } from '../../src/server/hub.js';
 import { WorkerRelay, type RelayChannel } from '../../src/cluster/worker-relay.js';
 

@@ -2,7 +2,7 @@
 // accepts rows. A schema that is gone (a database dropped and recreated empty) is migrated again in the background,
 // so the hub recovers without a restart; each change of condition is logged once, with its cause.
 import type { Logger } from 'pino';
-import type { LinkStore, StoreCondition, StoreHealth } from '../identity/store.js';
+import type { LinkStore, StoreCondition, StoreHealth } from './store.js';
 
 /** A store that takes longer than this to answer the probe is as good as unreachable for a load balancer. */
 const STORE_PROBE_TIMEOUT_MS = 2_000;

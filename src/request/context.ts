@@ -14,8 +14,8 @@ import type { RequestLoaders } from '../loaders/request-loaders.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { CallerLimits } from './caller-limits.js';
-import type { StoreReadiness } from './store-readiness.js';
-import type { UpstreamBudget } from './upstream-budget.js';
+import type { StoreReadiness } from '../identity/store-readiness.js';
+import type { UpstreamBudget } from '../loaders/upstream-budget.js';
 
 /** Long-lived parts shared by every request of one hub process. */
 export interface HubServices {
