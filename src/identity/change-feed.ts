@@ -47,6 +47,12 @@ export interface StreamOptions {
  * An in-process fan-out of link-table changes. `publish` is for the changes this process made (they also go out to
  * the other processes through `outbound`), `deliver` for the ones it heard of from elsewhere.
  */
+/** A stream's consumer side: changes queued for it, or the consumer waiting (on an empty queue), or ended. */
+type StreamPhase =
+  | { phase: 'buffering'; queue: DeliveredChange[] }
+  | { phase: 'awaited'; resolve: (result: IteratorResult<DeliveredChange, undefined>) => void }
+  | { phase: 'done' };
+
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
   private readonly outbound = new Set<(changes: readonly CustomerChange[]) => void>();
@@ -91,9 +97,9 @@ export class ChangeFeed {
    */
   stream(accept: (change: CustomerChange) => boolean, options: StreamOptions): AsyncGenerator<DeliveredChange, undefined, unknown> {
     const now = options.now ?? Date.now;
-    const queue: DeliveredChange[] = [];
-    let waiting: ((result: IteratorResult<DeliveredChange, undefined>) => void) | null = null;
-    let done = false;
+    // One state, not a queue, a waiting consumer and a done flag side by side: a consumer waits only on an empty
+    // queue, and a finished stream holds neither.
+    let phase: StreamPhase = { phase: 'buffering', queue: [] };
     let withheld = 0;
     let tokens = options.maxPerSecond;
     let refilledAt = now();
@@ -103,7 +109,7 @@ export class ChangeFeed {
     };
     const unsubscribe = this.subscribe((changes) => {
       for (const change of changes) {
-        if (done || !accept(change)) continue;
+        if (phase.phase === 'done' || !accept(change)) continue;
         // A token bucket: bursts up to one second's worth, then the configured rate.
         const at = now();
         tokens = Math.min(options.maxPerSecond, tokens + ((at - refilledAt) / 1000) * options.maxPerSecond);
@@ -115,12 +121,13 @@ export class ChangeFeed {
         tokens -= 1;
         const delivered: DeliveredChange = { ...change, missed: withheld };
         withheld = 0;
-        if (waiting) {
-          const resolve = waiting;
-          waiting = null;
+        if (phase.phase === 'awaited') {
+          const { resolve } = phase;
+          phase = { phase: 'buffering', queue: [] };
           resolve({ value: delivered, done: false });
           continue;
         }
+        const { queue } = phase;
         queue.push(delivered);
         if (queue.length > options.maxQueued) {
           // The oldest waiting event goes; the next one in line says it, and what the dropped one said, was missed.
@@ -131,18 +138,24 @@ export class ChangeFeed {
       }
     });
     const finish = (): IteratorResult<DeliveredChange, undefined> => {
-      done = true;
+      const was = phase;
+      phase = { phase: 'done' };
       unsubscribe();
-      queue.length = 0;
-      if (waiting) waiting({ value: undefined, done: true });
-      waiting = null;
+      if (was.phase === 'awaited') was.resolve({ value: undefined, done: true });
       return { value: undefined, done: true };
     };
     const iterator: AsyncGenerator<DeliveredChange, undefined, unknown> = {
       next: () => {
-        if (queue.length > 0) return Promise.resolve({ value: queue.shift()!, done: false });
-        if (done) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => (waiting = resolve));
+        switch (phase.phase) {
+          case 'buffering':
+            if (phase.queue.length > 0) return Promise.resolve({ value: phase.queue.shift()!, done: false });
+            return new Promise((resolve) => (phase = { phase: 'awaited', resolve }));
+          // A second `next` before the first settled (for await never does this) takes the first one's place.
+          case 'awaited':
+            return new Promise((resolve) => (phase = { phase: 'awaited', resolve }));
+          case 'done':
+            return Promise.resolve({ value: undefined, done: true });
+        }
       },
       // graphql-ws ends a subscription by calling `return`: it must settle at once, even while `next` is pending.
       return: () => Promise.resolve(finish()),
