@@ -2,7 +2,7 @@
 import pLimit from 'p-limit';
 import type { HubConfig, SearchEndpoint, SearchKind } from '../config/schema.js';
 import { ErrorCode } from '../errors/catalogue.js';
-import type { UpstreamScope } from '../sources/connector.js';
+import type { UpstreamScope } from '../sources/upstream-scope.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { ChangeFeed } from './change-feed.js';

@@ -1,5 +1,6 @@
 // Resolves a source record a user holds (`crm:c_1`, `analytics:device:d_9`, `support:ticket:9742`) to its customer.
-import type { SourceConnector, UpstreamScope } from '../sources/connector.js';
+import type { SourceConnector } from '../sources/connector.js';
+import type { UpstreamScope } from '../sources/upstream-scope.js';
 import type { LinkDirectory } from './directory.js';
 import type { CustomerLinks } from './model.js';
 

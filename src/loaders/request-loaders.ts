@@ -1,6 +1,7 @@
 // Per-request DataLoaders, one per (source, entity, operation): every key asked for in one tick goes out together.
 import DataLoader from 'dataloader';
-import type { MappedRecord, UpstreamScope } from '../sources/connector.js';
+import type { MappedRecord } from '../sources/connector.js';
+import type { UpstreamScope } from '../sources/upstream-scope.js';
 import type { CallObserver } from '../sources/http-client.js';
 import { Deadline } from '../sources/policies/deadline.js';
 import type { CacheLookupObserver, RecordCache } from '../sources/record-cache.js';

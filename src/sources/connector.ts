@@ -4,12 +4,12 @@ import type { EntityConfig, SearchKind, SourceConfig } from '../config/schema.js
 import { compileEntityRequests, type EntityRequests } from './endpoint-requests.js';
 import { EntityWriter } from './entity-writer.js';
 import { SourceBadResponseError, SourceTimeoutError } from './errors.js';
-import type { CallObserver, JsonRequest, SourceHttpClient } from './http-client.js';
+import type { JsonRequest, SourceHttpClient } from './http-client.js';
 import { compileQuery, compileSingularPath, type Accessor } from './json-path.js';
 import { compileEntity, type CompiledEntity, type UnifiedValues } from './mapping.js';
 import { ListPager } from './pagination.js';
-import type { Deadline } from './policies/deadline.js';
 import { TransformError, type TransformContext } from './transforms.js';
+import type { UpstreamScope } from './upstream-scope.js';
 
 /** One source record in unified form, with where and when it was read. */
 export interface MappedRecord {
@@ -24,24 +24,6 @@ export interface MappedRecord {
 
 /** Per key: the value, or the error that keeps only that key from resolving. */
 export type KeyResult<T> = T | Error;
-
-/** The upstream calls a request may still make (`limits.maxUpstreamCalls`): `spend` throws UpstreamBudgetExceededError past them. */
-export interface CallBudget {
-  spend(source: string, calls: number): void;
-}
-
-/** What every upstream call a query (or a sync, a probe, a refresh) makes carries: its time budget and who is told of each call. */
-export interface UpstreamScope {
-  /** Without one, only the per-request timeout bounds the call (the link sync). */
-  deadline?: Deadline;
-  /** Told of every upstream call, for explain and metrics. */
-  observe?: CallObserver;
-  /**
-   * The request's call budget. Spent by whoever decides a call is made, before it goes out (the request loaders per
-   * batch, on-demand lookups per search or lookup), never by the connector, so nothing is counted twice.
-   */
-  budget?: CallBudget;
-}
 
 /** A request as an operation sends it, before the operation's name, deadline and observer are added. */
 export type RequestShape = Omit<JsonRequest, 'operation' | 'observe' | 'deadline'>;

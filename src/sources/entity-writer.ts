@@ -1,7 +1,7 @@
 // One entity's declared write (`write:` in config): renders the request for a record and the fields being changed,
 // sends it under the source's policies, and reads the written record from the answer.
 import type { WriteEndpoint, WritePolicy } from '../config/schema.js';
-import type { UpstreamScope } from './connector.js';
+import type { UpstreamScope } from './upstream-scope.js';
 import type { SourceHttpClient } from './http-client.js';
 import { compileSingularPath, type Accessor } from './json-path.js';
 import { compileRequest, WRITE_FIELDS, type CompiledRequest, type RenderedRequest, type WriteField } from './request-template.js';

@@ -4,7 +4,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { RecordCacheConfig } from '../config/schema.js';
-import type { KeyResult, MappedRecord, UpstreamScope } from './connector.js';
+import type { KeyResult, MappedRecord } from './connector.js';
+import type { UpstreamScope } from './upstream-scope.js';
 import { SourceError, SourceTimeoutError } from './errors.js';
 import type { UpstreamCall } from './http-client.js';
 import { Deadline } from './policies/deadline.js';

@@ -15,8 +15,6 @@ const KNOWN_FOLDER_CYCLES: readonly Edge[] = [
 /** File imports that close a cycle (type-only ones included), to be removed. */
 const KNOWN_FILE_CYCLES: readonly Edge[] = [
   'src/config/schema.ts -> src/sources/endpoint-requests.ts',
-  // The writer takes the UpstreamScope type from the connector that builds it.
-  'src/sources/entity-writer.ts -> src/sources/connector.ts',
   'src/config/load.ts -> src/extensions/graph-extensions.ts',
 ];
 
