@@ -14,6 +14,12 @@ export interface PeerScenario {
   title: string;
   hubDocument: string;
   meshDocument: string;
+  /**
+   * Whether the reference hub (bench/reference/) answers `hubDocument` with the same upstream calls, so it can run
+   * beside the hub and Mesh as the floor of plain Apollo + DataLoader on the query. Its profile resolver asks every
+   * profile source, so it runs the orders scenario only.
+   */
+  referenceServes: boolean;
 }
 
 /** One CRM contact's names by ID: one upstream call each (the hub's profile selection asks only the CRM). */
@@ -22,6 +28,7 @@ export const PEER_PROFILE: PeerScenario = {
   title: 'P1. one CRM profile by id',
   hubDocument: 'query PeerProfile($id: ID!) { customer(id: $id) { profile { firstName lastName } } }',
   meshDocument: 'query PeerProfile($id: String!) { contact(id: $id) { contact { first_name last_name } } }',
+  referenceServes: false,
 };
 
 /** The orders of a page of 50 customers: one batched shop call each (Mesh is given the page's shop IDs). */
@@ -30,6 +37,7 @@ export const PEER_ORDERS: PeerScenario = {
   title: 'P2. orders of a page of 50',
   hubDocument: 'query PeerOrders($after: String) { customers(first: 50, after: $after) { edges { node { id orders(first: 3) { number placedAt total { formatted } } } } } }',
   meshDocument: 'query PeerOrders($ids: [Int]) { ordersBatch(input: { customer_ids: $ids }) { orders { customer_id number created_at total_cents currency } } }',
+  referenceServes: true,
 };
 
 export const PEER_SCENARIOS: readonly PeerScenario[] = [PEER_PROFILE, PEER_ORDERS];

@@ -67,7 +67,8 @@ const PHASE_RULES: [RegExp, Phase][] = [
   [/\/node_modules\/(tsx|esbuild|get-tsconfig)\//, 'module loading'],
   [/\/src\/observability\//, 'observability (logs, metrics, traces, explain)'],
   [/\/src\/(auth|server\/(limits|caller-limits|upstream-budget))[/.]/, 'auth, limits, policies'],
-  [/\/src\/sources\/(mapping|transforms|json-path)\.ts|\/src\/identity\/normalize\.ts|\/bench\/reference\/mapping\.ts/, 'mapping (transforms, phones, dates)'],
+  // .ts from the sources, .js from the production build (dist/), which the bench runs by default.
+  [/\/src\/sources\/(mapping|transforms|json-path|normalize)\.[jt]s|\/bench\/reference\/mapping\.ts/, 'mapping (transforms, phones, dates)'],
   [/\/src\/sources\//, 'upstream HTTP (undici, client)'],
   [/\/src\/identity\//, 'link store and cache'],
   [/\/(resolvers|src\/loaders|src\/customer|bench\/reference)\//, 'resolvers and loaders'],

@@ -72,6 +72,10 @@ interface BenchOptions {
   openLoopShare: number;
   /** Run the peer (GraphQL Mesh) scenarios, when it is installed. */
   peer: boolean;
+  /** Only the peer scenarios: none of the three bench queries. */
+  peerOnly: boolean;
+  /** Which peer scenarios to run. */
+  peerScenarios: PeerScenarioName[];
   /** Count the recipe sources' upstream requests (HubSpot, Stripe) against the ideal. */
   recipes: boolean;
   /** Sequential requests per query in the counted pass. */
@@ -117,6 +121,8 @@ function parseOptions(argv: string[]): BenchOptions {
     }, 'auto')
     .option('--no-recipes', 'skip the recipe sources (HubSpot, Stripe) counted pass')
     .option('--no-peer', 'skip the peer (GraphQL Mesh) scenarios even when bench/peer/ is installed')
+    .option('--peer-scenarios <list>', 'peer scenarios to run: peer-profile,peer-orders', listOf<PeerScenarioName>(PEER_SCENARIOS.map((s) => s.name)), PEER_SCENARIOS.map((s) => s.name))
+    .option('--peer-only', 'run only the peer (GraphQL Mesh) scenarios, not the three bench queries', false)
     .option('--open-loop-share <x>', "the open loop's rate as a share of the hub's closed-loop maximum", shareOf, 0.5)
     .option('--cpu-prof', "profile the hub's and the reference's measured phases (V8 sampling) and compare them by phase", false)
     .option('--workers <n>', 'hub worker processes (server.workers; 1 = the hub in one process)', positiveInteger, 1)
@@ -128,6 +134,7 @@ function parseOptions(argv: string[]): BenchOptions {
   const duration = raw.duration ?? Number(env('BENCH_DURATION_S') ?? (quick ? 3 : 20));
   return {
     ...raw,
+    queries: raw.peerOnly ? [] : raw.queries,
     out: raw.out ?? join(RESULTS_DIR, quick ? 'quick.json' : 'latest.json'),
     duration,
     openLoopDuration: raw.openLoopDuration ?? (quick ? 2 : duration),
@@ -347,7 +354,8 @@ function table(rows: string[][]): string {
 /** The hub or the peer on one of the peer's scenarios: closed loop, same sources, same upstream calls. */
 interface PeerPhase {
   scenario: PeerScenarioName;
-  server: 'rosetta' | 'mesh';
+  /** The reference hub runs a scenario only where it serves the hub's document (peer-queries.ts, referenceServes). */
+  server: 'rosetta' | 'reference' | 'mesh';
   load: LoadResult;
   /** Upstream requests per query over a counted pass of sequential requests, and their ideal. */
   upstreamPerQuery: number;
@@ -374,28 +382,37 @@ async function countPeerUpstream(url: string, document: string, items: readonly 
   return { upstream: Math.round((upstream / items.length) * 100) / 100, ideal: Math.round((ideal / items.length) * 100) / 100 };
 }
 
-/** Each peer scenario, the hub then Mesh, each with a counted pass, a warm-up and a measured closed-loop phase. */
-async function runPeer(hub: ServerHandle, mesh: ServerHandle, workloads: Record<PeerScenarioName, PeerWorkItem[]>, systems: SimulatedSystems, options: BenchOptions): Promise<PeerPhase[]> {
+/**
+ * Each peer scenario: the hub, the reference hub where it serves the hub's document (it shows what plain Apollo +
+ * DataLoader cost on the same query), then Mesh; each with a counted pass, a warm-up and a measured closed-loop phase.
+ */
+async function runPeer(servers: { hub: ServerHandle; reference: ServerHandle | null; mesh: ServerHandle }, workloads: Record<PeerScenarioName, PeerWorkItem[]>, systems: SimulatedSystems, options: BenchOptions, profiles: PhaseProfile[], profileFile: (name: string) => string): Promise<PeerPhase[]> {
   const results: PeerPhase[] = [];
-  for (const scenario of PEER_SCENARIOS) {
+  for (const scenario of PEER_SCENARIOS.filter((s) => options.peerScenarios.includes(s.name))) {
     const items = workloads[scenario.name];
-    for (const [server, document, variablesOf] of [
-      [hub, scenario.hubDocument, (item: PeerWorkItem) => item.hubVariables],
-      [mesh, scenario.meshDocument, (item: PeerWorkItem) => item.meshVariables],
-    ] as const) {
+    const hubVariables = (item: PeerWorkItem) => item.hubVariables;
+    const runs: [ServerHandle, string, (item: PeerWorkItem) => Record<string, unknown>][] = [[servers.hub, scenario.hubDocument, hubVariables]];
+    if (servers.reference && scenario.referenceServes) runs.push([servers.reference, scenario.hubDocument, hubVariables]);
+    runs.push([servers.mesh, scenario.meshDocument, (item: PeerWorkItem) => item.meshVariables]);
+    for (const [server, document, variablesOf] of runs) {
       const counted = await countPeerUpstream(server.url, document, spreadSample(items, options.countedSamples), variablesOf, systems);
       const bodies = items.map((item) => JSON.stringify({ query: document, variables: variablesOf(item) }));
       process.stdout.write(`${scenario.title} / ${server.kind}: `);
       let offset = 0;
       if (options.warmup > 0) offset = (await drive({ url: server.url, bodies, connections: options.concurrency, durationSeconds: options.warmup, maxRequests: options.maxRequests })).rotated;
       await waitUntilQuiet(systems, options.latency);
+      if (options.cpuProf) await server.startProfile();
       const before = await server.usage();
       const load = await drive({ url: server.url, bodies, connections: options.concurrency, durationSeconds: options.duration, maxRequests: options.maxRequests, offset });
       const after = await server.usage();
+      if (options.cpuProf) {
+        const file = await server.stopProfile(profileFile(`${scenario.name}-${server.kind}`));
+        if (file) profiles.push({ query: scenario.name, server: server.kind, file, responses: load.responses, summary: summariseProfile(file) });
+      }
       const serverCpuMicros = cpuMicros(after) - cpuMicros(before);
       results.push({
         scenario: scenario.name,
-        server: server.kind as 'rosetta' | 'mesh',
+        server: server.kind as PeerPhase['server'],
         load,
         upstreamPerQuery: counted.upstream,
         idealPerQuery: counted.ideal,
@@ -433,9 +450,9 @@ function printPeerTables(phases: readonly PeerPhase[], targets: readonly TargetC
   }
 }
 
-/** A measured closed-loop phase's CPU profile. */
+/** A measured closed-loop phase's CPU profile: a bench query's or a peer scenario's. */
 interface PhaseProfile {
-  query: QueryName;
+  query: QueryName | PeerScenarioName;
   server: ServerKind;
   file: string;
   responses: number;
@@ -444,22 +461,25 @@ interface PhaseProfile {
 
 /** Per query: CPU ms per query by phase, the hub beside the reference, then the hub's top functions. */
 function printProfiles(profiles: readonly PhaseProfile[], options: BenchOptions): void {
-  for (const query of BENCH_QUERIES.filter((q) => options.queries.includes(q.name))) {
-    const hub = profiles.find((p) => p.query === query.name && p.server === 'rosetta');
-    const reference = profiles.find((p) => p.query === query.name && p.server === 'reference');
+  const perQuery = (profile: PhaseProfile | undefined, phase: string): number | null => {
+    const entry = profile?.summary.byPhase.find((p) => p.name === phase);
+    return entry && profile!.responses > 0 ? Math.round((entry.ms / profile!.responses) * 1000) / 1000 : null;
+  };
+  const busy = (p: PhaseProfile | undefined) => (p && p.responses > 0 ? Math.round(((p.summary.totalMs - p.summary.idleMs) / p.responses) * 1000) / 1000 : null);
+  const scenarios = [...BENCH_QUERIES.filter((q) => options.queries.includes(q.name)), ...PEER_SCENARIOS.filter((s) => options.peer && options.peerScenarios.includes(s.name))];
+  for (const { name, title } of scenarios) {
+    const hub = profiles.find((p) => p.query === name && p.server === 'rosetta');
+    const reference = profiles.find((p) => p.query === name && p.server === 'reference');
+    // Mesh is profiled on the peer scenarios only.
+    const mesh = profiles.find((p) => p.query === name && p.server === 'mesh');
     if (!hub) continue;
-    const perQuery = (profile: PhaseProfile | undefined, phase: string): number | null => {
-      const entry = profile?.summary.byPhase.find((p) => p.name === phase);
-      return entry && profile!.responses > 0 ? Math.round((entry.ms / profile!.responses) * 1000) / 1000 : null;
-    };
     const rows = PHASES.map((phase) => {
       const h = perQuery(hub, phase);
       const r = perQuery(reference, phase);
-      return [phase, fmt(h), fmt(r), h !== null && r !== null ? fmt(Math.round((h - r) * 1000) / 1000) : '–'];
+      return [phase, fmt(h), fmt(r), h !== null && r !== null ? fmt(Math.round((h - r) * 1000) / 1000) : '–', ...(mesh ? [fmt(perQuery(mesh, phase))] : [])];
     });
-    const busy = (p: PhaseProfile | undefined) => (p && p.responses > 0 ? Math.round(((p.summary.totalMs - p.summary.idleMs) / p.responses) * 1000) / 1000 : null);
-    rows.push(['all (profiled busy time)', fmt(busy(hub)), fmt(busy(reference)), '']);
-    console.log(`\n${query.title}: CPU ms per query by phase (V8 samples over the measured closed-loop phase)\n${table([['phase', 'hub', 'reference', 'hub − ref'], ...rows])}`);
+    rows.push(['all (profiled busy time)', fmt(busy(hub)), fmt(busy(reference)), '', ...(mesh ? [fmt(busy(mesh))] : [])]);
+    console.log(`\n${title}: CPU ms per query by phase (V8 samples over the measured closed-loop phase)\n${table([['phase', 'hub', 'reference', 'hub − ref', ...(mesh ? ['mesh'] : [])], ...rows])}`);
     console.log(`hub's top functions by self time:\n${hub.summary.topFunctions.slice(0, 12).map((f) => `  ${f.percent.toFixed(1).padStart(5)}%  ${f.name}`).join('\n')}`);
   }
   console.log(`\nprofiles: ${profiles.map((p) => p.file).join(', ')} (open in Chrome DevTools, or \`npx tsx bench/profile-summary.ts FILE\`)`);
@@ -738,7 +758,9 @@ async function main(): Promise<void> {
     if (options.peer && PEER_INSTALLED && hubServer) {
       const mesh = await startServerProcess('mesh', { config });
       try {
-        peerPhases = await runPeer(hubServer, mesh, await buildPeerWorkloads(systems.dataset, store, { lookups: LOOKUPS }), systems, options);
+        const reference = servers.find((s) => s.kind === 'reference') ?? null;
+        const profileFile = (name: string) => join(profileDir, `${name}-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+        peerPhases = await runPeer({ hub: hubServer, reference, mesh }, await buildPeerWorkloads(systems.dataset, store, { lookups: LOOKUPS }), systems, options, profiles, profileFile);
       } finally {
         await mesh.stop();
       }
@@ -758,7 +780,7 @@ async function main(): Promise<void> {
     const targets = [...checkTargets(phases, openLoop, comparisons, options, rss), ...peerTargets(peerPhases), ...recipeTargets];
     printQueryTables(phases, openLoop, targets, options);
     printPeerTables(peerPhases, targets, options);
-    printReport(phases, comparisons, options);
+    if (phases.length > 0) printReport(phases, comparisons, options);
     for (const [kind, report] of Object.entries(memory)) {
       const loadSeconds = phases.filter((p) => p.server === kind).length * (options.duration + options.warmup);
       console.log(`${kind} memory: RSS ${report.startMb} MB before the load phases, ${report.endMb} MB after ${loadSeconds} s of load; live heap after a full GC ${report.liveHeapStartMb} MB → ${report.liveHeapEndMb} MB.`);

@@ -12,6 +12,10 @@ describe('phaseOf', () => {
     [`${root}/node_modules/pino/lib/proto.js`, 'write', 'observability (logs, metrics, traces, explain)'],
     [`${root}/src/observability/metrics.ts`, 'recordUpstream', 'observability (logs, metrics, traces, explain)'],
     [`${root}/src/sources/transforms.ts`, 'date', 'mapping (transforms, phones, dates)'],
+    // The production build the bench runs by default.
+    [`${root}/dist/src/sources/mapping.js`, '(anonymous)', 'mapping (transforms, phones, dates)'],
+    [`${root}/dist/src/sources/normalize.js`, 'normalizePhone', 'mapping (transforms, phones, dates)'],
+    [`${root}/dist/src/sources/http-client.js`, 'decode', 'upstream HTTP (undici, client)'],
     [`${root}/bench/reference/mapping.ts`, 'crmContact', 'mapping (transforms, phones, dates)'],
     [`${root}/node_modules/libphonenumber-js/build/parse.js`, 'parse', 'mapping (transforms, phones, dates)'],
     [`${root}/src/sources/http-client.ts`, 'decode', 'upstream HTTP (undici, client)'],
