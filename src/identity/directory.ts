@@ -92,11 +92,22 @@ export class LinkDirectory {
     return found;
   }
 
-  /** A page always reads the store (the order and the next page come from there) and warms the cache. */
+  /**
+   * A page's order and its next page come from the store; the links of the customers this cache holds come from it,
+   * as `customer(id)` answers them, and the store reads only the others (which then warm the cache). These are not
+   * counted as lookups: a page is one store read whatever the cache held. A cached customer is not put back, so a
+   * page never extends how long an entry lives.
+   */
   async page(first: number, afterId: string | null): Promise<CustomerPage> {
     const readAt = this.shared.generation;
-    const page = await this.store.pageCustomers(first, afterId);
-    if (readAt === this.shared.generation) for (const customer of page.customers) this.shared.byCustomer.set(customer.customerId, customer);
+    const cache = this.shared.byCustomer;
+    const fromCache = new Set<CustomerLinks>();
+    const page = await this.store.pageCustomers(first, afterId, (customerId) => {
+      const cached = cache.get(customerId);
+      if (cached) fromCache.add(cached);
+      return cached;
+    });
+    if (readAt === this.shared.generation) for (const customer of page.customers) if (!fromCache.has(customer)) cache.set(customer.customerId, customer);
     return page;
   }
 

@@ -367,6 +367,10 @@ export class SqliteLinkStore implements LinkStore {
 
   async getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>> {
     this.reads += 1;
+    return this.readCustomers(ids);
+  }
+
+  private readCustomers(ids: readonly string[]): Map<string, CustomerLinks> {
     if (ids.length === 0) return new Map();
     const rows = this.statement(
         `WITH wanted(id) AS (SELECT value FROM json_each(?)),
@@ -379,8 +383,9 @@ export class SqliteLinkStore implements LinkStore {
     return groupRows(rows, (row) => row.requested, merged);
   }
 
-  async pageCustomers(first: number, afterId: string | null): Promise<CustomerPage> {
+  async pageCustomers(first: number, afterId: string | null, held?: (customerId: string) => CustomerLinks | undefined): Promise<CustomerPage> {
     this.reads += 1;
+    if (held) return this.pageThrough(first, afterId, held);
     // One statement: the page of customer IDs (plus one to know if there is a next page) and their links.
     const rows = this.statement(
         // IN (subquery) rather than a join from a CTE: SQLite planned the join as a scan of every link.
@@ -390,6 +395,24 @@ export class SqliteLinkStore implements LinkStore {
       .all(afterId ?? '', first + 1) as LinkRow[];
     const ids = [...new Set(rows.map((r) => r.customer_id))];
     const customers = [...groupRows(rows, (row) => row.customer_id, this.mergedIdsOf(ids)).values()];
+    return { customers: customers.slice(0, first), hasNextPage: customers.length > first };
+  }
+
+  /**
+   * The page's IDs, then the links of those `held` does not answer. Reading a page's links costs about 20 times its
+   * IDs here (a lookup in the links table per link, ~0.9 ms for 50 customers), so a warm cache makes a page cheap.
+   */
+  private pageThrough(first: number, afterId: string | null, held: (customerId: string) => CustomerLinks | undefined): CustomerPage {
+    const ids = this.statement('SELECT id FROM customers WHERE id > ? ORDER BY id LIMIT ?').pluck().all(afterId ?? '', first + 1) as string[];
+    const known = ids.map(held);
+    const missing = ids.filter((_, i) => known[i] === undefined);
+    const read = this.readCustomers(missing);
+    const customers: CustomerLinks[] = [];
+    // A customer without links is no one's: the page leaves it out, as the read of every link does.
+    for (let i = 0; i < ids.length; i++) {
+      const customer = known[i] ?? read.get(ids[i]!);
+      if (customer) customers.push(customer);
+    }
     return { customers: customers.slice(0, first), hasNextPage: customers.length > first };
   }
 

@@ -137,8 +137,12 @@ export const HEALTH_PROBE_AUDIT: AuditEntry = { at: new Date(0).toISOString(), r
 export interface LinkStore extends AuditLog, WriteReceipts {
   /** Customers by ID (merged-away IDs resolve to their survivor), keyed by the ID asked for. One read. */
   getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>>;
-  /** Customers in ID order after `afterId`, each with its links. One read. */
-  pageCustomers(first: number, afterId: string | null): Promise<CustomerPage>;
+  /**
+   * Customers in ID order after `afterId`, each with its links. One read. `held` answers the links the caller already
+   * holds for a customer ID (the directory's cache), or undefined: a store may then read only the page's IDs and the
+   * links of the customers not held, and answer the held ones as given. A store is free to ignore it.
+   */
+  pageCustomers(first: number, afterId: string | null, held?: (customerId: string) => CustomerLinks | undefined): Promise<CustomerPage>;
   countCustomers(): Promise<number>;
   findCustomerIdsByIdentifier(kind: IdentifierKind, value: string): Promise<string[]>;
   /** The customer holding a record; `entity` may be omitted when the caller knows only "source:recordId". */

@@ -31,3 +31,25 @@ test('a read that began before an invalidation is answered but not cached', asyn
   expect(store.reads - readsBefore).toBe(1);
   await store.close();
 });
+
+test("a page answers the links the cache holds, and an invalidated customer's from the store", async () => {
+  const store = new SqliteLinkStore(':memory:');
+  const now = '2026-01-01T00:00:00.000Z';
+  await apply(store, ['1', '2', '3'].map((recordId) => ({ upsert: { source: 'crm', entity: 'e', recordId, tokens: [{ kind: 'ref', value: `crm:e:${recordId}` }] } })), now);
+  const directory = new LinkDirectory(store, { maxEntries: 100, ttlMs: 60_000 });
+  const recordsOf = async () => (await directory.page(10, null)).customers.map((c) => c.links.map((l) => l.recordId).join(' '));
+  expect((await recordsOf()).sort()).toEqual(['1', '2', '3']);
+  // Written past the directory (as another process would, unannounced): record 4 joins record 2's customer.
+  const joined = (await store.findCustomerIdByRecord({ source: 'crm', recordId: '2' }))!;
+  await apply(store, [{ upsert: { source: 'crm', entity: 'e', recordId: '2', tokens: [{ kind: 'ref', value: 'crm:e:2' }, { kind: 'email', value: 'x@y.io' }] } }], now);
+  await apply(store, [{ upsert: { source: 'crm', entity: 'e', recordId: '4', tokens: [{ kind: 'ref', value: 'crm:e:4' }, { kind: 'email', value: 'x@y.io' }] } }], now);
+  expect((await store.getCustomers([joined])).get(joined)!.links.map((l) => l.recordId)).toEqual(['2', '4']);
+  // The page still answers the cached links, as customer(id) would; one store read either way.
+  const readsBefore = store.reads;
+  expect((await recordsOf()).sort()).toEqual(['1', '2', '3']);
+  expect(store.reads - readsBefore).toBe(1);
+  directory.invalidate([joined]);
+  expect((await recordsOf()).sort()).toEqual(['1', '2 4', '3']);
+  expect((await directory.customer(joined))!.links.map((l) => l.recordId)).toEqual(['2', '4']);
+  await store.close();
+});

@@ -81,6 +81,23 @@ export function linkStoreContract(name: string, open: () => Promise<LinkStore>):
       expect(new Set(ids).size).toBe(3);
     });
 
+    test('a page given the links a caller holds answers the same page, in one read', async () => {
+      await apply(store, ['1', '2', '3', '4'].map((id) => ({ upsert: rec('crm', id) })), '2026-01-01T00:00:00.000Z');
+      await apply(store, [{ upsert: rec('shop', '9', []) }], '2026-01-01T00:00:00.000Z');
+      const whole = await store.pageCustomers(3, null);
+      // The caller holds the second and third customers' current links, and none of the others'.
+      const held = new Map(whole.customers.slice(1, 3).map((c) => [c.customerId, c]));
+      const before = store.reads;
+      const page = await store.pageCustomers(3, null, (id) => held.get(id));
+      expect(store.reads - before).toBe(1);
+      expect(page).toEqual(whole);
+      expect(page.hasNextPage).toBe(true);
+      const rest = await store.pageCustomers(3, page.customers.at(-1)!.customerId, (id) => held.get(id));
+      expect(rest).toEqual(await store.pageCustomers(3, page.customers.at(-1)!.customerId));
+      expect(rest.customers).toHaveLength(2);
+      expect(rest.hasNextPage).toBe(false);
+    });
+
     test('a plan writes only the rows that changed, however many records the customer already holds', async () => {
       const phone = (n: number) => ({ kind: 'phone' as const, value: `+1415555020${n}` });
       await apply(store, [{ upsert: rec('crm', 'small', [phone(1)]) }], '2026-01-01T00:00:00.000Z');

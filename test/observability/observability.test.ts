@@ -115,7 +115,7 @@ describe('explain', () => {
     const response = await t.graphql(PAGE, { headers: { 'x-rosetta-explain': '1' } });
     const explain = response.extensions!.explain;
     expect(explain.totalMs).toBeGreaterThan(0);
-    // A page reads the store itself (order and cursor come from there): no lookup goes through the link cache.
+    // A page is one store read (order and cursor come from there); the links it takes from the cache are no lookups.
     expect(explain.linkCache).toEqual({ hits: 0, misses: 0 });
     const [customers] = explain.plan;
     expect(customers).toMatchObject({ field: 'customers', path: 'customers', resolutions: 1 });
