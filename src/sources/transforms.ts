@@ -56,6 +56,14 @@ function canonicalUtc(text: string): string | null {
   return match[4] === undefined ? `${text.slice(0, 19)}.000Z` : text;
 }
 
+/**
+ * Whether `text` is already what `toISOString` prints for it (`YYYY-MM-DDTHH:MM:SS.sssZ`, a real calendar day): the
+ * DateTime scalar then sends it as it is instead of building a Date to print the same text (resolvers/scalars.ts).
+ */
+export function isCanonicalUtc(text: string): boolean {
+  return text.length === 24 && canonicalUtc(text) === text;
+}
+
 const transforms: Record<TransformName, Transform> = {
   string: text,
   // An unreadable email or phone is a fact about the source's data, not a broken response: it maps to null.
