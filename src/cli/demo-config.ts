@@ -1,6 +1,7 @@
 // The demo's config file, filled with the loopback URLs the simulated systems were started on.
-import { loadConfigFile, type Environment } from '../config/load.js';
+import type { Environment } from '../config/load.js';
 import type { HubConfig } from '../config/schema.js';
+import { loadConfigWithExtensions } from '../extensions/load-config.js';
 import type { SystemName } from '../demo/systems.js';
 import { packagePath } from '../package-root.js';
 
@@ -17,5 +18,5 @@ const URL_VARIABLES: Record<SystemName, string> = {
 export function demoConfig(urls: Record<SystemName, string>, env: Environment = process.env, file = DEMO_CONFIG_PATH): HubConfig {
   const filled: Record<string, string | undefined> = { ...env };
   for (const [system, variable] of Object.entries(URL_VARIABLES)) filled[variable] = urls[system as SystemName];
-  return loadConfigFile(file, filled);
+  return loadConfigWithExtensions(file, filled);
 }

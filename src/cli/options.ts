@@ -1,7 +1,7 @@
 // Options several `rosetta` commands share, parsed and checked once.
 import { InvalidArgumentError, Option } from 'commander';
-import { loadConfigFile } from '../config/load.js';
 import type { HubConfig } from '../config/schema.js';
+import { loadConfigWithExtensions } from '../extensions/load-config.js';
 
 export function nonNegativeInteger(raw: string): number {
   const value = Number(raw);
@@ -19,7 +19,7 @@ export function configOption(): Option {
   return new Option('-c, --config <file>', 'the hub config file (YAML; ${VAR} references are filled from the environment)').makeOptionMandatory();
 }
 
-/** The config named by `--config`; a bad one throws ConfigError, which the runner turns into exit code 2. */
+/** The config named by `--config` and its extensions; a bad one throws ConfigError, which the runner turns into exit code 2. */
 export function loadConfigOption(options: { config: string }): HubConfig {
-  return loadConfigFile(options.config);
+  return loadConfigWithExtensions(options.config);
 }

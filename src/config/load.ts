@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { ZodError } from 'zod';
 import { ErrorCode } from '../errors/catalogue.js';
-import { graphExtensions, profileFieldsDeclaredIn } from '../extensions/graph-extensions.js';
+import { profileFieldsDeclaredIn } from './extension-profile-fields.js';
 import { configSchema, UNIFIED_TARGETS, type HubConfig } from './schema.js';
 
 /** One thing wrong with a config: the key's path (`sources.crm.entities.contact.mapping.email`) and what is wrong. */
@@ -100,15 +100,15 @@ export function fillEnvironment(raw: unknown, env: Environment = process.env, fi
   return filled;
 }
 
-/** Validates an already-parsed config object (YAML or built in code). */
+/**
+ * Validates an already-parsed config object (YAML or built in code). The extension SDL files it names are checked
+ * against it above this layer, by whoever holds both: extensions/load-config.ts for the CLI, startHub for a hub.
+ */
 export function parseConfig(raw: unknown, env: Environment = process.env, file?: string): HubConfig {
   const filled = withLinkStoreFromEnvironment(fillEnvironment(raw, env, file), env);
   const result = configSchema.safeParse(filled);
   if (!result.success) throw new ConfigError([...zodProblems(result.error), ...unknownProfileFields(filled, file)], file);
-  const config = withExtensionFolderResolved(result.data, file);
-  // The extension SDL is checked against the core schema and the entities now, so a bad one stops the hub at start.
-  graphExtensions(config, file);
-  return config;
+  return withExtensionFolderResolved(result.data, file);
 }
 
 /**

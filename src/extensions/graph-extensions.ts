@@ -354,28 +354,6 @@ export function loadGraphExtensions(config: HubConfig, coreSdl: string = loadTyp
   };
 }
 
-/**
- * The names of the fields the folder's files add to Profile, read as far as the files parse: for reporting unknown
- * profile mapping keys beside a config's other errors, before the config is valid enough to check whole.
- */
-export function profileFieldsDeclaredIn(folder: string): Set<string> {
-  const fields = new Set<string>();
-  try {
-    for (const name of readdirSync(folder).filter((file) => file.endsWith('.graphql'))) {
-      try {
-        for (const d of parse(readFileSync(join(folder, name), 'utf8')).definitions) {
-          if (d.kind === Kind.OBJECT_TYPE_EXTENSION && d.name.value === 'Profile') for (const f of d.fields ?? []) fields.add(f.name.value);
-        }
-      } catch {
-        // A file that does not parse is reported, with its line, once the config is otherwise valid.
-      }
-    }
-  } catch {
-    // So is a folder that cannot be read.
-  }
-  return fields;
-}
-
 /** Loaded once per config: the hub's schema, its survivorship rule and `rosetta schema` all ask. */
 const loaded = new WeakMap<HubConfig, GraphExtensions>();
 

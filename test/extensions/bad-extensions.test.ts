@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { buildSchema } from 'graphql';
 import { describe, expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ConfigError, loadConfigFile } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/load.js';
+import { loadConfigWithExtensions } from '../../src/extensions/load-config.js';
 import { runCli, tempDir } from '../cli/cli-harness.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/billing-and-crm/', import.meta.url));
@@ -29,7 +30,7 @@ function variant(change: { sdl?: Record<string, (text: string) => string>; yaml?
 
 function problemsOf(file: string): { path: string; message: string }[] {
   try {
-    loadConfigFile(file, ENV);
+    loadConfigWithExtensions(file, ENV);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return [...(error as ConfigError).problems];
@@ -41,7 +42,7 @@ const subscription = (raw: any) => raw.sources.stripe.entities.subscription;
 
 describe('a bad extension stops the hub at start', () => {
   test('the fixture itself loads (so each case below fails for its own reason)', () => {
-    expect(() => loadConfigFile(join(FIXTURE, 'hub.yaml'), ENV)).not.toThrow();
+    expect(() => loadConfigWithExtensions(join(FIXTURE, 'hub.yaml'), ENV)).not.toThrow();
   });
 
   test('SDL that does not parse: rosetta check exits 2 naming the file, line and column', async () => {
