@@ -18,7 +18,7 @@ const typed =
   (record: MappedRecord, _args: unknown, context: RequestContext, info: GraphQLResolveInfo): T =>
     typedValue(record.values[field], record, field, context, info) as T;
 
-export function money(amountMinor: unknown, currency: unknown): Money | null {
+function money(amountMinor: unknown, currency: unknown): Money | null {
   const amount = int(amountMinor);
   const code = str(currency);
   if (amount === null || code === null) return null;

@@ -12,7 +12,7 @@ function nearestPackageRoot(start: string): string {
   }
 }
 
-export const PACKAGE_ROOT = nearestPackageRoot(dirname(fileURLToPath(import.meta.url)));
+const PACKAGE_ROOT = nearestPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** A file or directory of the package, by its path from the package root (`schema/`, `config/demo.yaml`). */
 export function packagePath(relative: string): string {

@@ -17,7 +17,7 @@ export interface RefRecord {
 }
 
 /** Trimmed text, numbers as text, blank as null: what the hub's `string` transform does. */
-export function text(value: unknown): string | null {
+function text(value: unknown): string | null {
   if (typeof value === 'string') {
     const trimmed = value.trim();
     return trimmed === '' ? null : trimmed;
@@ -28,7 +28,7 @@ export function text(value: unknown): string | null {
 const upper = (value: unknown): string | null => text(value)?.toUpperCase() ?? null;
 
 /** ISO-8601 UTC with milliseconds, from ISO text or epoch seconds / milliseconds. */
-export function isoDate(value: unknown): string | null {
+function isoDate(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string' && value.length === 24 && value.endsWith('Z')) return value;
   const ms = typeof value === 'number' ? (value < 1e11 ? value * 1000 : value) : Date.parse(String(value));

@@ -21,7 +21,7 @@ import { mappers, mergeProfile, money, type Mappers, type Raw, type RefRecord } 
 
 const TYPE_DEFS = readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8');
 
-export class ReferenceUpstreamError extends Error {
+class ReferenceUpstreamError extends Error {
   readonly code = 'REFERENCE_UPSTREAM_ERROR';
 }
 

@@ -41,7 +41,7 @@ type Resolver = GraphQLFieldResolver<unknown, ProtectedContext>;
 /** One rule around the next resolver, composed like undici interceptors: each testable and removable alone. */
 type Wrapper = (next: Resolver) => Resolver;
 
-export class SchemaDirectiveError extends Error {
+class SchemaDirectiveError extends Error {
   readonly code = ErrorCode.SCHEMA_DIRECTIVE_INVALID;
   constructor(coordinate: string, message: string) {
     super(`${coordinate}: ${message}`);

@@ -6,7 +6,7 @@ import { compileSingularPath } from '../sources/json-path.js';
 const MORE_FLAGS = ['has_more', 'hasMore', 'meta.has_more', 'meta.hasMore', 'pagination.has_more'] as const;
 const NEXT_POINTERS = ['paging.next.after', 'pages.next', 'links.next', 'next_page', 'next', 'meta.next_cursor', 'next_cursor', 'nextCursor', 'pagination.next'] as const;
 /** Where APIs commonly give the number of records in the whole list. */
-export const TOTAL_FIELDS = ['total', 'total_count', 'totalCount', 'count', 'meta.total', 'meta.count', 'meta.total_count', 'pagination.total'] as const;
+const TOTAL_FIELDS = ['total', 'total_count', 'totalCount', 'count', 'meta.total', 'meta.count', 'meta.total_count', 'pagination.total'] as const;
 
 const readers = new Map<string, (body: unknown) => unknown>();
 function read(path: string, body: unknown): unknown {

@@ -17,7 +17,7 @@ export interface CheckOptions {
   sampleRecords?: number;
 }
 
-export interface ListRow {
+interface ListRow {
   source: string;
   entity: string;
   pages: number;
@@ -29,7 +29,7 @@ export interface ListRow {
   calls: number;
 }
 
-export interface ReadRow {
+interface ReadRow {
   source: string;
   entity: string;
   /** `batch` or `single`: the read the hub uses for this entity. */
@@ -41,7 +41,7 @@ export interface ReadRow {
   ideal: number;
 }
 
-export interface ChildRow {
+interface ChildRow {
   source: string;
   entity: string;
   parents: number;
@@ -50,7 +50,7 @@ export interface ChildRow {
   calls: number;
 }
 
-export interface SearchRow {
+interface SearchRow {
   source: string;
   entity: string;
   kind: SearchKind;
@@ -60,7 +60,7 @@ export interface SearchRow {
   calls: number;
 }
 
-export interface LookupRow {
+interface LookupRow {
   source: string;
   entity: string;
   /** The child record read by its own id, and the parent it was listed under. */
@@ -70,7 +70,7 @@ export interface LookupRow {
   calls: number;
 }
 
-export interface PathRow {
+interface PathRow {
   source: string;
   entity: string;
   /** `id`, `identifier email`, `mapping name`… */
@@ -91,7 +91,7 @@ export interface CheckReport {
 }
 
 /** A path resolving in fewer sampled records than this share is worth a look; in none, it is an error. */
-export const RARE_SHARE = 0.1;
+const RARE_SHARE = 0.1;
 /** With at least this many sampled parents and no child among them, the child read is taken to be wrong. */
 const CHILDLESS_PARENTS = 10;
 
@@ -144,7 +144,7 @@ interface Listed {
   sample: unknown[];
 }
 
-export class SourceExercise {
+class SourceExercise {
   readonly report: CheckReport = { lists: [], reads: [], children: [], searches: [], lookups: [], paths: [], findings: [] };
   private readonly findings = new Findings();
   /** Sources are exercised at once, each with its own counter: entity names repeat across sources. */

@@ -9,7 +9,7 @@ export type JsonSchema = { [key: string]: unknown };
 const FROM_TEXT = 'x-rosetta-from-text';
 
 /** `${NAME}` or `${NAME:-default}` anywhere in a string: the loader fills it from the environment (load.ts). */
-export const ENV_REFERENCE_PATTERN = '\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}';
+const ENV_REFERENCE_PATTERN = '\\$\\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\\}';
 
 const TEXT_DEFS: Record<string, JsonSchema> = {
   envReference: {

@@ -4,7 +4,7 @@ import { renderConfigReference } from './reference-doc.js';
 
 /** Where the JSON Schema lives, relative to the repository root (shipped configs name it in their first line). */
 export const CONFIG_SCHEMA_FILE = 'config/config.schema.json';
-export const CONFIG_REFERENCE_FILE = 'docs/config-reference.md';
+const CONFIG_REFERENCE_FILE = 'docs/config-reference.md';
 
 /** Both files' contents, as `npm run config:reference` writes them. */
 export function configReferenceFiles(): { path: string; content: string }[] {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { jsonPathProblem } from '../sources/json-path.js';
 import { TRANSFORM_NAMES } from '../sources/transforms.js';
 import { endpointTemplateProblems } from '../sources/endpoint-requests.js';
-import { WRITE_FIELDS, type WriteField } from '../sources/request-template.js';
+import { WRITE_FIELDS } from '../sources/request-template.js';
 
 /**
  * Text that writes a number: `${PORT}` filled from the environment is text, and platforms hand values over quoted or
@@ -55,7 +55,7 @@ export function isExtensionTarget(target: string | undefined): target is Extensi
 }
 
 /** Whether entities providing `target` are children of a linked record (orders, tickets, events, extension lists). */
-export function isChildTarget(target: string | undefined): boolean {
+function isChildTarget(target: string | undefined): boolean {
   return isExtensionTarget(target) || (CHILD_TARGETS as readonly (string | undefined)[]).includes(target);
 }
 
@@ -136,7 +136,6 @@ const batchEndpoint = z
     idempotent: boolean().default(true).describe('whether a failed batch read may be sent again (POST reads are retried only when true)'),
   })
   .describe('read many records (or many parents\' children) in one request');
-export type BatchEndpoint = z.infer<typeof batchEndpoint>;
 
 /** Read one key per request, for sources without a batch endpoint. */
 const singleEndpoint = z
@@ -146,7 +145,6 @@ const singleEndpoint = z
     concurrency: numeric(z.number().int().positive()).default(8).describe('per-key requests in flight at once, across all queries'),
   })
   .describe('read one record (or one parent\'s children) per request; "{id}" names it');
-export type SingleEndpoint = z.infer<typeof singleEndpoint>;
 
 const pagination = z
   .discriminatedUnion('style', [
@@ -219,7 +217,7 @@ const syncSchedule = z
   .describe('incremental syncs of this entity (docs/linking.md, "Incremental syncs")');
 export type SyncSchedule = z.infer<typeof syncSchedule>;
 
-export const SEARCH_KINDS = ['email', 'phone', 'email_md5'] as const;
+const SEARCH_KINDS = ['email', 'phone', 'email_md5'] as const;
 export type SearchKind = (typeof SEARCH_KINDS)[number];
 
 /** Live lookup by one identifier kind, used when a lookup misses the link table. */
@@ -243,7 +241,6 @@ const lookupEndpoint = z
     parentPath: path.optional().describe('where the record names its parent record (default: the entity\'s parentPath)'),
   })
   .describe('read one child record by the id a user holds ("{id}": a ticket number, an order number) to find its parent\'s customer');
-export type LookupEndpoint = z.infer<typeof lookupEndpoint>;
 
 /**
  * Keeps an entity's records (or, for child entities, each parent's list) across requests: within `ttlMs` they
@@ -260,7 +257,7 @@ const recordCache = z
 export type RecordCacheConfig = z.infer<typeof recordCache>;
 
 /** Which of a customer's linked records a field's write goes to (docs/write-back.md, "Policies"). */
-export const WRITE_POLICIES = ['all', 'systemOfRecord'] as const;
+const WRITE_POLICIES = ['all', 'systemOfRecord'] as const;
 export type WritePolicy = (typeof WRITE_POLICIES)[number];
 
 /**
@@ -283,10 +280,6 @@ const writeEndpoint = z
   })
   .describe('write-back: how a changed field reaches this entity\'s records (docs/write-back.md)');
 export type WriteEndpoint = z.infer<typeof writeEndpoint>;
-export type { WriteField };
-
-const IDENTIFIER_KINDS = ['email', 'phone', 'email_md5', 'reference'] as const;
-export type IdentifierKind = (typeof IDENTIFIER_KINDS)[number];
 
 const identifier = z
   .discriminatedUnion('kind', [
@@ -301,7 +294,6 @@ const identifier = z
     }),
   ])
   .describe('one value that links records into a customer');
-export type IdentifierField = z.infer<typeof identifier>;
 
 const entity = z
   .strictObject({
@@ -658,7 +650,6 @@ const subscriptionsSection = z.strictObject({
   keepAliveMs: numeric(z.number().int().positive()).default(15_000).describe('the graphql-ws ping interval: keeps proxies from closing idle sockets and finds dead peers'),
   connectionInitWaitMs: numeric(z.number().int().positive()).default(5_000).describe('a client that opens a socket but sends no `connection_init` within this is closed (4408)'),
 });
-export type SubscriptionsSection = z.infer<typeof subscriptionsSection>;
 
 export const configSchema = z
   .strictObject({

@@ -49,7 +49,7 @@ async function linkedRecords(context: FacetContext, customer: CustomerRef, targe
 }
 
 /** Child items of every linked parent record of the entities that provide `target`. */
-export async function linkedChildren(context: FacetContext, customer: CustomerRef, target: FacetTarget): Promise<Settled<MappedRecord>> {
+async function linkedChildren(context: FacetContext, customer: CustomerRef, target: FacetTarget): Promise<Settled<MappedRecord>> {
   const loads: Promise<(MappedRecord[] | Error)[]>[] = [];
   for (const { source, entity, parentEntity } of context.registry.childProviders(target)) {
     const parentIds = customer.links.filter((l) => l.source === source && l.entity === parentEntity).map((l) => l.recordId);

@@ -1,14 +1,14 @@
 // Merges a customer's profile values held by several sources: source priority first, then the most recently updated.
 import type { MappedRecord } from '../sources/connector.js';
 
-export interface Address {
+interface Address {
   line1: string | null;
   city: string | null;
   postalCode: string | null;
   country: string | null;
 }
 
-export interface FieldProvenance {
+interface FieldProvenance {
   field: string;
   source: string;
   entity: string;
@@ -18,7 +18,7 @@ export interface FieldProvenance {
 }
 
 /** A profile value an extension adds (Profile.lifecycleStage), with the record it survived from. */
-export interface ExtensionValue {
+interface ExtensionValue {
   value: unknown;
   origin: MappedRecord;
 }

@@ -21,7 +21,7 @@ export interface ValueContext {
   partialErrors: GraphQLError[];
 }
 
-export const UNKNOWN_ENUM_VALUE = 'UNKNOWN';
+const UNKNOWN_ENUM_VALUE = 'UNKNOWN';
 
 /** The record a value was read from: it names the source in errors and selects the source's value map. */
 export interface ValueOrigin {
@@ -59,7 +59,7 @@ export function rawText(value: unknown): string | null {
 }
 
 /** The enum value a source's text names: through the value map, else its upper-case form; null when neither is one. */
-export function enumValueOf(type: GraphQLEnumType, text: string, map: ValueMap | undefined): string | null {
+function enumValueOf(type: GraphQLEnumType, text: string, map: ValueMap | undefined): string | null {
   const mapped = map?.get(text) ?? text.trim().toUpperCase().replace(/[^A-Z0-9]+/g, '_');
   return type.getValue(mapped) ? mapped : null;
 }
@@ -98,7 +98,7 @@ function fit(type: GraphQLOutputType, value: unknown, map: ValueMap | undefined)
 }
 
 /** A value that does not fit its field, reported beside the data; the field answers null. */
-export class SourceValueError extends GraphQLError {}
+class SourceValueError extends GraphQLError {}
 
 function report(context: ValueContext, info: GraphQLResolveInfo, origin: ValueOrigin, outcome: 'invalid' | 'unknown', why: string): void {
   const coordinate = `${info.parentType.name}.${info.fieldName}`;

@@ -6,10 +6,10 @@ import {
 import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { indexMany, indexUnique, newestFirst, pickExisting, toWire } from './record-index.js';
 
-export const ANALYTICS_MAX_BATCH_IDS = 100;
-export const ANALYTICS_MAX_PAGE_SIZE = 1000;
-export const ANALYTICS_DEFAULT_EVENTS_PER_DEVICE = 50;
-export const ANALYTICS_MAX_EVENTS_PER_DEVICE = 200;
+const ANALYTICS_MAX_BATCH_IDS = 100;
+const ANALYTICS_MAX_PAGE_SIZE = 1000;
+const ANALYTICS_DEFAULT_EVENTS_PER_DEVICE = 50;
+const ANALYTICS_MAX_EVENTS_PER_DEVICE = 200;
 const PAGE_TOKEN_KIND = 'devices_offset';
 
 function eventLimit(body: unknown): number {

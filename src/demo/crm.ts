@@ -37,8 +37,8 @@ function patchOf(body: unknown): Partial<Omit<CrmContact, 'address'>> & { addres
   return fields as ReturnType<typeof patchOf>;
 }
 
-export const CRM_MAX_BATCH_IDS = 100;
-export const CRM_MAX_PAGE_SIZE = 500;
+const CRM_MAX_BATCH_IDS = 100;
+const CRM_MAX_PAGE_SIZE = 500;
 
 export function createCrmServer(data: Dataset, options: SourceOptions & { webhooks?: WebhookEmitter } = {}): SimulatedSource {
   // Generated in ID order; the `after` cursor relies on it.

@@ -6,7 +6,7 @@ import { PLACEHOLDER_EMAIL, emailMd5 } from './identifiers.js';
 // the HTTP layer strips it (see record-index.ts `toWire`).
 // ---------------------------------------------------------------------------------------------
 
-export interface Address {
+interface Address {
   street: string;
   city: string;
   postalCode: string;
@@ -30,7 +30,7 @@ interface GroundTruth {
   personId: string;
 }
 
-export type LifecycleStage = 'lead' | 'opportunity' | 'customer' | 'churned';
+type LifecycleStage = 'lead' | 'opportunity' | 'customer' | 'churned';
 
 export interface CrmContact extends GroundTruth {
   /** `C-000123`; zero-padded so string order is numeric order. */
@@ -60,9 +60,9 @@ export interface ShopCustomer extends GroundTruth {
   metadata: { crm_id: string | null };
 }
 
-export type ShopOrderStatus = 'paid' | 'fulfilled' | 'refunded' | 'cancelled';
+type ShopOrderStatus = 'paid' | 'fulfilled' | 'refunded' | 'cancelled';
 
-export interface ShopLineItem {
+interface ShopLineItem {
   sku: string;
   title: string;
   quantity: number;
@@ -94,7 +94,7 @@ export interface SupportUser extends GroundTruth {
 }
 
 export type TicketStatus = 'new' | 'open' | 'pending' | 'solved' | 'closed';
-export type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
+type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
 
 export interface SupportTicket extends GroundTruth {
   id: number;
@@ -106,10 +106,10 @@ export interface SupportTicket extends GroundTruth {
   updated_at: string;
 }
 
-export type MarketingStatus = 'subscribed' | 'unsubscribed' | 'cleaned';
-export type MarketingList = 'newsletter' | 'product-updates' | 'offers';
+type MarketingStatus = 'subscribed' | 'unsubscribed' | 'cleaned';
+type MarketingList = 'newsletter' | 'product-updates' | 'offers';
 
-export interface MarketingMember extends GroundTruth {
+interface MarketingMember extends GroundTruth {
   /** md5 hex of the lower-cased, trimmed email address. */
   id: string;
   email_address: string;
@@ -121,9 +121,9 @@ export interface MarketingMember extends GroundTruth {
   last_changed: string;
 }
 
-export type DevicePlatform = 'ios' | 'android' | 'web';
+type DevicePlatform = 'ios' | 'android' | 'web';
 
-export interface AnalyticsDevice extends GroundTruth {
+interface AnalyticsDevice extends GroundTruth {
   /** `dev_` + 12 hex digits. */
   device_id: string;
   platform: DevicePlatform;
@@ -135,9 +135,9 @@ export interface AnalyticsDevice extends GroundTruth {
   last_seen: string;
 }
 
-export type AnalyticsEventName = 'page_view' | 'add_to_cart' | 'checkout' | 'login' | 'search';
+type AnalyticsEventName = 'page_view' | 'add_to_cart' | 'checkout' | 'login' | 'search';
 
-export interface AnalyticsEvent extends GroundTruth {
+interface AnalyticsEvent extends GroundTruth {
   event_id: string;
   device_id: string;
   event: AnalyticsEventName;

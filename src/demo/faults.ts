@@ -14,7 +14,7 @@ const selector = {
   times: z.number().int().positive().optional(),
 };
 
-export const faultSchema = z.discriminatedUnion('kind', [
+const faultSchema = z.discriminatedUnion('kind', [
   /** Added delay (plus 0..jitterMs drawn from the seeded PRNG); combines with the other faults. */
   z.strictObject({ kind: z.literal('latency'), ms: z.number().int().min(0), jitterMs: z.number().int().min(0).default(0), ...selector }),
   /** An HTTP error status, e.g. 503 or 429, with `Retry-After` when given (seconds or an HTTP date). */
@@ -39,7 +39,7 @@ export type Fault = z.input<typeof faultSchema>;
 type ParsedFault = z.output<typeof faultSchema>;
 export type OutcomeFault = Exclude<ParsedFault, { kind: 'latency' }>;
 
-export const faultListSchema = z.array(faultSchema);
+const faultListSchema = z.array(faultSchema);
 
 /** mulberry32: a tiny seeded PRNG, so a fault with a rate hits the same requests on every run. */
 function seeded(seed: number): () => number {

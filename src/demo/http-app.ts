@@ -13,7 +13,7 @@ const STATS_RESET_PATH = '/__stats/reset';
 /** GET lists the active faults with their hit counts, POST `{ faults: [...] }` replaces them, DELETE clears them. */
 const FAULTS_PATH = '/__faults';
 /** The stats key for requests that matched no route. */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 export interface RequestStats {
   /** Every request except the `/__stats` endpoints themselves. */
@@ -81,7 +81,7 @@ type ParamNames<T extends string> = T extends `${string}:${infer Param}/${infer 
     ? Param
     : never;
 
-export interface RequestContext<Template extends string = string> {
+interface RequestContext<Template extends string = string> {
   readonly params: { readonly [K in ParamNames<Template>]: string };
   readonly query: URLSearchParams;
   /** Parsed JSON body (or, for `application/x-www-form-urlencoded`, an object of its fields); undefined when the request had none. */

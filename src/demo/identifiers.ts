@@ -14,7 +14,7 @@ export function phoneKey(raw: string): string {
   return digits.length === 11 && digits.startsWith('1') ? digits.slice(1) : digits;
 }
 
-export function md5Hex(text: string): string {
+function md5Hex(text: string): string {
   return hash('md5', text, 'hex');
 }
 

@@ -5,8 +5,8 @@ import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { emailMd5 } from './identifiers.js';
 import { indexUnique, pickExisting, toWire } from './record-index.js';
 
-export const MARKETING_MAX_BATCH_IDS = 100;
-export const MARKETING_MAX_PAGE_SIZE = 1000;
+const MARKETING_MAX_BATCH_IDS = 100;
+const MARKETING_MAX_PAGE_SIZE = 1000;
 
 const envelope = <T>(data: T): { data: T } => ({ data });
 

@@ -2,7 +2,7 @@
 // dataset's random stream, so adding them changed no other record of the seeded data.
 import type { ShopCustomer } from './dataset.js';
 
-export type ShopSubscriptionStatus = 'active' | 'paused' | 'cancelled' | 'expired' | 'pending_payment';
+type ShopSubscriptionStatus = 'active' | 'paused' | 'cancelled' | 'expired' | 'pending_payment';
 
 export interface ShopSubscription {
   /** Integer from 7000001, in customer order. */

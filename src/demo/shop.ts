@@ -8,8 +8,8 @@ import { normalizeEmail, phoneKey } from './identifiers.js';
 import { shopSubscriptions } from './shop-subscriptions.js';
 import { firstIndexAfter, indexMany, indexUnique, newestFirst, pickExisting, toWire } from './record-index.js';
 
-export const SHOP_MAX_BATCH_IDS = 50;
-export const SHOP_MAX_PAGE_SIZE = 250;
+const SHOP_MAX_BATCH_IDS = 50;
+const SHOP_MAX_PAGE_SIZE = 250;
 const CURSOR_KIND = 'customers_after';
 
 /** Shopify's validation answer: 422 with `{ errors: { field: [messages] } }`. */

@@ -5,7 +5,7 @@ import type { SimulatedSource, SourceOptions } from './http-app.js';
 import { normalizeEmail, phoneKey } from './identifiers.js';
 import { indexMany, indexUnique, newestFirst, toWire } from './record-index.js';
 
-export const SUPPORT_MAX_PER_PAGE = 100;
+const SUPPORT_MAX_PER_PAGE = 100;
 const TICKET_STATUSES: readonly string[] = ['new', 'open', 'pending', 'solved', 'closed'] satisfies TicketStatus[];
 
 /** One page of `items`; `total_pages` is at least 1 so page 1 always exists. */

@@ -3,7 +3,7 @@
 // for that), and docs/errors.md is generated from this table, so a reader sees the hub's whole error surface here.
 
 /** Where a code reaches the outside world. */
-export type ErrorSurface =
+type ErrorSurface =
   /** `errors[].extensions.code` in a GraphQL response, over HTTP or WebSocket. */
   | 'graphql'
   /** The JSON body of an HTTP error the hub answers before GraphQL runs, or on a route beside /graphql. */
@@ -315,8 +315,4 @@ export function statusOf(code: ErrorCode): number {
 /** Whether a request that failed with `code` may succeed if sent again later, unchanged. */
 export function isRetriable(code: ErrorCode): boolean {
   return ERROR_CATALOGUE[code].retriable;
-}
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ERROR_CATALOGUE, value);
 }

@@ -41,7 +41,7 @@ import type { ChildOrder } from '../customer/facets.js';
 export const MAX_LIST_ITEMS = 100;
 
 /** `Customer.<name>`: a list of an extension object type, read from the children of linked records. */
-export interface ExtensionList {
+interface ExtensionList {
   name: string;
   target: ExtensionTarget;
   itemType: string;
@@ -63,7 +63,7 @@ export interface GraphExtensions {
   objectTypes: ReadonlyMap<string, readonly string[]>;
 }
 
-export const NO_EXTENSIONS: GraphExtensions = { sdl: '', customerLists: [], profileFields: [], objectTypes: new Map() };
+const NO_EXTENSIONS: GraphExtensions = { sdl: '', customerLists: [], profileFields: [], objectTypes: new Map() };
 
 /** Core types an extension may add fields to. */
 const EXTENSIBLE = ['Customer', 'Profile'] as const;
@@ -263,7 +263,7 @@ function fileOf(node: FieldDefinitionNode | undefined | null): string {
 }
 
 /** Reads, checks and describes the extensions of `config`; throws ConfigError listing every problem. */
-export function loadGraphExtensions(config: HubConfig, coreSdl: string = loadTypeDefs(), configFile?: string): GraphExtensions {
+function loadGraphExtensions(config: HubConfig, coreSdl: string = loadTypeDefs(), configFile?: string): GraphExtensions {
   const folder = config.schema.extensions;
   if (!folder) return NO_EXTENSIONS;
   const problems: ConfigProblem[] = [];

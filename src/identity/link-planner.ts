@@ -11,7 +11,7 @@ export interface IncomingRecord extends RecordKey {
   nameKey?: string | null;
 }
 
-export interface GraphRecord {
+interface GraphRecord {
   link: Link;
   tokens: IdentifierToken[];
   nameKey?: string | null;
@@ -59,7 +59,7 @@ export interface MatchPolicy {
   sharedValueNames?: number;
 }
 
-export type ConflictReason = 'CAP_EXCEEDED' | 'UNIQUE_IDENTIFIER' | 'REVIEWED_SPLIT' | 'SUSPECTED_SHARED_VALUE';
+type ConflictReason = 'CAP_EXCEEDED' | 'UNIQUE_IDENTIFIER' | 'REVIEWED_SPLIT' | 'SUSPECTED_SHARED_VALUE';
 
 /** A merge the policy refused, kept for a person to review. */
 export interface Conflict {
@@ -73,7 +73,7 @@ export interface Conflict {
 }
 
 /** A merge or split the plan makes, for `Customer.linkHistory`: who and what caused it is added by the caller. */
-export interface LinkEvent {
+interface LinkEvent {
   kind: 'MERGE' | 'SPLIT';
   /** The survivor of a merge; the customer a split took records from. */
   customerId: string;
@@ -121,7 +121,7 @@ export interface RecordVersion {
   deleted: boolean;
 }
 
-export interface SeenEvent {
+interface SeenEvent {
   source: string;
   eventId: string;
   expiresAt: string;

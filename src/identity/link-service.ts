@@ -54,7 +54,7 @@ export class LinkReviewError extends Error {
  * Whether version `a` is newer than `b`. Numbers (revisions) compare as numbers, timestamps as instants, and
  * anything else as text; a source keeps one kind per entity.
  */
-export function isNewerVersion(a: string, b: string): boolean {
+function isNewerVersion(a: string, b: string): boolean {
   const [na, nb] = [Number(a), Number(b)];
   if (a.trim() !== '' && b.trim() !== '' && Number.isFinite(na) && Number.isFinite(nb)) return na > nb;
   const [ta, tb] = [Date.parse(a), Date.parse(b)];

@@ -29,7 +29,7 @@ export type IdentifierKind = 'email' | 'phone' | 'email_md5' | 'ref' | ReviewKin
  * `merge` token are one customer whatever the policy says; records holding `split` tokens `<rule>:a` and
  * `<rule>:b` are never one customer. Sources never send these; an update of a record keeps them.
  */
-export type ReviewKind = 'merge' | 'split';
+type ReviewKind = 'merge' | 'split';
 export const isReviewToken = (token: IdentifierToken): boolean => token.kind === 'merge' || token.kind === 'split';
 
 export interface IdentifierToken {

@@ -11,7 +11,7 @@ import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
-export const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
+const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `

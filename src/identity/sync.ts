@@ -6,7 +6,7 @@ import type { SourceRegistry } from '../sources/registry.js';
 import type { LinkService, VersionedChange } from './link-service.js';
 import type { LinkStore, SyncCursor } from './store.js';
 
-export interface EntitySyncSummary {
+interface EntitySyncSummary {
   source: string;
   entity: string;
   records: number;

@@ -14,7 +14,7 @@ export interface FieldCheck {
   correct: boolean;
 }
 
-export interface AccuracyRow {
+interface AccuracyRow {
   source: string;
   fields: number;
   correct: number;

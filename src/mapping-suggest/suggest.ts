@@ -32,7 +32,7 @@ export interface IdentifierSuggestion {
   reason: string;
 }
 
-export interface ShapeFit {
+interface ShapeFit {
   shape: UnifiedTarget;
   /** Mean confidence of the shape's fields that found a confident match (0 for those that did not). */
   fit: number;

@@ -9,7 +9,7 @@ const UPDATED_AT = ['updated_at', 'updated', 'modified', 'modified_at', 'last_mo
  * Field names seen in the wild (CRMs, shops, help desks, marketing and analytics tools), compared after
  * lower-casing and dropping separators, so `first_name`, `firstName` and `FIRST-NAME` are one entry.
  */
-export const SYNONYMS: SynonymTable = {
+const SYNONYMS: SynonymTable = {
   profile: {
     firstName: ['first_name', 'given_name', 'fname', 'forename', 'first', 'name_first'],
     lastName: ['last_name', 'surname', 'family_name', 'lname', 'last', 'name_last'],

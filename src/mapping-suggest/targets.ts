@@ -4,7 +4,7 @@ import type { TransformName } from '../sources/transforms.js';
 import type { ValueKind } from './value-patterns.js';
 
 /** The fields of one order line item (`mapping.lineItems.each`). */
-export const LINE_ITEM_FIELDS = ['sku', 'title', 'quantity', 'unitPriceMinor'] as const;
+const LINE_ITEM_FIELDS = ['sku', 'title', 'quantity', 'unitPriceMinor'] as const;
 
 /** A unified shape a source entity can feed, or the line items nested in orders. */
 export type SuggestionShape = UnifiedTarget | 'lineItems';
@@ -23,7 +23,7 @@ type SpecTable = { [S in SuggestionShape]: Record<ShapeFields<S>, TargetSpec> };
 
 const DATE: TargetSpec = { kind: 'date', transform: 'date' };
 
-export const TARGET_SPECS: SpecTable = {
+const TARGET_SPECS: SpecTable = {
   profile: {
     firstName: { kind: 'namePart' },
     lastName: { kind: 'namePart' },

@@ -91,7 +91,7 @@ export function isEmailLike(value: unknown): boolean {
 }
 
 /** ISO 8601 text, or an epoch number (seconds or milliseconds) between 2000 and 2100. */
-export function isDateLike(value: unknown): boolean {
+function isDateLike(value: unknown): boolean {
   if (typeof value === 'string') return ISO_DATE.test(value.trim()) && Number.isFinite(Date.parse(value));
   if (typeof value === 'number') return (value >= EPOCH_SECONDS[0] && value <= EPOCH_SECONDS[1]) || (value >= EPOCH_MILLIS[0] && value <= EPOCH_MILLIS[1]);
   return false;
@@ -168,7 +168,7 @@ function valuePredicate(kind: ValueKind, region: string): Predicate {
   }
 }
 
-export const KIND_LABELS: Record<ValueKind, string> = {
+const KIND_LABELS: Record<ValueKind, string> = {
   email: 'emails',
   phone: 'phone numbers',
   personName: 'full names',

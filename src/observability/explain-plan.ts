@@ -41,7 +41,7 @@ export interface PlanNode {
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** `customers.edges.0.node.profile` → `customers.edges.node.profile`. */
-export function fieldPathOf(info: Pick<GraphQLResolveInfo, 'path'>): string {
+function fieldPathOf(info: Pick<GraphQLResolveInfo, 'path'>): string {
   const keys: string[] = [];
   for (let p: GraphQLResolveInfo['path'] | undefined = info.path; p; p = p.prev) if (typeof p.key === 'string') keys.push(p.key);
   return keys.reverse().join('.');

@@ -3,9 +3,9 @@
 import type { MetricsSection } from '../config/schema.js';
 
 /** The label of operations whose name is not admitted. */
-export const OTHER_OPERATIONS = 'other';
+const OTHER_OPERATIONS = 'other';
 /** The label of operations with no name. */
-export const ANONYMOUS_OPERATION = 'anonymous';
+const ANONYMOUS_OPERATION = 'anonymous';
 
 export class OperationLabels {
   private readonly admitted: Set<string>;

@@ -4,7 +4,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ErrorCode, statusOf } from '../errors/catalogue.js';
 import { SourceError } from '../sources/errors.js';
 
-export function sourceErrorExtensions(error: SourceError): Record<string, unknown> {
+function sourceErrorExtensions(error: SourceError): Record<string, unknown> {
   return { code: error.code, source: error.source, retryable: error.retryable };
 }
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packagePath } from '../package-root.js';
 
-export const SCHEMA_DIR = packagePath('schema');
+const SCHEMA_DIR = packagePath('schema');
 
 export function loadTypeDefs(dir = SCHEMA_DIR): string {
   return readdirSync(dir)

@@ -9,7 +9,7 @@ import { sendRequestErrors } from './http-errors.js';
  * Request headers a page may send: the content type (JSON bodies make every POST preflighted), both kinds of
  * credentials, the headers Apollo's CSRF prevention accepts as proof of a preflight, and the hub's own.
  */
-export const CORS_ALLOWED_HEADERS = ['content-type', 'authorization', 'x-api-key', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-rosetta-explain', 'x-request-id'];
+const CORS_ALLOWED_HEADERS = ['content-type', 'authorization', 'x-api-key', 'apollo-require-preflight', 'x-apollo-operation-name', 'x-rosetta-explain', 'x-request-id'];
 
 /**
  * Handles the CORS part of a request to /graphql: answers a preflight (true: the response is sent) or adds the

@@ -6,7 +6,7 @@ import type { Resolvers } from '../generated/graphql.js';
 import type { RequestContext } from '../request/context.js';
 
 /** Federation 2.3: the oldest version with everything used here, so older routers still compose the hub. */
-export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.3';
+const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.3';
 
 /** The entities this subgraph owns and the fields a router keys them by. */
 const ENTITY_KEYS: Readonly<Record<string, string>> = { Customer: 'id' };
@@ -21,7 +21,7 @@ const keyDirective = (fields: string): ConstDirectiveNode => ({
  * The SDL in schema/ (the source of truth, left untouched on disk) made a Federation 2 subgraph: the spec linked and
  * `@key` on every entity type.
  */
-export function subgraphTypeDefs(sdl: string): DocumentNode {
+function subgraphTypeDefs(sdl: string): DocumentNode {
   const document = parse(sdl);
   const keyed = new Set<string>();
   const definitions = document.definitions.map((definition): DefinitionNode => {
@@ -41,7 +41,7 @@ export function subgraphTypeDefs(sdl: string): DocumentNode {
  * A customer a router asks for by `{ __typename: "Customer", id }`: read through the link directory exactly as
  * `Query.customer` does, so a merged-away ID resolves to the surviving customer and an unknown one to null.
  */
-export async function resolveCustomerReference(reference: { id: string }, context: RequestContext): Promise<CustomerRef | null> {
+async function resolveCustomerReference(reference: { id: string }, context: RequestContext): Promise<CustomerRef | null> {
   const customer = await context.directory.customer(reference.id);
   return customerRef(customer);
 }

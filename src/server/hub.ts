@@ -118,7 +118,7 @@ export function hubSchema(config: HubConfig): GraphQLSchema {
   });
 }
 
-export function createApollo(config: HubConfig, logger?: Logger, schema: GraphQLSchema = hubSchema(config)): ApolloServer<RequestContext> {
+function createApollo(config: HubConfig, logger?: Logger, schema: GraphQLSchema = hubSchema(config)): ApolloServer<RequestContext> {
   const { plugins: limitPlugins, ...limits } = queryLimits(config);
   return new ApolloServer<RequestContext>({
     // Apollo's own messages (an audit write that failed) go to the hub's JSON log, not to the console.
@@ -137,7 +137,7 @@ export function createApollo(config: HubConfig, logger?: Logger, schema: GraphQL
   });
 }
 
-export function requestContext(services: HubServices, requestId: string, explain: boolean, caller: Caller, remoteAddress?: string): RequestContext {
+function requestContext(services: HubServices, requestId: string, explain: boolean, caller: Caller, remoteAddress?: string): RequestContext {
   const plan = explain ? new ExplainPlan() : null;
   const upstreamBudget = new UpstreamBudget(services.config.limits.maxUpstreamCalls);
   const trace = new OperationTrace(requestId);

@@ -58,7 +58,7 @@ export interface VerdictCacheBounds {
 const V8_FULLY_HASHED_CHARS = 16_383;
 
 /** Far more distinct operations than a hub's clients send; at most 4 Mi characters of their text. */
-export const DEFAULT_VERDICT_CACHE: VerdictCacheBounds = { maxEntries: 1_000, maxTotalChars: 4 * 1024 * 1024, maxKeyChars: V8_FULLY_HASHED_CHARS };
+const DEFAULT_VERDICT_CACHE: VerdictCacheBounds = { maxEntries: 1_000, maxTotalChars: 4 * 1024 * 1024, maxKeyChars: V8_FULLY_HASHED_CHARS };
 
 /** How a limit check may be tuned; the defaults are what the hub runs with. */
 export interface LimitCheckOptions {
@@ -104,7 +104,7 @@ function variableListSize(value: unknown): number | null | undefined {
  * their schema defaults. armor's cost rule weighs only literal sizes, so without this `orders(first: $n)` or a bare
  * `orders` (default 20) would count as one item.
  */
-export function bindListSizes(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Readonly<Record<string, unknown>>): DocumentNode {
+function bindListSizes(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, variables: Readonly<Record<string, unknown>>): DocumentNode {
   return bindSizes(schema, document, operation, (name) => variableListSize(variables[name]));
 }
 

@@ -41,7 +41,7 @@ const SECURITY_HEADERS = {
 /** Asset URLs carry their version, so a year of caching never serves a stale file after an upgrade. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-export const EXAMPLE_QUERY = `# One customer, live from every system that holds them.
+const EXAMPLE_QUERY = `# One customer, live from every system that holds them.
 # Run: ▶ or Ctrl-Enter. The id is in Variables.
 query CustomerContext($id: ID!) {
   customer(id: $id) {
@@ -167,7 +167,7 @@ async function exampleCustomerId(services: HubServices, requested: string | null
 /** JSON inside a <script> element: only "</script" could end it early, and no "<" survives the escaping. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-export function renderPlayground(assets: ReadonlyMap<string, Asset>, example: { customerId: string; auth: boolean }): string {
+function renderPlayground(assets: ReadonlyMap<string, Asset>, example: { customerId: string; auth: boolean }): string {
   const url = (name: string) => `${ASSETS_PATH}${name}?v=${assets.get(name)!.version}`;
   const styles = [...assets].filter(([, a]) => a.contentType === CSS).map(([name]) => `<link rel="stylesheet" href="${url(name)}">`);
   const scripts = [...assets].filter(([, a]) => a.contentType === JS).map(([name]) => `<script src="${url(name)}"></script>`);

@@ -12,7 +12,7 @@ export interface Readiness {
   sources: Record<string, SourceHealth>;
 }
 
-export function sourceHealth(registry: SourceRegistry): Record<string, SourceHealth> {
+function sourceHealth(registry: SourceRegistry): Record<string, SourceHealth> {
   return Object.fromEntries([...registry.connectors].map(([name, connector]) => [name, connector.client.health()]));
 }
 

@@ -14,7 +14,7 @@ import { sendRequestErrors } from './http-errors.js';
 import { readRawBody, sendAuthError, type ExtraRoute } from './http.js';
 import type { SubscriptionConnection, SubscriptionGate } from './subscription-gate.js';
 
-export const SSE_PATH = '/graphql/stream';
+const SSE_PATH = '/graphql/stream';
 const EVENT_STREAM = 'text/event-stream';
 /** In distinct connections mode a response carries one operation: this is its ID on the connection. */
 const OPERATION_ID = 'sse';

@@ -20,7 +20,7 @@ const changeEvent = z.object({
 });
 const payload = z.union([changeEvent, z.object({ events: z.array(changeEvent).min(1).max(1000) })]);
 
-export interface WebhookReply {
+interface WebhookReply {
   status: number;
   body: Record<string, unknown>;
 }
@@ -94,7 +94,7 @@ export function webhookRoute(services: HubServices): ExtraRoute {
 type WebhookConfig = NonNullable<SourceConfig['webhook']>;
 const eventIdReaders = new WeakMap<WebhookConfig, (raw: unknown) => unknown>();
 
-export async function receiveWebhook(services: HubServices, sourceName: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, requestId = requestIdOf(headers)): Promise<WebhookReply> {
+async function receiveWebhook(services: HubServices, sourceName: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>, requestId = requestIdOf(headers)): Promise<WebhookReply> {
   const source = services.config.sources[sourceName];
   // Unknown sources and sources without a secret look the same as a bad signature: nothing to probe for.
   if (!source?.webhook) return refusal(ErrorCode.INVALID_SIGNATURE);

@@ -29,7 +29,7 @@ export type KeyResult<T> = T | Error;
 export type RequestShape = Omit<JsonRequest, 'operation' | 'observe' | 'deadline'>;
 
 /** What a child record's lookup found: its own id and its parent's record id. */
-export interface ChildLookup {
+interface ChildLookup {
   recordId: string | null;
   parentId: string;
 }
@@ -147,7 +147,7 @@ class EntityReader {
    * of that key alone.
    */
   async fetchRecords(ids: readonly string[], scope: UpstreamScope = {}): Promise<KeyResult<MappedRecord | null>[]> {
-    const { batch, single } = this.config;
+    const { batch } = this.config;
     if (batch) {
       const operation = `${this.name}.batch`;
       const body = await this.batchRequest(ids, operation, scope);
@@ -323,7 +323,7 @@ function idReader(read: Accessor): (raw: unknown) => string | null {
   };
 }
 
-export interface ListPage {
+interface ListPage {
   items: unknown[];
   next: string | null;
   /** The page as the source sent it, and its Link header when the list's style reads one (for `rosetta check`). */

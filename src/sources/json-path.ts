@@ -6,7 +6,7 @@ import parseJsonPath, { type JsonPathQuery } from 'jsonpath-rfc9535/parser';
 export type Accessor = (value: unknown) => unknown;
 
 /** A path config names, with why it cannot be used: a syntax error, or a query that may select many values where one is read. */
-export class JsonPathError extends Error {
+class JsonPathError extends Error {
   constructor(
     readonly path: string,
     reason: string,
@@ -20,7 +20,7 @@ export class JsonPathError extends Error {
  * The RFC 9535 expression a config path stands for. A path that does not start with `$` is the member shorthand
  * (`a.b[0]` is `$.a.b[0]`), so `merge_fields.FNAME` and `data[-1].id` read as written; `$` alone is the whole document.
  */
-export function toJsonPath(path: string): string {
+function toJsonPath(path: string): string {
   return path.startsWith('$') ? path : `$.${path}`;
 }
 

@@ -6,7 +6,7 @@ import { compileTransform, TransformError, type TransformContext, type Transform
 export type UnifiedValues = Record<string, unknown>;
 
 /** A record's mapped values; `invalid` names the fields whose source value the transform could not read, and why. */
-export interface MappedValues {
+interface MappedValues {
   values: UnifiedValues;
   invalid?: Record<string, string>;
 }

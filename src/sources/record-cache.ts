@@ -37,7 +37,7 @@ export interface RecordCacheMetrics {
 }
 
 /** Reads keys from the source: one result per key, in order. */
-export type FetchKeys<V> = (keys: readonly string[], scope: ReadScope) => Promise<KeyResult<V>[]>;
+type FetchKeys<V> = (keys: readonly string[], scope: ReadScope) => Promise<KeyResult<V>[]>;
 
 /** A read's upstream scope, always with a deadline (a query's, or a refresh's own). */
 export type ReadScope = UpstreamScope & { deadline: Deadline };

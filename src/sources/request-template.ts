@@ -8,14 +8,14 @@ export const WRITE_FIELDS = ['firstName', 'lastName', 'name', 'email', 'phone', 
 export type WriteField = (typeof WRITE_FIELDS)[number];
 
 /** Every variable a request template may name; each operation fills only some of them. */
-export const TEMPLATE_VARIABLES = ['id', 'ids', 'value', 'cursor', 'limit', 'page', 'offset', 'since', ...WRITE_FIELDS] as const;
+const TEMPLATE_VARIABLES = ['id', 'ids', 'value', 'cursor', 'limit', 'page', 'offset', 'since', ...WRITE_FIELDS] as const;
 export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
 /** The HTTP methods operations send: reads GET (or POST a query), writes PATCH, PUT or POST. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
 
 /** What one request fills the template with; a variable left out is absent (its query parameter or body key is omitted). */
-export type TemplateValues = {
+type TemplateValues = {
   id?: string;
   ids?: readonly string[];
   value?: string;

@@ -4,7 +4,7 @@ import type { CallObserver } from './http-client.js';
 import type { Deadline } from './policies/deadline.js';
 
 /** The upstream calls a request may still make (`limits.maxUpstreamCalls`): `spend` throws UpstreamBudgetExceededError past them. */
-export interface CallBudget {
+interface CallBudget {
   spend(source: string, calls: number): void;
 }
 

@@ -13,7 +13,7 @@ import { SourceError, SourceTimeoutError } from '../sources/errors.js';
 import { planWrites, type PlannedTarget } from './plan.js';
 import { replayOf, storedForm, type WriteEntry, type WriteEntryError, type WriteReceiptModel } from './receipt.js';
 
-export type WriteOperation = 'updateCustomerProfile' | 'setMarketingConsent';
+type WriteOperation = 'updateCustomerProfile' | 'setMarketingConsent';
 
 export interface WriteRequest {
   operation: WriteOperation;

@@ -46,7 +46,7 @@ export async function readImportGraph(roots: string[] = ['src', 'resolvers']): P
 }
 
 /** The folder a file belongs to, for the folder-level graph: `src/<folder>`, `src` itself, or the top folder. */
-export function folderOf(file: string): string {
+function folderOf(file: string): string {
   const parts = file.split('/');
   if (parts[0] !== 'src') return parts[0]!;
   return parts.length > 2 ? `src/${parts[1]}` : 'src';

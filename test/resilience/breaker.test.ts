@@ -1,7 +1,7 @@
 // The circuit breaker's state machine, step by step: when it opens, fails fast, probes, closes, and what it logs.
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { CircuitOpenError, SourceAuthFailedError, SourceBadResponseError, SourceRateLimitedError, SourceUnavailableError } from '../../src/sources/errors.js';
+import { CircuitOpenError, SourceAuthFailedError, SourceBadResponseError, SourceUnavailableError } from '../../src/sources/errors.js';
 import { SourceBreaker, withCircuitBreaker, type BreakerOptions, type CircuitStatus } from '../../src/sources/policies/breaker.js';
 import { Deadline } from '../../src/sources/policies/deadline.js';
 

@@ -10,7 +10,7 @@ const BUILD_RECORD = join(ROOT, 'dist', 'build.json');
 /** What dist/ is compiled or copied from (scripts/build.mjs). */
 const SOURCE_DIRS = ['src', 'resolvers'];
 
-export class StaleBuildError extends Error {
+class StaleBuildError extends Error {
   readonly code = 'STALE_BUILD';
 }
 

@@ -12,7 +12,7 @@ export interface ReceivedRequest {
   body: string;
 }
 
-export interface Reply {
+interface Reply {
   status?: number;
   headers?: Record<string, string>;
   /** JSON-encoded unless a string. */

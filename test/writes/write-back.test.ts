@@ -1,7 +1,6 @@
 // Write-back end to end on the simulated sources over loopback HTTP: the upstream writes a mutation causes, counted by
 // the sources themselves, the receipt it returns, and what the hub reads afterwards.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import type { HubConfig } from '../../src/config/schema.js';
 import type { Link } from '../../src/identity/model.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
 

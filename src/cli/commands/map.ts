@@ -45,7 +45,7 @@ function suggestCommand(): Command {
     });
 }
 
-export function printAccuracy(report: AccuracyReport): void {
+function printAccuracy(report: AccuracyReport): void {
   const percent = (n: number) => `${(n * 100).toFixed(1)}%`;
   console.log(formatTable(['source', 'fields', 'top-1 correct', 'accuracy'], [...report.perSource, report.overall].map((r) => [r.source, r.fields, r.correct, percent(r.accuracy)])));
   const misses = report.checks.filter((c) => !c.correct);

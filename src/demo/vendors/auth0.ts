@@ -6,9 +6,9 @@ import { VendorApp, bearerToken, intParam, rateLimitGuard, vendorError, type Ven
 
 export const AUTH0_TEST_CLIENT_ID = 'rOsEtTaSiMcLiEnTiD0123456789abcd';
 export const AUTH0_TEST_CLIENT_SECRET = 'sim-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ROSETTA';
-export const AUTH0_PER_PAGE_MAX = 100;
+const AUTH0_PER_PAGE_MAX = 100;
 /** Auth0 pages through at most the first 1,000 users of a query. */
-export const AUTH0_PAGING_WINDOW = 1000;
+const AUTH0_PAGING_WINDOW = 1000;
 
 export interface Auth0Options extends VendorOptions {
   clientId?: string;

@@ -6,9 +6,9 @@ import { isoSeconds, type VendorData, type VendorPerson } from './people.js';
 import { VendorApp, bearerToken, intParam, rateLimitGuard, vendorError, type Refusal, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const HUBSPOT_TEST_TOKEN = 'pat-na1-5f1c0de0-0000-4000-8000-rosettasim001';
-export const HUBSPOT_LIST_MAX = 100;
-export const HUBSPOT_BATCH_MAX = 100;
-export const HUBSPOT_SEARCH_MAX = 200;
+const HUBSPOT_LIST_MAX = 100;
+const HUBSPOT_BATCH_MAX = 100;
+const HUBSPOT_SEARCH_MAX = 200;
 /** Private apps on Free and Starter: 100 requests per rolling 10 seconds (Professional and Enterprise: 190). */
 export const HUBSPOT_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 100, windowMs: 10_000 };
 

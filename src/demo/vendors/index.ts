@@ -8,7 +8,7 @@ import { createStripeServer } from './stripe.js';
 import type { VendorApp, VendorOptions } from './vendor-app.js';
 import { createZendeskServer } from './zendesk.js';
 
-export const VENDOR_FACTORIES: Record<VendorName, (data: VendorData, options?: VendorOptions) => VendorApp> = {
+const VENDOR_FACTORIES: Record<VendorName, (data: VendorData, options?: VendorOptions) => VendorApp> = {
   stripe: createStripeServer,
   hubspot: createHubSpotServer,
   zendesk: createZendeskServer,
@@ -25,7 +25,7 @@ export async function startVendor(vendor: VendorName, options: VendorOptions & V
   return app;
 }
 
-export { generateVendorData, VENDOR_NAMES } from './people.js';
+export { generateVendorData } from './people.js';
 export type { VendorData, VendorName } from './people.js';
 export { VendorApp } from './vendor-app.js';
 export type { VendorOptions } from './vendor-app.js';

@@ -6,8 +6,8 @@ import { idFrom, type VendorData, type VendorPerson } from './people.js';
 import { VendorApp, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const INTERCOM_TEST_TOKEN = 'dG9rOjRmYjVlMzE0X3Jvc2V0dGFfc2ltOjE6MA==';
-export const INTERCOM_VERSIONS = ['2.7', '2.8', '2.9', '2.10', '2.11', 'Unstable'] as const;
-export const INTERCOM_LIST_MAX = 150;
+const INTERCOM_VERSIONS = ['2.7', '2.8', '2.9', '2.10', '2.11', 'Unstable'] as const;
+const INTERCOM_LIST_MAX = 150;
 /** 10,000 calls a minute per app, which Intercom spreads evenly over 10-second windows: 1,666 per 10 s. */
 export const INTERCOM_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 1_666, windowMs: 10_000 };
 

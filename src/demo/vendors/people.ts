@@ -6,7 +6,7 @@ export const VENDOR_NAMES = ['stripe', 'hubspot', 'zendesk', 'shopify', 'interco
 export type VendorName = (typeof VENDOR_NAMES)[number];
 
 /** Which identifiers a vendor record carries. */
-export type Shape = 'both' | 'email-only' | 'phone-only';
+type Shape = 'both' | 'email-only' | 'phone-only';
 
 /** One person as one vendor holds them: identifiers rendered the way people type them into that vendor's forms. */
 export interface VendorPerson {
@@ -38,7 +38,7 @@ const START = Date.UTC(2023, 0, 1) / 1000;
 const SPAN = 3 * 365 * 86_400;
 
 /** mulberry32, one stream per (seed, vendor): adding a vendor never changes another's data. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -7,7 +7,7 @@ import { VendorApp, intParam, rateLimitGuard, vendorError, type VendorOptions, t
 
 export const SHOPIFY_API_VERSION = '2024-10';
 export const SHOPIFY_TEST_TOKEN = 'shpat_0123456789abcdef0123456789rosetta';
-export const SHOPIFY_LIMIT_MAX = 250;
+const SHOPIFY_LIMIT_MAX = 250;
 /** REST Admin API, standard plans: a bucket of 40 requests that drains 2 a second (Advanced 4/s, Plus 20/s, with larger buckets). */
 export const SHOPIFY_RATE_LIMIT: VendorRateLimit = { kind: 'leakyBucket', capacity: 40, leakPerSecond: 2 };
 

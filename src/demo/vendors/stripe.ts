@@ -5,9 +5,8 @@ import { idFrom, type VendorData, type VendorPerson } from './people.js';
 import { VendorApp, basicCredentials, bearerToken, intParam, rateLimitGuard, vendorError, type VendorOptions, type VendorRateLimit } from './vendor-app.js';
 
 export const STRIPE_TEST_KEY = 'sk_test_51RosettaSimulatedKey00000000';
-export const STRIPE_MAX_LIMIT = 100;
-/** Live mode: 100 operations a second per account (a sandbox: 25); single endpoints default to 25 a second. */
-export const STRIPE_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 100, windowMs: 1000 };
+const STRIPE_MAX_LIMIT = 100;
+/** Single endpoints default to 25 a second (the account as a whole: 100 in live mode, 25 in a sandbox). */
 export const STRIPE_ENDPOINT_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 25, windowMs: 1000 };
 /** Stripe-Version pins the API version a request is answered in: a release date, with an optional `.name` suffix. */
 const STRIPE_VERSION = /^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$/;

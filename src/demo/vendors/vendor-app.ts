@@ -116,9 +116,6 @@ export function intParam(raw: string | null, fallback: number, min: number, max:
   return value;
 }
 
-/** A request counter by name (tokens issued, pages served) that tests read for exact counts. */
-export type Counters = Record<string, number>;
-
 /** A customer record as the vendor serves it, with the person it belongs to (ground truth, never served). */
 export interface ListedCustomer {
   id: string;

@@ -7,8 +7,8 @@ import { VendorApp, basicCredentials, intParam, rateLimitGuard, vendorError, typ
 
 export const ZENDESK_TEST_EMAIL = 'integrations@rosetta-sim.example';
 export const ZENDESK_TEST_TOKEN = '6wiIBWbGkBMo1mRDMuVwkw1EPsNkeUj95PIz2akv';
-export const ZENDESK_PAGE_MAX = 100;
-export const ZENDESK_SHOW_MANY_MAX = 100;
+const ZENDESK_PAGE_MAX = 100;
+const ZENDESK_SHOW_MANY_MAX = 100;
 /** Suite Enterprise: 700 requests a minute (Team 200, Growth and Professional 400, Enterprise Plus or the High Volume add-on 2,500). */
 export const ZENDESK_RATE_LIMIT: VendorRateLimit = { kind: 'window', max: 700, windowMs: 60_000 };
 

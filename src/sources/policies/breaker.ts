@@ -28,7 +28,7 @@ const STATUS: Record<CircuitState, CircuitStatus> = {
 };
 
 /** cockatiel's state machine asks this when to open: a time-based failure rate, unlike its SamplingBreaker never stale after idle. */
-export class FailureRateBreaker implements IBreaker {
+class FailureRateBreaker implements IBreaker {
   private readonly window: RollingWindow;
 
   constructor(private readonly options: BreakerOptions) {

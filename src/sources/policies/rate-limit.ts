@@ -4,7 +4,7 @@ import type { Interceptor, SourceCall } from './call.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** A query's call waits ahead of background work (the link sync, cache refreshes); FIFO within each class. */
-export type CallPriority = 'query' | 'background';
+type CallPriority = 'query' | 'background';
 
 interface Waiter {
   readonly call: SourceCall;
@@ -15,7 +15,7 @@ interface Waiter {
 }
 
 /** Queries with a budget are served first; a call without one (the sync) or marked background is background work. */
-export function priorityOf(call: SourceCall): CallPriority {
+function priorityOf(call: SourceCall): CallPriority {
   return call.deadline.background ? 'background' : 'query';
 }
 

@@ -18,7 +18,7 @@ export interface SourcePolicyOptions {
   rateLimitBucket?: TokenBucket;
 }
 
-export interface RateLimitStatus {
+interface RateLimitStatus {
   /** Where the bucket lives: `LOCAL` (per process), `REDIS` (shared by replicas), `LOCAL_FALLBACK` (Redis unreachable). */
   store: TokenBucket['store'];
   /** Calls waiting for a token now. */
