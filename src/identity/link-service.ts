@@ -17,7 +17,10 @@ import { compileSingularPath as compilePath } from '../sources/json-path.js';
 import { randomUUID } from 'node:crypto';
 import { emailMd5, normalizeEmail } from '../sources/normalize.js';
 import { linkAuditEntries, type LinkOrigin } from './link-audit.js';
-import type { ForgottenCustomer, SharedValueDecision, SyncCursor } from './store.js';
+import type { ForgottenCustomer, LinkStore, SharedValueDecision, SyncCursor } from './store.js';
+
+/** What a plan reads and writes: the link store, or a first sync's copy of it in memory (first-sync.ts). */
+export type PlanStore = Pick<LinkStore, 'seenEvents' | 'getRecordVersions' | 'loadGraph' | 'applyChanges' | 'appendAudit'>;
 
 export interface ApplySummary {
   /** Customers whose records changed (created, joined, updated). */
@@ -148,33 +151,56 @@ export class LinkService {
    */
   apply(changes: readonly VersionedChange[], cursor?: SyncCursor, origin: LinkOrigin = { actor: 'system', requestId: 'internal' }, options: ApplyOptions = {}): Promise<ApplySummary> {
     return this.serial(() => this.exclusive(async () => {
-      const store = this.directory.store;
-      const now = new Date().toISOString();
-      const summary: ApplySummary = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, customersRemoved: 0, stale: 0, replayed: false, sharedValuesSuspected: 0 };
-      if (options.event && (await store.seenEvents(options.event.source, [options.event.id], now)).has(options.event.id)) {
-        this.counters.replays += 1;
-        return { ...summary, replayed: true };
-      }
-      const { fresh, versions } = await this.freshChanges(changes);
-      summary.stale = changes.length - fresh.length;
-      this.counters.stale += summary.stale;
-      this.counters.applied += fresh.length;
-      const { graph, changes: planned, pruned } = await this.loadClosure(fresh);
-      // Owners before the plan, of the unchanged records too (their customers were pruned): they are still announced.
-      const owners = this.feed ? recordOwners({ ...graph, customers: new Map([...pruned.map((c): [string, GraphCustomer] => [c.id, c]), ...graph.customers]) }) : null;
-      const plan: LinkChanges = planLinks(graph, planned, this.policy, now);
-      plan.versions = versions;
-      if (options.event) plan.seenEvents = [{ source: options.event.source, eventId: options.event.id, expiresAt: options.event.expiresAt }];
-      plan.history = (plan.events ?? []).map((event) => ({ ...event, at: now, actor: origin.actor, requestId: origin.requestId, reason: options.reason ?? null }));
-      const writes = plan.upserted.length + plan.removed.length + plan.conflicts.length + plan.released.length + versions.length + (plan.seenEvents?.length ?? 0);
-      if (writes > 0 || cursor) await store.applyChanges(plan, cursor);
-      const audit = linkAuditEntries(plan, origin);
-      if (audit.length > 0) await store.appendAudit(audit);
+      // Counted before the write: one that fails half-way may still have changed the table.
+      this.writes += 1;
+      const { summary, announce } = await this.planAndWrite(this.directory.store, changes, cursor, origin, options);
+      announce();
+      return summary;
+    }));
+  }
+
+  /**
+   * Link-table writes this process made through `apply`, `forget` and `reviewSharedValue`: a first sync planning on a
+   * copy of the table in memory (FirstSync) checks it did not move under it.
+   */
+  writes = 0;
+
+  /**
+   * What `apply` does inside the locks, against `store` (the link store, or a first sync's copy of it in memory that
+   * is written out later): plans, writes, and returns how to announce the change (invalidate caches, tell
+   * subscribers), which the caller does once the plan is in the table that readers read.
+   */
+  async planAndWrite(store: PlanStore, changes: readonly VersionedChange[], cursor: SyncCursor | undefined, origin: LinkOrigin, options: ApplyOptions = {}): Promise<{ summary: ApplySummary; announce: () => void }> {
+    const now = new Date().toISOString();
+    const summary: ApplySummary = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, customersRemoved: 0, stale: 0, replayed: false, sharedValuesSuspected: 0 };
+    if (options.event && (await store.seenEvents(options.event.source, [options.event.id], now)).has(options.event.id)) {
+      this.counters.replays += 1;
+      return { summary: { ...summary, replayed: true }, announce: () => undefined };
+    }
+    const { fresh, versions } = await this.freshChanges(store, changes);
+    summary.stale = changes.length - fresh.length;
+    this.counters.stale += summary.stale;
+    this.counters.applied += fresh.length;
+    const { graph, changes: planned, pruned } = await this.loadClosure(store, fresh);
+    // Owners before the plan, of the unchanged records too (their customers were pruned): they are still announced.
+    const owners = this.feed ? recordOwners({ ...graph, customers: new Map([...pruned.map((c): [string, GraphCustomer] => [c.id, c]), ...graph.customers]) }) : null;
+    const plan: LinkChanges = planLinks(graph, planned, this.policy, now);
+    plan.versions = versions;
+    if (options.event) plan.seenEvents = [{ source: options.event.source, eventId: options.event.id, expiresAt: options.event.expiresAt }];
+    plan.history = (plan.events ?? []).map((event) => ({ ...event, at: now, actor: origin.actor, requestId: origin.requestId, reason: options.reason ?? null }));
+    const writes = plan.upserted.length + plan.removed.length + plan.conflicts.length + plan.released.length + versions.length + (plan.seenEvents?.length ?? 0);
+    if (writes > 0 || cursor) await store.applyChanges(plan, cursor);
+    const audit = linkAuditEntries(plan, origin);
+    if (audit.length > 0) await store.appendAudit(audit);
+    const announce = () => {
       this.directory.invalidate([...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)]);
       // After the invalidation: a subscriber re-reading the customer for this event must see the new links.
       // A record at a newer version than the table held changed at its source, whether a webhook or a sync brought it.
       if (owners) this.feed!.publish(customerChangesOf(fresh, owners, plan, origin.announced || new Set(versions.filter((v) => !v.deleted).map((v) => recordKeyString(v.record))), now));
-      return {
+    };
+    return {
+      announce,
+      summary: {
         ...summary,
         sharedValuesSuspected: plan.suspected?.length ?? 0,
         customersChanged: plan.upserted.length,
@@ -182,18 +208,18 @@ export class LinkService {
         splits: (plan.events ?? []).filter((e) => e.kind === 'SPLIT').length,
         conflicts: plan.conflicts.length,
         customersRemoved: plan.removed.filter((r) => r.mergedInto === null).length,
-      };
-    }));
+      },
+    };
   }
 
   /**
    * The changes newer than what the table holds, in order, and the versions they bring. A delete without a
    * version leaves a tombstone at the record's last version, so an older upsert delivered after it stays ignored.
    */
-  private async freshChanges(changes: readonly VersionedChange[]): Promise<{ fresh: RecordChange[]; versions: RecordVersion[] }> {
+  private async freshChanges(store: PlanStore, changes: readonly VersionedChange[]): Promise<{ fresh: RecordChange[]; versions: RecordVersion[] }> {
     const keyOf = (change: VersionedChange): RecordKey => ('upsert' in change ? change.upsert : change.remove);
     const versioned = changes.filter((c) => c.version != null || 'remove' in c);
-    const held = versioned.length > 0 ? await this.directory.store.getRecordVersions(versioned.map(keyOf)) : new Map<string, RecordVersion>();
+    const held = versioned.length > 0 ? await store.getRecordVersions(versioned.map(keyOf)) : new Map<string, RecordVersion>();
     const fresh: RecordChange[] = [];
     const written = new Map<string, RecordVersion>();
     for (const change of changes) {
@@ -218,8 +244,7 @@ export class LinkService {
    * with the part of the graph only they reached: the planner would skip them, and a pass over unchanged data
    * then costs one read a page instead of a closure and a plan.
    */
-  private async loadClosure(all: readonly RecordChange[]): Promise<{ graph: LinkGraph; changes: RecordChange[]; pruned: GraphCustomer[] }> {
-    const store = this.directory.store;
+  private async loadClosure(store: PlanStore, all: readonly RecordChange[]): Promise<{ graph: LinkGraph; changes: RecordChange[]; pruned: GraphCustomer[] }> {
     const graph: LinkGraph = { customers: new Map(), takenIds: new Set(), suppressed: new Set(), aliases: new Map() };
     const asked = new Set<string>();
     const candidates = (keys: Iterable<string>) => [...keys].flatMap((key) => [deriveCustomerId(key), deriveCustomerId(key, 1)]);
@@ -264,10 +289,10 @@ export class LinkService {
    * Removes the links of an entity's records a complete sync pass did not list (linked before the pass began, so
    * a record created during it is kept), through the same planner: merges that rested on them are undone.
    */
-  async reconcile(source: string, entity: string, listed: ReadonlySet<string>, passStartedAt: string): Promise<number> {
+  async reconcile(source: string, entity: string, listed: ReadonlySet<string>, passStartedAt: string, through: Pick<LinkService, 'apply'> = this): Promise<number> {
     const gone = (await this.directory.store.listLinkedRecordIds(source, entity, passStartedAt)).filter((id) => !listed.has(id));
     for (let i = 0; i < gone.length; i += 500) {
-      await this.apply(gone.slice(i, i + 500).map((recordId) => ({ remove: { source, entity, recordId } })), undefined, { actor: 'sync', requestId: `reconcile:${source}.${entity}:${passStartedAt}` });
+      await through.apply(gone.slice(i, i + 500).map((recordId) => ({ remove: { source, entity, recordId } })), undefined, { actor: 'sync', requestId: `reconcile:${source}.${entity}:${passStartedAt}` });
     }
     return gone.length;
   }
@@ -386,6 +411,7 @@ export class LinkService {
   /** Removes a customer from the table and every cache; the caller records the audit entry. */
   forget(customerId: string): Promise<ForgottenCustomer | null> {
     return this.serial(() => this.exclusive(async () => {
+      this.writes += 1;
       const forgotten = await this.directory.store.forgetCustomer(customerId);
       if (forgotten) {
         this.directory.invalidate([forgotten.customerId, customerId]);
@@ -398,7 +424,10 @@ export class LinkService {
 
   /** A reviewer's decision on a suspected shared value; records are linked as it says when next synced or sent. */
   reviewSharedValue(conflictId: number, decision: SharedValueDecision) {
-    return this.serial(() => this.exclusive(() => this.directory.store.decideSharedValue(conflictId, decision)));
+    return this.serial(() => this.exclusive(() => {
+      this.writes += 1;
+      return this.directory.store.decideSharedValue(conflictId, decision);
+    }));
   }
 
   /** `serial` orders this process's plans; the store's own lock (SQLite BEGIN IMMEDIATE, PostgreSQL advisory lock) orders them across processes. */

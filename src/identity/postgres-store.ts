@@ -6,13 +6,14 @@ import { pino, type Logger } from 'pino';
 import { outcomeOf, withSuppressed } from '../errors/secondary-failure.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
-import type { GraphCustomer, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
+import type { BulkLinkRows } from './link-table-mirror.js';
+import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { CHANGE_CHANNEL, changePayloads, InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
 import type { CustomerChangeTransport } from './change-feed.js';
 import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
-import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 
 /**
  * Versioned, append-only: a released migration is never edited, only followed by a new one. Versions
@@ -599,25 +600,7 @@ export class PostgresLinkStore implements LinkStore {
         changed += await rowCount(client.query('DELETE FROM customer_aliases WHERE alias_id = ANY($1::text[])', [changes.restored]));
       }
       await writeDerivedState(client, changes);
-      if (changes.conflicts.length > 0) {
-        const c = changes.conflicts;
-        await client.query(
-          `INSERT INTO link_conflicts (detected_at, reason, detail, token_kind, token_value, source, entity, record_id, customer_id, other_customer_id)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
-          [
-            c.map((x) => x.detectedAt),
-            c.map((x) => x.reason),
-            c.map((x) => x.detail),
-            c.map((x) => x.token.kind),
-            c.map((x) => x.token.value),
-            c.map((x) => x.record.source),
-            c.map((x) => x.record.entity),
-            c.map((x) => x.record.recordId),
-            c.map((x) => x.customerId),
-            c.map((x) => x.otherCustomerId),
-          ],
-        );
-      }
+      if (changes.conflicts.length > 0) await insertConflicts(client, changes.conflicts);
       if (changes.released.length > 0) {
         await client.query(
           'DELETE FROM forgotten_records f USING unnest($1::text[], $2::text[], $3::text[]) AS r(source, entity, record_id) WHERE (f.source, f.entity, f.record_id) = (r.source, r.entity, r.record_id)',
@@ -637,6 +620,121 @@ export class PostgresLinkStore implements LinkStore {
       return { written: rows, changed: changed + rows };
     });
     this.rowsWritten += changed;
+    await this.refreshStatisticsIfStale(written);
+  }
+
+  /**
+   * Another replica could write between two bulk writes and leave the copy in memory stale, so the writer holds the
+   * link lock from here until `close`: their webhooks, lookups and reviews wait for the first sync's bulk phase.
+   */
+  async bulkWriter(): Promise<BulkLinkWriter | null> {
+    if (!(await this.holdsNothingPlansRead())) return null;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let enter!: () => void;
+    const entered = new Promise<void>((resolve) => (enter = resolve));
+    const held = this.withLinkLock(async () => {
+      enter();
+      await released;
+    });
+    // `held` settles first only when the lock could not be taken: its rejection is thrown here.
+    await Promise.race([entered, held]);
+    const close = async () => {
+      release();
+      await held;
+    };
+    if (!(await this.holdsNothingPlansRead())) {
+      await close();
+      return null;
+    }
+    return {
+      write: async (rows) => {
+        await this.writeBulkRows(rows);
+        return true;
+      },
+      close,
+    };
+  }
+
+  private async holdsNothingPlansRead(): Promise<boolean> {
+    this.reads += 1;
+    const { rows } = await this.pool.query<{ empty: boolean }>(
+      `SELECT NOT EXISTS (SELECT 1 FROM customers) AND NOT EXISTS (SELECT 1 FROM customer_aliases) AND NOT EXISTS (SELECT 1 FROM record_versions)
+         AND NOT EXISTS (SELECT 1 FROM shared_values) AND NOT EXISTS (SELECT 1 FROM forgotten_records) AND NOT EXISTS (SELECT 1 FROM forgotten_keys)
+         AND NOT EXISTS (SELECT 1 FROM webhook_events) AND NOT EXISTS (SELECT 1 FROM links) AS empty`,
+    );
+    return rows[0]!.empty;
+  }
+
+  /** A first sync's rows in one transaction, a statement per table and kind of change, in an order the foreign keys allow. */
+  private async writeBulkRows(rows: BulkLinkRows): Promise<void> {
+    const written = await this.transaction(async (client) => {
+      let written = 0;
+      const { customers, links, identifiers, aliases } = rows;
+      if (customers.upsert.length > 0) {
+        written += await rowCount(client.query(
+          'INSERT INTO customers (id, created_at) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at',
+          [customers.upsert.map((c) => c.id), customers.upsert.map((c) => c.createdAt)],
+        ));
+      }
+      if (identifiers.delete.length > 0) {
+        const d = identifiers.delete;
+        written += await rowCount(client.query(
+          'DELETE FROM identifiers i USING unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS s(kind, value, source, entity, record_id) WHERE (i.kind, i.value, i.source, i.entity, i.record_id) = (s.kind, s.value, s.source, s.entity, s.record_id)',
+          [d.map((x) => x.token.kind), d.map((x) => x.token.value), d.map((x) => x.record.source), d.map((x) => x.record.entity), d.map((x) => x.record.recordId)],
+        ));
+      }
+      if (links.delete.length > 0) {
+        const d = links.delete;
+        written += await rowCount(client.query(
+          'DELETE FROM links l USING unnest($1::text[], $2::text[], $3::text[]) AS s(source, entity, record_id) WHERE (l.source, l.entity, l.record_id) = (s.source, s.entity, s.record_id)',
+          [d.map((x) => x.source), d.map((x) => x.entity), d.map((x) => x.recordId)],
+        ));
+      }
+      if (links.upsert.length > 0) {
+        const u = links.upsert;
+        written += await rowCount(client.query(
+          `INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at, name_key)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+           ON CONFLICT (source, entity, record_id) DO UPDATE
+             SET customer_id = excluded.customer_id, rule = excluded.rule, evidence = excluded.evidence, linked_at = excluded.linked_at, name_key = excluded.name_key`,
+          [u.map((x) => x.link.source), u.map((x) => x.link.entity), u.map((x) => x.link.recordId), u.map((x) => x.link.customerId), u.map((x) => x.link.rule), u.map((x) => x.link.evidence), u.map((x) => x.link.linkedAt), u.map((x) => x.nameKey)],
+        ));
+      }
+      if (identifiers.upsert.length > 0) {
+        const u = identifiers.upsert;
+        written += await rowCount(client.query(
+          `INSERT INTO identifiers (kind, value, source, entity, record_id, position, customer_id)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[])
+           ON CONFLICT (kind, value, source, entity, record_id) DO UPDATE SET position = excluded.position, customer_id = excluded.customer_id`,
+          [u.map((x) => x.token.kind), u.map((x) => x.token.value), u.map((x) => x.record.source), u.map((x) => x.record.entity), u.map((x) => x.record.recordId), u.map((x) => x.position), u.map((x) => x.customerId)],
+        ));
+      }
+      if (customers.delete.length > 0) written += await rowCount(client.query('DELETE FROM customers WHERE id = ANY($1::text[])', [customers.delete]));
+      if (aliases.upsert.length > 0) {
+        written += await rowCount(client.query(
+          `INSERT INTO customer_aliases (alias_id, customer_id, merged_at) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+           ON CONFLICT (alias_id) DO UPDATE SET customer_id = excluded.customer_id, merged_at = excluded.merged_at`,
+          [aliases.upsert.map((a) => a.aliasId), aliases.upsert.map((a) => a.customerId), aliases.upsert.map((a) => a.mergedAt)],
+        ));
+      }
+      if (aliases.delete.length > 0) written += await rowCount(client.query('DELETE FROM customer_aliases WHERE alias_id = ANY($1::text[])', [aliases.delete]));
+      if (rows.sharedValues.length > 0) {
+        const v = rows.sharedValues;
+        await client.query(
+          `INSERT INTO shared_values (kind, value, status, changed_at) SELECT kind, value, 'SUSPECTED', changed_at FROM unnest($1::text[], $2::text[], $3::text[]) AS t(kind, value, changed_at)
+           ON CONFLICT (kind, value) DO NOTHING`,
+          [v.map((x) => x.token.kind), v.map((x) => x.token.value), v.map((x) => x.changedAt)],
+        );
+      }
+      if (rows.conflicts.length > 0) await insertConflicts(client, rows.conflicts);
+      await writeDerivedState(client, { upserted: [], removed: [], conflicts: [], released: [], versions: rows.versions, history: rows.history });
+      if (rows.audit.length > 0) await insertAudit(client, rows.audit);
+      if (rows.cursor) await writeCursor(client, rows.cursor);
+      await this.notifyChanged(client, rows.touched);
+      return written;
+    });
+    this.rowsWritten += written;
     await this.refreshStatisticsIfStale(written);
   }
 
@@ -796,20 +894,7 @@ export class PostgresLinkStore implements LinkStore {
 
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.pool.query(
-      `INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::jsonb[], $8::text[])`,
-      [
-        entries.map((e) => e.at),
-        entries.map((e) => e.requestId),
-        entries.map((e) => e.actor),
-        entries.map((e) => JSON.stringify(e.roles)),
-        entries.map((e) => e.action),
-        entries.map((e) => e.customerId),
-        entries.map((e) => JSON.stringify(e.fields)),
-        entries.map((e) => e.detail),
-      ],
-    );
+    await insertAudit(this.pool, entries);
   }
 
   async readAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; hasNextPage: boolean }> {
@@ -959,6 +1044,42 @@ async function inTransaction<T>(client: PoolClient, work: () => Promise<T>): Pro
 
 async function rowCount(result: Promise<{ rowCount: number | null }>): Promise<number> {
   return (await result).rowCount ?? 0;
+}
+
+async function insertConflicts(client: PoolClient, c: readonly Conflict[]): Promise<void> {
+  await client.query(
+    `INSERT INTO link_conflicts (detected_at, reason, detail, token_kind, token_value, source, entity, record_id, customer_id, other_customer_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])`,
+    [
+      c.map((x) => x.detectedAt),
+      c.map((x) => x.reason),
+      c.map((x) => x.detail),
+      c.map((x) => x.token.kind),
+      c.map((x) => x.token.value),
+      c.map((x) => x.record.source),
+      c.map((x) => x.record.entity),
+      c.map((x) => x.record.recordId),
+      c.map((x) => x.customerId),
+      c.map((x) => x.otherCustomerId),
+    ],
+  );
+}
+
+async function insertAudit(db: Pick<Pool, 'query'>, entries: readonly AuditEntry[]): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::jsonb[], $8::text[])`,
+    [
+      entries.map((e) => e.at),
+      entries.map((e) => e.requestId),
+      entries.map((e) => e.actor),
+      entries.map((e) => JSON.stringify(e.roles)),
+      entries.map((e) => e.action),
+      entries.map((e) => e.customerId),
+      entries.map((e) => JSON.stringify(e.fields)),
+      entries.map((e) => e.detail),
+    ],
+  );
 }
 
 /** Versions, event IDs and history entries a plan brings, in the plan's transaction. */

@@ -6,8 +6,9 @@ import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion, Sh
 import pLimit from 'p-limit';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
-import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
+import type { BulkLinkRows } from './link-table-mirror.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
@@ -593,6 +594,82 @@ export class SqliteLinkStore implements LinkStore {
     const deleteLink = this.statement('DELETE FROM links WHERE source = ? AND entity = ? AND record_id = ?');
     for (const [key, row] of heldLinks) if (!keptLinks.has(key)) rows += deleteLink.run(row.source, row.entity, row.record_id).changes;
     return rows;
+  }
+
+  async bulkWriter(): Promise<BulkLinkWriter | null> {
+    if (!this.holdsNothingPlansRead()) return null;
+    // Changes committed by another connection (another process sharing the file) move it: the copy in memory is stale then.
+    let dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    return {
+      write: async (rows) => {
+        await this.beginImmediate();
+        try {
+          if ((this.db.pragma('data_version', { simple: true }) as number) !== dataVersion) {
+            this.db.exec('ROLLBACK');
+            return false;
+          }
+          this.writeBulkRows(rows);
+          this.db.exec('COMMIT');
+        } catch (error) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          throw error;
+        }
+        dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+        return true;
+      },
+      close: async () => undefined,
+    };
+  }
+
+  private holdsNothingPlansRead(): boolean {
+    this.reads += 1;
+    return (
+      this.statement(
+        `SELECT NOT EXISTS (SELECT 1 FROM customers) AND NOT EXISTS (SELECT 1 FROM customer_aliases) AND NOT EXISTS (SELECT 1 FROM record_versions)
+           AND NOT EXISTS (SELECT 1 FROM shared_values) AND NOT EXISTS (SELECT 1 FROM forgotten_records) AND NOT EXISTS (SELECT 1 FROM forgotten_keys)
+           AND NOT EXISTS (SELECT 1 FROM webhook_events) AND NOT EXISTS (SELECT 1 FROM links)`,
+      ).pluck().get() === 1
+    );
+  }
+
+  /**
+   * A first sync's rows, in an order the foreign keys allow: customers before the rows naming them, and deleted only
+   * once nothing names them. Inserts go in key order, so each lands next to the last in the primary-key B-tree.
+   */
+  private writeBulkRows(rows: BulkLinkRows): void {
+    const byKey = <T>(key: (row: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+    const customer = this.statement('INSERT INTO customers (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at');
+    for (const c of rows.customers.upsert.sort(byKey((c) => c.id))) customer.run(c.id, c.createdAt);
+    const deleteIdentifier = this.statement('DELETE FROM identifiers WHERE kind = ? AND value = ? AND source = ? AND entity = ? AND record_id = ?');
+    for (const { token, record } of rows.identifiers.delete) deleteIdentifier.run(token.kind, token.value, record.source, record.entity, record.recordId);
+    const deleteLink = this.statement('DELETE FROM links WHERE source = ? AND entity = ? AND record_id = ?');
+    for (const r of rows.links.delete) deleteLink.run(r.source, r.entity, r.recordId);
+    const upsertLink = this.statement(
+      `INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source, entity, record_id) DO UPDATE SET customer_id = excluded.customer_id, rule = excluded.rule, evidence = excluded.evidence, linked_at = excluded.linked_at, name_key = excluded.name_key`,
+    );
+    for (const { link, nameKey } of rows.links.upsert.sort(byKey((l) => recordKeyString(l.link)))) upsertLink.run(link.source, link.entity, link.recordId, link.customerId, link.rule, link.evidence, link.linkedAt, nameKey);
+    const upsertIdentifier = this.statement(
+      `INSERT INTO identifiers (kind, value, source, entity, record_id, position, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (kind, value, source, entity, record_id) DO UPDATE SET position = excluded.position, customer_id = excluded.customer_id`,
+    );
+    for (const i of rows.identifiers.upsert.sort(byKey((i) => `${i.token.kind}\u0000${i.token.value}\u0000${recordKeyString(i.record)}`))) {
+      upsertIdentifier.run(i.token.kind, i.token.value, i.record.source, i.record.entity, i.record.recordId, i.position, i.customerId);
+    }
+    const deleteCustomer = this.statement('DELETE FROM customers WHERE id = ?');
+    for (const id of rows.customers.delete) deleteCustomer.run(id);
+    const alias = this.statement('INSERT INTO customer_aliases (alias_id, customer_id, merged_at) VALUES (?, ?, ?) ON CONFLICT (alias_id) DO UPDATE SET customer_id = excluded.customer_id, merged_at = excluded.merged_at');
+    for (const a of rows.aliases.upsert) alias.run(a.aliasId, a.customerId, a.mergedAt);
+    const deleteAlias = this.statement('DELETE FROM customer_aliases WHERE alias_id = ?');
+    for (const id of rows.aliases.delete) deleteAlias.run(id);
+    const suspect = this.statement("INSERT INTO shared_values (kind, value, status, changed_at) VALUES (?, ?, 'SUSPECTED', ?) ON CONFLICT (kind, value) DO NOTHING");
+    for (const { token, changedAt } of rows.sharedValues) suspect.run(token.kind, token.value, changedAt);
+    this.insertConflicts(rows.conflicts);
+    this.writeDerivedState({ upserted: [], removed: [], conflicts: [], released: [], versions: rows.versions, history: rows.history });
+    const audit = this.statement('INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const e of rows.audit) audit.run(e.at, e.requestId, e.actor, json(e.roles), e.action, e.customerId, json(e.fields), e.detail);
+    if (rows.cursor) this.writeCursor(rows.cursor);
+    this.rowsWritten += rows.customers.upsert.length + rows.customers.delete.length + rows.links.upsert.length + rows.links.delete.length + rows.identifiers.upsert.length + rows.identifiers.delete.length + rows.aliases.upsert.length + rows.aliases.delete.length;
   }
 
   /** Versions, event IDs and history entries a plan brings, in the plan's transaction. */

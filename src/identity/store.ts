@@ -1,6 +1,7 @@
 // The link store interface every backend (SQLite, PostgreSQL) implements and one contract suite tests.
 import type { CustomerChangeTransport } from './change-feed.js';
 import type { Conflict, LinkChanges, LinkGraph, LinkHistoryEntry, RecordVersion } from './link-planner.js';
+import type { BulkLinkRows } from './link-table-mirror.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, RecordKey } from './model.js';
 
 /** Record-cache invalidations to and from the OTHER processes sharing a store. */
@@ -134,7 +135,26 @@ export interface StoreHealth {
 /** A probe row for the audit log: written inside a transaction that is always rolled back. */
 export const HEALTH_PROBE_AUDIT: AuditEntry = { at: new Date(0).toISOString(), requestId: 'readiness-probe', actor: 'readiness-probe', roles: [], action: 'PII_READ', customerId: null, fields: [], detail: null };
 
+/**
+ * Writes a first sync's plans in bulk (first-sync.ts): granted only while nothing a plan reads is stored, and, where
+ * other processes could write between two bulk writes (PostgreSQL), holding the link lock until `close`.
+ */
+export interface BulkLinkWriter {
+  /**
+   * Writes the rows (and the sync cursor and audit entries they bring) in one transaction under the link lock; false,
+   * writing nothing, when another process changed the table since the writer was granted or last wrote.
+   */
+  write(rows: BulkLinkRows): Promise<boolean>;
+  /** Ends the bulk phase (PostgreSQL: releases the link lock). */
+  close(): Promise<void>;
+}
+
 export interface LinkStore extends AuditLog, WriteReceipts {
+  /**
+   * A bulk writer when nothing a plan reads is stored (no customers, aliases, record versions, shared values,
+   * forgotten records or webhook events): a first sync. Null otherwise, or when the store has no bulk path.
+   */
+  bulkWriter?(): Promise<BulkLinkWriter | null>;
   /** Customers by ID (merged-away IDs resolve to their survivor), keyed by the ID asked for. One read. */
   getCustomers(ids: readonly string[]): Promise<Map<string, CustomerLinks>>;
   /**

@@ -3,6 +3,7 @@ import type { SyncSchedule } from '../config/schema.js';
 import { outcomeOf, valueOf, withSuppressed } from '../errors/secondary-failure.js';
 import { compileSingularPath } from '../sources/json-path.js';
 import type { SourceRegistry } from '../sources/registry.js';
+import { FirstSync, type PageApplier } from './first-sync.js';
 import type { LinkService, VersionedChange } from './link-service.js';
 import type { LinkStore, SyncCursor } from './store.js';
 
@@ -42,7 +43,14 @@ export interface SyncOptions {
   full?: boolean;
   /** The clock `sync.fullEvery` is measured on (tests move it). */
   now?: () => Date;
-  /** Called after each page is linked and its cursor saved; throwing here stops the sync like a crash would. */
+  /**
+   * Called after each page is linked (and, page by page, its cursor saved; a first sync saves it with the bulk write
+   * that follows, which a failure makes at once); throwing here stops the sync like a crash would.
+   */
+  /** false: page by page even into an empty table (the first-sync bulk path off). */
+  bulk?: boolean;
+  /** Records a first sync plans between two bulk writes (first-sync.ts FIRST_SYNC_WRITE_RECORDS; tests make it small). */
+  bulkWriteEvery?: number;
   onPage?: (progress: { source: string; entity: string; records: number; pages: number }) => void;
 }
 
@@ -60,10 +68,29 @@ export function syncLinks(services: { registry: SourceRegistry; links: LinkServi
 }
 
 /**
+ * A sync into a table holding nothing plans read (a first sync) plans on a copy in memory and writes in bulk
+ * (first-sync.ts); `bulk: false` makes it go page by page, as every other sync does (tests compare the two).
+ * Whatever was planned is written before the pass returns or throws.
+ */
+async function syncPass(services: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions): Promise<SyncSummary> {
+  const firstSync = options.bulk === false ? null : await FirstSync.begin(services.links, services.store, options.bulkWriteEvery);
+  if (!firstSync) return passOver(services, services.links, options);
+  let summary: SyncSummary;
+  try {
+    summary = await passOver(services, firstSync, options);
+  } catch (error) {
+    const ended = await outcomeOf(firstSync.end());
+    throw ended.ok ? error : withSuppressed(error, ended.error);
+  }
+  await firstSync.end();
+  return summary;
+}
+
+/**
  * A complete pass (every page read without error, from the first) also reconciles: records the source no longer
  * lists lose their links through the planner. A resumed pass saw only its tail, so it deletes nothing.
  */
-async function syncPass({ registry, links, store }: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions): Promise<SyncSummary> {
+async function passOver({ registry, links, store }: { registry: SourceRegistry; links: LinkService; store: LinkStore }, applier: PageApplier, options: SyncOptions): Promise<SyncSummary> {
   const started = performance.now();
   const totals = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, stale: 0 };
   const entities: EntitySyncSummary[] = [];
@@ -111,7 +138,7 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
           source, entity, cursor: page.next, passStartedAt, completedAt, since: pass.since, watermark,
           fullCompletedAt: completedAt !== null && reconciles ? completedAt : pass.fullCompletedAt,
         };
-        const applied = await links.apply(changes, cursor, { actor: 'sync', requestId: `sync:${source}.${entity}:${passStartedAt}` });
+        const applied = await applier.apply(changes, cursor, { actor: 'sync', requestId: `sync:${source}.${entity}:${passStartedAt}` });
         totals.customersChanged += applied.customersChanged;
         totals.merges += applied.merges;
         totals.splits += applied.splits;
@@ -130,8 +157,10 @@ async function syncPass({ registry, links, store }: { registry: SourceRegistry; 
     }
     // Lets the generator finish (and release its request state) when the loop left it at its last page.
     await pages.return(undefined);
+    // What a first sync planned is written before the table is read for what to reconcile.
+    if (applier instanceof FirstSync) await applier.write();
     // An incremental pass lists only what changed: the records it did not list are not gone, so it deletes nothing.
-    if (!summary.resumed && summary.mode === 'full') summary.reconciled = await links.reconcile(source, entity, listed, passStartedAt);
+    if (!summary.resumed && summary.mode === 'full') summary.reconciled = await links.reconcile(source, entity, listed, passStartedAt, applier);
   }
   return {
     entities,

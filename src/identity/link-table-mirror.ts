@@ -1,0 +1,268 @@
+// A first sync's copy of the link table in memory: plans read it instead of the store, and it is written out in bulk.
+import type { Conflict, GraphCustomer, GraphRecord, LinkChanges, LinkGraph, LinkHistoryEntry, RecordVersion, SharedValueStatus } from './link-planner.js';
+import type { IdentifierToken, Link, RecordKey } from './model.js';
+import { recordKeyString, tokenString } from './model.js';
+import type { AuditEntry, SyncCursor } from './store.js';
+
+/** A link row and the identifier rows of its record (each token once, at its first position), as a store holds them. */
+interface MirrorRecord {
+  link: Link;
+  nameKey: string | null;
+  tokens: IdentifierToken[];
+}
+
+interface AliasRow {
+  customerId: string;
+  mergedAt: string;
+}
+
+/**
+ * The rows a bulk write brings the store to (what changed since the last one, by key: each key is upserted or
+ * deleted, never both) and the rows it appends, in the order the plans made them.
+ */
+export interface BulkLinkRows {
+  customers: { upsert: { id: string; createdAt: string }[]; delete: string[] };
+  links: { upsert: { link: Link; nameKey: string | null }[]; delete: RecordKey[] };
+  identifiers: { upsert: { token: IdentifierToken; record: RecordKey; position: number; customerId: string }[]; delete: { token: IdentifierToken; record: RecordKey }[] };
+  aliases: { upsert: { aliasId: string; customerId: string; mergedAt: string }[]; delete: string[] };
+  versions: RecordVersion[];
+  sharedValues: { token: IdentifierToken; changedAt: string }[];
+  conflicts: Conflict[];
+  history: LinkHistoryEntry[];
+  audit: AuditEntry[];
+  /** The cursor of the last page written: a crash resumes after it. */
+  cursor: SyncCursor | null;
+  /** Customers changed (live or gone), for other processes' caches. */
+  touched: string[];
+}
+
+/**
+ * The link table as the plans of a first sync leave it, held in memory (LinkService.planAndWrite reads and writes it
+ * as it would the store). It starts empty, as the store it mirrors must be: nothing customers, aliases, record versions,
+ * shared values or forgotten records. Each `applyChanges` does to the copy what the stores' `applyChanges` does to
+ * their tables; `takeRows` returns what changed since it was last called, for one bulk write.
+ */
+export class LinkTableMirror {
+  private readonly customers = new Map<string, { createdAt: string; records: Set<string> }>();
+  private readonly records = new Map<string, MirrorRecord>();
+  /** tokenString → customer IDs holding it. */
+  private readonly holders = new Map<string, Set<string>>();
+  private readonly aliases = new Map<string, AliasRow>();
+  private readonly aliasesOf = new Map<string, Set<string>>();
+  private readonly versions = new Map<string, RecordVersion>();
+  private readonly sharedValues = new Map<string, SharedValueStatus>();
+
+  /** Each key's row as the last bulk write left it (undefined: absent), recorded the first time it changes after it. */
+  private customersBefore = new Map<string, { createdAt: string } | undefined>();
+  private recordsBefore = new Map<string, MirrorRecord | undefined>();
+  private aliasesBefore = new Map<string, AliasRow | undefined>();
+  private versionsChanged = new Set<string>();
+  private pending: Omit<BulkLinkRows, 'customers' | 'links' | 'identifiers' | 'aliases' | 'versions' | 'touched'> = { sharedValues: [], conflicts: [], history: [], audit: [], cursor: null };
+  private touched = new Set<string>();
+  /** Records planned since the last `takeRows`: what paces the bulk writes. */
+  recordsPending = 0;
+
+  async seenEvents(): Promise<Set<string>> {
+    // A sync delivers no webhook events; and the table a first sync starts from holds none.
+    return new Set();
+  }
+
+  async getRecordVersions(records: readonly RecordKey[]): Promise<Map<string, RecordVersion>> {
+    const found = new Map<string, RecordVersion>();
+    for (const record of records) {
+      const key = recordKeyString(record);
+      const version = this.versions.get(key);
+      if (version) found.set(key, version);
+    }
+    return found;
+  }
+
+  /** What the stores' `loadGraph` returns from the same rows. */
+  async loadGraph(query: { tokens: readonly IdentifierToken[]; candidateIds: readonly string[] }): Promise<LinkGraph> {
+    const customers = new Map<string, GraphCustomer>();
+    for (const token of query.tokens) {
+      for (const id of this.holders.get(tokenString(token)) ?? []) {
+        if (customers.has(id)) continue;
+        const row = this.customers.get(id)!;
+        const records = new Map<string, GraphRecord>();
+        for (const key of row.records) {
+          const record = this.records.get(key)!;
+          records.set(key, { link: { ...record.link }, tokens: [...record.tokens], nameKey: record.nameKey });
+        }
+        customers.set(id, { id, createdAt: row.createdAt, records });
+      }
+    }
+    const takenIds = new Set(query.candidateIds.filter((id) => this.customers.has(id) || this.aliases.has(id)));
+    const sharedValues = new Map<string, SharedValueStatus>();
+    for (const token of query.tokens) {
+      if (token.kind === 'ref') continue;
+      const status = this.sharedValues.get(tokenString(token));
+      if (status) sharedValues.set(tokenString(token), status);
+    }
+    const aliases = new Map<string, string[]>();
+    for (const id of customers.keys()) {
+      const own = this.aliasesOf.get(id);
+      if (!own || own.size === 0) continue;
+      // As the stores list them: by merge time, then ID.
+      aliases.set(id, [...own].sort((a, b) => {
+        const [x, y] = [this.aliases.get(a)!.mergedAt, this.aliases.get(b)!.mergedAt];
+        return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
+      }));
+    }
+    return { customers, takenIds, suppressed: new Set(), sharedValues, aliases };
+  }
+
+  /** What SqliteLinkStore/PostgresLinkStore `applyChanges` do to their tables, done to the copy. */
+  async applyChanges(changes: LinkChanges, cursor?: SyncCursor): Promise<void> {
+    if (changes.seenEvents?.length || changes.released.length > 0) throw new Error('a first sync planned on an in-memory copy brings no webhook events and releases no forgotten records');
+    const now = new Date().toISOString();
+    const kept = new Set<string>();
+    for (const customer of changes.upserted) for (const key of customer.records.keys()) kept.add(key);
+    // What the touched customers held and no longer do.
+    for (const id of [...changes.upserted.map((c) => c.id), ...changes.removed.map((r) => r.customerId)]) {
+      this.touched.add(id);
+      for (const key of this.customers.get(id)?.records ?? []) if (!kept.has(key)) this.setRecord(key, undefined);
+    }
+    for (const customer of changes.upserted) {
+      if (!this.customers.has(customer.id)) this.setCustomer(customer.id, customer.createdAt);
+      for (const [key, { link, tokens, nameKey = null }] of customer.records) {
+        const seen = new Set<string>();
+        const unique = tokens.filter((token) => {
+          const t = tokenString(token);
+          if (seen.has(t)) return false;
+          seen.add(t);
+          return true;
+        });
+        this.setRecord(key, { link: { ...link, customerId: customer.id }, nameKey, tokens: unique });
+      }
+    }
+    for (const { customerId, mergedInto } of changes.removed) {
+      this.setCustomer(customerId, undefined);
+      const pointing = [...(this.aliasesOf.get(customerId) ?? [])];
+      if (mergedInto) {
+        // Flatten: whatever pointed at the merged customer now points at its survivor.
+        for (const alias of pointing) this.setAlias(alias, { customerId: mergedInto, mergedAt: this.aliases.get(alias)!.mergedAt });
+        this.setAlias(customerId, { customerId: mergedInto, mergedAt: now });
+      } else {
+        for (const alias of pointing) this.setAlias(alias, undefined);
+      }
+    }
+    for (const id of changes.restored ?? []) this.setAlias(id, undefined);
+    for (const token of changes.suspected ?? []) {
+      if (this.sharedValues.has(tokenString(token))) continue;
+      this.sharedValues.set(tokenString(token), 'SUSPECTED');
+      this.pending.sharedValues.push({ token, changedAt: now });
+    }
+    this.pending.conflicts.push(...changes.conflicts);
+    for (const version of changes.versions ?? []) {
+      const key = recordKeyString(version.record);
+      this.versions.set(key, version);
+      this.versionsChanged.add(key);
+    }
+    this.pending.history.push(...(changes.history ?? []));
+    if (cursor) this.pending.cursor = cursor;
+    this.recordsPending += kept.size;
+  }
+
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    this.pending.audit.push(...entries);
+  }
+
+  /** The rows to write to bring the store from the last bulk write to this copy; the copy then counts as written. */
+  takeRows(): BulkLinkRows {
+    const rows: BulkLinkRows = {
+      customers: { upsert: [], delete: [] },
+      links: { upsert: [], delete: [] },
+      identifiers: { upsert: [], delete: [] },
+      aliases: { upsert: [], delete: [] },
+      versions: [...this.versionsChanged].map((key) => this.versions.get(key)!),
+      ...this.pending,
+      touched: [...this.touched],
+    };
+    for (const [id, before] of this.customersBefore) {
+      const now = this.customers.get(id);
+      if (now && now.createdAt !== before?.createdAt) rows.customers.upsert.push({ id, createdAt: now.createdAt });
+      else if (!now && before) rows.customers.delete.push(id);
+    }
+    for (const [key, before] of this.recordsBefore) {
+      const now = this.records.get(key);
+      if (!now && !before) continue;
+      const record = now?.link ?? before!.link;
+      const recordKey = { source: record.source, entity: record.entity, recordId: record.recordId };
+      if (!now) {
+        if (before) rows.links.delete.push(recordKey);
+      } else if (!before || before.link.customerId !== now.link.customerId || before.link.rule !== now.link.rule || before.link.evidence !== now.link.evidence || before.link.linkedAt !== now.link.linkedAt || before.nameKey !== now.nameKey) {
+        rows.links.upsert.push({ link: now.link, nameKey: now.nameKey });
+      }
+      const held = new Map((before?.tokens ?? []).map((token, position) => [tokenString(token), { token, position }]));
+      (now?.tokens ?? []).forEach((token, position) => {
+        const was = held.get(tokenString(token));
+        held.delete(tokenString(token));
+        if (!was || was.position !== position || before!.link.customerId !== now!.link.customerId) rows.identifiers.upsert.push({ token, record: recordKey, position, customerId: now!.link.customerId });
+      });
+      for (const { token } of held.values()) rows.identifiers.delete.push({ token, record: recordKey });
+    }
+    for (const [id, before] of this.aliasesBefore) {
+      const now = this.aliases.get(id);
+      if (now && (now.customerId !== before?.customerId || now.mergedAt !== before.mergedAt)) rows.aliases.upsert.push({ aliasId: id, ...now });
+      else if (!now && before) rows.aliases.delete.push(id);
+    }
+    this.customersBefore = new Map();
+    this.recordsBefore = new Map();
+    this.aliasesBefore = new Map();
+    this.versionsChanged = new Set();
+    this.pending = { sharedValues: [], conflicts: [], history: [], audit: [], cursor: null };
+    this.touched = new Set();
+    this.recordsPending = 0;
+    return rows;
+  }
+
+  private setCustomer(id: string, createdAt: string | undefined): void {
+    const row = this.customers.get(id);
+    if (!this.customersBefore.has(id)) this.customersBefore.set(id, row ? { createdAt: row.createdAt } : undefined);
+    if (createdAt === undefined) this.customers.delete(id);
+    else this.customers.set(id, { createdAt, records: row?.records ?? new Set() });
+  }
+
+  private setRecord(key: string, record: MirrorRecord | undefined): void {
+    const before = this.records.get(key);
+    if (!this.recordsBefore.has(key)) this.recordsBefore.set(key, before);
+    if (before) {
+      this.customers.get(before.link.customerId)?.records.delete(key);
+      for (const token of before.tokens) {
+        const held = this.holders.get(tokenString(token));
+        // A customer holds a token as long as any of its records does.
+        if (held && ![...(this.customers.get(before.link.customerId)?.records ?? [])].some((other) => this.records.get(other)!.tokens.some((t) => t.kind === token.kind && t.value === token.value))) {
+          held.delete(before.link.customerId);
+          if (held.size === 0) this.holders.delete(tokenString(token));
+        }
+      }
+    }
+    if (!record) {
+      this.records.delete(key);
+      return;
+    }
+    this.records.set(key, record);
+    this.customers.get(record.link.customerId)!.records.add(key);
+    for (const token of record.tokens) {
+      const t = tokenString(token);
+      const held = this.holders.get(t);
+      if (held) held.add(record.link.customerId);
+      else this.holders.set(t, new Set([record.link.customerId]));
+    }
+  }
+
+  private setAlias(id: string, row: AliasRow | undefined): void {
+    const before = this.aliases.get(id);
+    if (!this.aliasesBefore.has(id)) this.aliasesBefore.set(id, before);
+    if (before) this.aliasesOf.get(before.customerId)?.delete(id);
+    if (!row) {
+      this.aliases.delete(id);
+      return;
+    }
+    this.aliases.set(id, row);
+    let own = this.aliasesOf.get(row.customerId);
+    if (!own) this.aliasesOf.set(row.customerId, (own = new Set()));
+    own.add(id);
+  }
+}

@@ -1,0 +1,156 @@
+// A first sync through the bulk path leaves exactly the table the page-by-page path leaves, on SQLite and PostgreSQL.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
+import { demoConfig } from '../../src/cli/demo-config.js';
+import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
+import { PostgresLinkStore } from '../../src/identity/postgres-store.js';
+import { SqliteLinkStore } from '../../src/identity/sqlite-store.js';
+import type { LinkStore } from '../../src/identity/store.js';
+import { syncLinks, type SyncOptions } from '../../src/identity/sync.js';
+import { createServices } from '../../src/server/hub.js';
+import { TEST_DATABASE_URL, TestSchemas } from '../support/postgres.js';
+
+const FORGET_SECRET = 'first-sync-test-secret';
+let systems: SimulatedSystems;
+const schemas = new TestSchemas();
+const dir = mkdtempSync(join(tmpdir(), 'rosetta-first-sync-'));
+let files = 0;
+
+beforeAll(async () => {
+  // Enough people for merges, a split, refused merges (caps, one CRM contact per customer) and shared values (demo config).
+  systems = await startSimulatedSystems({ people: 1000, seed: 7, latencyMs: 0 });
+});
+afterAll(async () => {
+  await systems.close();
+  await schemas.dropAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+// Every row's times come from the clock: frozen, the two paths write the same times.
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-06-01T12:00:00.000Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+interface Kind {
+  name: string;
+  open(): Promise<{ store: LinkStore; dump(): Promise<Record<string, unknown[]>> }>;
+}
+
+/** Every table but the migrations' own, every row, in a fixed order. */
+function sortedRows(rows: Record<string, unknown>[]): unknown[] {
+  return rows.map((row) => JSON.stringify(Object.entries(row).sort(([a], [b]) => (a < b ? -1 : 1)))).sort();
+}
+
+const kinds: Kind[] = [
+  {
+    name: 'SQLite',
+    async open() {
+      const path = join(dir, `links-${(files += 1)}.sqlite`);
+      const store = new SqliteLinkStore(path, { forgetSecret: FORGET_SECRET });
+      return {
+        store,
+        async dump() {
+          const db = new Database(path, { readonly: true });
+          try {
+            const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('schema_migrations', 'sqlite_sequence') ORDER BY name").pluck().all() as string[];
+            return Object.fromEntries(tables.map((table) => [table, sortedRows(db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[])]));
+          } finally {
+            db.close();
+          }
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const schema = schemas.next();
+      const store = await PostgresLinkStore.open({ url: TEST_DATABASE_URL, schema, forgetSecret: FORGET_SECRET });
+      return {
+        store,
+        async dump() {
+          const tables = (await schemas.query<{ table_name: string }>(schema, "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'schema_migrations' ORDER BY table_name", [schema])).map((r) => r.table_name);
+          const dump: Record<string, unknown[]> = {};
+          for (const table of tables) dump[table] = sortedRows(await schemas.query(schema, `SELECT * FROM ${table}`));
+          return dump;
+        },
+      };
+    },
+  },
+];
+
+async function syncInto(store: LinkStore, options: SyncOptions) {
+  const config = demoConfig(systems.urls, { PORT: '0' });
+  // Small pages, so records arriving on later pages merge and split customers made on earlier ones.
+  for (const source of Object.values(config.sources)) for (const entity of Object.values(source.entities)) if (entity.list) entity.list.pageSize = 40;
+  const services = createServices(config, store);
+  try {
+    return await syncLinks({ registry: services.registry, links: services.links, store }, options);
+  } finally {
+    await services.registry.close();
+  }
+}
+
+describe.each(kinds)('first sync into $name', (kind) => {
+  test('the bulk path writes the table the page-by-page path writes: customers, links, identifiers, merges, conflicts, shared values, history, audit', async () => {
+    const paged = await kind.open();
+    const bulk = await kind.open();
+    try {
+      const pagedSummary = await syncInto(paged.store, { bulk: false });
+      const readsBefore = bulk.store.reads;
+      // Small bulk writes, so rows written by one are changed (merged, moved, split) by a later one.
+      const bulkSummary = await syncInto(bulk.store, { bulkWriteEvery: 150 });
+      const expected = await paged.dump();
+      expect(expected.links!.length).toBe(3221);
+      expect(expected.link_history!.length).toBe(4);
+      expect(expected.customer_aliases!.length).toBeGreaterThan(0);
+      expect(expected.link_conflicts!.length).toBeGreaterThan(0);
+      expect(expected.shared_values!.length).toBeGreaterThan(0);
+      expect(await bulk.dump()).toEqual(expected);
+      expect({ ...bulkSummary, ms: 0 }).toEqual({ ...pagedSummary, ms: 0 });
+      // No read per page: a cursor and the records to reconcile per entity (5), the final count, and the check that the
+      // table is empty (PostgreSQL checks again once it holds the link lock).
+      expect(bulkSummary.entities.length).toBe(5);
+      expect(bulk.store.reads - readsBefore).toBe(2 * 5 + 1 + (kind.name === 'PostgreSQL' ? 2 : 1));
+    } finally {
+      await paged.store.close();
+      await bulk.store.close();
+    }
+  });
+
+  test('a bulk sync stopped after a page resumes after it, and ends with the table a page-by-page sync stopped there ends with', async () => {
+    const paged = await kind.open();
+    const bulk = await kind.open();
+    const stopAt = (pages: number): SyncOptions['onPage'] => (progress) => {
+      if (progress.source === 'shop' && progress.pages === pages) throw new Error('crash');
+    };
+    try {
+      await expect(syncInto(paged.store, { bulk: false, onPage: stopAt(3) })).rejects.toThrow('crash');
+      await expect(syncInto(bulk.store, { bulkWriteEvery: 150, onPage: stopAt(3) })).rejects.toThrow('crash');
+      expect(await bulk.dump()).toEqual(await paged.dump());
+      const resumedPaged = await syncInto(paged.store, {});
+      const resumedBulk = await syncInto(bulk.store, {});
+      expect(resumedBulk.entities.find((e) => e.source === 'shop')?.resumed).toBe(true);
+      expect({ ...resumedBulk, ms: 0 }).toEqual({ ...resumedPaged, ms: 0 });
+      expect(await bulk.dump()).toEqual(await paged.dump());
+    } finally {
+      await paged.store.close();
+      await bulk.store.close();
+    }
+  });
+
+  test('a sync into a table that holds customers goes page by page', async () => {
+    const { store } = await kind.open();
+    try {
+      await syncInto(store, {});
+      expect(await store.bulkWriter?.()).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+});
