@@ -1,8 +1,8 @@
 // A first sync's copy of the link table in memory: plans read it instead of the store, and it is written out in bulk.
-import type { Conflict, GraphCustomer, GraphRecord, LinkChanges, LinkGraph, LinkHistoryEntry, RecordVersion, SharedValueStatus } from './link-planner.js';
+import type { GraphCustomer, GraphRecord, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
 import type { IdentifierToken, Link, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
-import type { AuditEntry, SyncCursor } from './store.js';
+import type { AuditEntry, BulkLinkRows, SyncCursor } from './store.js';
 
 /** A link row and the identifier rows of its record (each token once, at its first position), as a store holds them. */
 interface MirrorRecord {
@@ -14,26 +14,6 @@ interface MirrorRecord {
 interface AliasRow {
   customerId: string;
   mergedAt: string;
-}
-
-/**
- * The rows a bulk write brings the store to (what changed since the last one, by key: each key is upserted or
- * deleted, never both) and the rows it appends, in the order the plans made them.
- */
-export interface BulkLinkRows {
-  customers: { upsert: { id: string; createdAt: string }[]; delete: string[] };
-  links: { upsert: { link: Link; nameKey: string | null }[]; delete: RecordKey[] };
-  identifiers: { upsert: { token: IdentifierToken; record: RecordKey; position: number; customerId: string }[]; delete: { token: IdentifierToken; record: RecordKey }[] };
-  aliases: { upsert: { aliasId: string; customerId: string; mergedAt: string }[]; delete: string[] };
-  versions: RecordVersion[];
-  sharedValues: { token: IdentifierToken; changedAt: string }[];
-  conflicts: Conflict[];
-  history: LinkHistoryEntry[];
-  audit: AuditEntry[];
-  /** The cursor of the last page written: a crash resumes after it. */
-  cursor: SyncCursor | null;
-  /** Customers changed (live or gone), for other processes' caches. */
-  touched: string[];
 }
 
 /**

@@ -6,14 +6,13 @@ import { pino, type Logger } from 'pino';
 import { outcomeOf, withSuppressed } from '../errors/secondary-failure.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
-import type { BulkLinkRows } from './link-table-mirror.js';
 import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { CHANGE_CHANNEL, changePayloads, InvalidationSubscriber, invalidationPayloads, INVALIDATION_CHANNEL, type InvalidationListener } from './postgres-invalidation.js';
 import type { CustomerChangeTransport } from './change-feed.js';
 import { PostgresRecordInvalidations } from './postgres-record-invalidation.js';
-import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkRows, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 
 /**
  * Versioned, append-only: a released migration is never edited, only followed by a new one. Versions

@@ -6,9 +6,8 @@ import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion, Sh
 import pLimit from 'p-limit';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
-import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
+import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkRows, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
-import type { BulkLinkRows } from './link-table-mirror.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */

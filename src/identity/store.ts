@@ -1,8 +1,7 @@
 // The link store interface every backend (SQLite, PostgreSQL) implements and one contract suite tests.
 import type { CustomerChangeTransport } from './change-feed.js';
 import type { Conflict, LinkChanges, LinkGraph, LinkHistoryEntry, RecordVersion } from './link-planner.js';
-import type { BulkLinkRows } from './link-table-mirror.js';
-import type { CustomerLinks, IdentifierKind, IdentifierToken, RecordKey } from './model.js';
+import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, RecordKey } from './model.js';
 
 /** Record-cache invalidations to and from the OTHER processes sharing a store. */
 export interface RecordInvalidations {
@@ -134,6 +133,26 @@ export interface StoreHealth {
 
 /** A probe row for the audit log: written inside a transaction that is always rolled back. */
 export const HEALTH_PROBE_AUDIT: AuditEntry = { at: new Date(0).toISOString(), requestId: 'readiness-probe', actor: 'readiness-probe', roles: [], action: 'PII_READ', customerId: null, fields: [], detail: null };
+
+/**
+ * The rows a bulk write brings the store to (what changed since the last one, by key: each key is upserted or
+ * deleted, never both) and the rows it appends, in the order the plans made them.
+ */
+export interface BulkLinkRows {
+  customers: { upsert: { id: string; createdAt: string }[]; delete: string[] };
+  links: { upsert: { link: Link; nameKey: string | null }[]; delete: RecordKey[] };
+  identifiers: { upsert: { token: IdentifierToken; record: RecordKey; position: number; customerId: string }[]; delete: { token: IdentifierToken; record: RecordKey }[] };
+  aliases: { upsert: { aliasId: string; customerId: string; mergedAt: string }[]; delete: string[] };
+  versions: RecordVersion[];
+  sharedValues: { token: IdentifierToken; changedAt: string }[];
+  conflicts: Conflict[];
+  history: LinkHistoryEntry[];
+  audit: AuditEntry[];
+  /** The cursor of the last page written: a crash resumes after it. */
+  cursor: SyncCursor | null;
+  /** Customers changed (live or gone), for other processes' caches. */
+  touched: string[];
+}
 
 /**
  * Writes a first sync's plans in bulk (first-sync.ts): granted only while nothing a plan reads is stored, and, where
