@@ -1,39 +1,14 @@
 // The benchmark's comparison is fair: the naive baseline answers the same data as the hub, only at its upstream cost.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { idealRequests } from '../../bench/ideal.js';
-import { startNaiveBaseline, type RunningBaseline } from '../../bench/naive-baseline.js';
-import { BENCH_QUERIES, PAGE_QUERY, type BenchQuery, type QueryName } from '../../bench/queries.js';
-import { buildWorkloads, type WorkItem, type Workloads } from '../../bench/workload.js';
-import { SYSTEM_NAMES, type SystemName } from '../../src/demo/systems.js';
+import { startNaiveBaseline } from '../../bench/naive-baseline.js';
+import { BENCH_QUERIES, PAGE_QUERY } from '../../bench/queries.js';
+import { SYSTEM_NAMES } from '../../src/demo/systems.js';
 import type { CustomerLinks } from '../../src/identity/model.js';
-import { startTestHub, type TestHub } from '../support/hub-harness.js';
+import { benchPair } from '../support/bench-pair.js';
 
-let t: TestHub;
-let baseline: RunningBaseline;
-let workloads: Workloads;
-beforeAll(async () => {
-  t = await startTestHub({ people: 300, seed: 5 });
-  baseline = await startNaiveBaseline(t.config, t.store);
-  workloads = await buildWorkloads(t.systems.dataset, t.store, { lookups: 40 });
-});
-afterAll(async () => {
-  await baseline.close();
-  await t.close();
-});
-
-async function askBaseline(query: BenchQuery, variables: Record<string, unknown>): Promise<{ data?: any; errors?: unknown[] }> {
-  const response = await fetch(baseline.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: query.document, variables }) });
-  expect(response.status).toBe(200);
-  return (await response.json()) as { data?: any; errors?: unknown[] };
-}
-
-/** A few requests per query, preferring customers linked in many sources so every facet has data to compare. */
-function sample(name: QueryName, count: number): WorkItem[] {
-  const richness = (item: WorkItem) => new Set(item.customers.flatMap((c) => c.links.map((l) => l.source))).size;
-  return [...workloads[name]].sort((a, b) => richness(b) - richness(a)).slice(0, count);
-}
-
-const allRoutes = (): Record<SystemName, Record<string, number>> => Object.fromEntries(SYSTEM_NAMES.map((s) => [s, t.routes(s)])) as Record<SystemName, Record<string, number>>;
+const pair = benchPair(startNaiveBaseline);
+const { ask: askBaseline, sample, allRoutes } = pair;
 
 const distinctIds = (customers: readonly CustomerLinks[], source: string, entity: string): number =>
   new Set(customers.flatMap((c) => c.links.filter((l) => l.source === source && l.entity === entity).map((l) => l.recordId))).size;
@@ -43,7 +18,7 @@ describe('the naive baseline', () => {
     const items = sample(query.name, 4);
     expect(items).toHaveLength(4);
     for (const { variables } of items) {
-      const [hub, naive] = await Promise.all([t.graphql(query.document, { variables }), askBaseline(query, variables)]);
+      const [hub, naive] = await Promise.all([pair.t.graphql(query.document, { variables }), askBaseline(query, variables)]);
       expect(hub.errors).toBeUndefined();
       expect(naive.errors).toBeUndefined();
       // Not a comparison of two empty answers.
@@ -64,7 +39,7 @@ describe('the naive baseline', () => {
   });
 
   test('a page of 50 costs the hub one request per batchable source operation and the baseline one per record per field', async () => {
-    const [, page] = workloads.page;
+    const [, page] = pair.workloads.page;
     const customers = page!.customers;
     expect(customers).toHaveLength(50);
     const crm = distinctIds(customers, 'crm', 'contact');
@@ -73,12 +48,12 @@ describe('the naive baseline', () => {
     // Enough linked records that batching has something to save.
     expect(Math.min(crm, shop, support)).toBeGreaterThan(5);
 
-    t.resetStats();
-    expect((await t.graphql(PAGE_QUERY.document, { variables: page!.variables })).errors).toBeUndefined();
+    pair.t.resetStats();
+    expect((await pair.t.graphql(PAGE_QUERY.document, { variables: page!.variables })).errors).toBeUndefined();
     const hub = allRoutes();
-    const hubTotal = t.systems.totalRequests();
+    const hubTotal = pair.t.systems.totalRequests();
 
-    t.resetStats();
+    pair.t.resetStats();
     expect((await askBaseline(PAGE_QUERY, page!.variables)).errors).toBeUndefined();
     const naive = allRoutes();
 
@@ -90,7 +65,7 @@ describe('the naive baseline', () => {
       analytics: {},
     });
     expect(hubTotal).toBe(3 + 2 * support);
-    expect(hubTotal).toBe(idealRequests(t.hub.services.registry, customers, PAGE_QUERY.facets));
+    expect(hubTotal).toBe(idealRequests(pair.t.hub.services.registry, customers, PAGE_QUERY.facets));
     expect(naive).toEqual({
       crm: { 'GET /contacts/:id': crm },
       shop: { 'GET /customers/:id': shop, 'GET /customers/:id/orders': shop },
@@ -102,9 +77,9 @@ describe('the naive baseline', () => {
 
   test.each(BENCH_QUERIES.map((q) => [q.title, q] as const))('the hub sends the ideal number of upstream requests for query %s', async (_title, query) => {
     for (const { variables, customers } of sample(query.name, 4)) {
-      t.resetStats();
-      expect((await t.graphql(query.document, { variables })).errors).toBeUndefined();
-      expect(t.systems.totalRequests()).toBe(idealRequests(t.hub.services.registry, customers, query.facets));
+      pair.t.resetStats();
+      expect((await pair.t.graphql(query.document, { variables })).errors).toBeUndefined();
+      expect(pair.t.systems.totalRequests()).toBe(idealRequests(pair.t.hub.services.registry, customers, query.facets));
     }
   });
 });

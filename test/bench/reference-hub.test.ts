@@ -1,45 +1,20 @@
 // The reference hub is a fair yardstick: the hub's data for the three bench queries, at exactly the hub's upstream cost.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { BENCH_QUERIES, type BenchQuery, type QueryName } from '../../bench/queries.js';
-import { startReferenceHub, type RunningReference } from '../../bench/reference/server.js';
-import { buildWorkloads, type WorkItem, type Workloads } from '../../bench/workload.js';
-import { SYSTEM_NAMES, type SystemName } from '../../src/demo/systems.js';
-import { startTestHub, type TestHub } from '../support/hub-harness.js';
+import { describe, expect, test } from 'vitest';
+import { BENCH_QUERIES } from '../../bench/queries.js';
+import { startReferenceHub } from '../../bench/reference/server.js';
+import { SYSTEM_NAMES } from '../../src/demo/systems.js';
+import { benchPair } from '../support/bench-pair.js';
 
-let t: TestHub;
-let reference: RunningReference;
-let workloads: Workloads;
-beforeAll(async () => {
-  t = await startTestHub({ people: 300, seed: 5 });
-  reference = await startReferenceHub(t.config, t.store);
-  workloads = await buildWorkloads(t.systems.dataset, t.store, { lookups: 40 });
-});
-afterAll(async () => {
-  await reference.close();
-  await t.close();
-});
-
-async function askReference(query: BenchQuery, variables: Record<string, unknown>): Promise<{ data?: any; errors?: unknown[] }> {
-  const response = await fetch(reference.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: query.document, variables }) });
-  expect(response.status).toBe(200);
-  return (await response.json()) as { data?: any; errors?: unknown[] };
-}
-
-/** Requests whose customers are linked in the most sources first, so every facet has data to compare. */
-function sample(name: QueryName, count: number): WorkItem[] {
-  const richness = (item: WorkItem) => new Set(item.customers.flatMap((c) => c.links.map((l) => l.source))).size;
-  return [...workloads[name]].sort((a, b) => richness(b) - richness(a)).slice(0, count);
-}
-
-const allRoutes = (): Record<SystemName, Record<string, number>> => Object.fromEntries(SYSTEM_NAMES.map((s) => [s, t.routes(s)])) as Record<SystemName, Record<string, number>>;
+const pair = benchPair(startReferenceHub);
+const { ask: askReference, sample, allRoutes } = pair;
 
 describe('the reference hub', () => {
   test.each(BENCH_QUERIES.map((q) => [q.title, q] as const))('answers query %s with exactly the data the hub returns, through the same upstream calls', async (_title, query) => {
     for (const { variables } of sample(query.name, 4)) {
-      t.resetStats();
-      const hub = await t.graphql(query.document, { variables });
+      pair.t.resetStats();
+      const hub = await pair.t.graphql(query.document, { variables });
       const hubRoutes = allRoutes();
-      t.resetStats();
+      pair.t.resetStats();
       const ref = await askReference(query, variables);
       expect(hub.errors).toBeUndefined();
       expect(ref.errors).toBeUndefined();
