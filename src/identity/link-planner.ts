@@ -11,7 +11,7 @@ export interface IncomingRecord extends RecordKey {
   nameKey?: string | null;
 }
 
-interface GraphRecord {
+export interface GraphRecord {
   link: Link;
   tokens: IdentifierToken[];
   nameKey?: string | null;
