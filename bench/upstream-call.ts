@@ -28,7 +28,7 @@ import { pino, type Logger } from 'pino';
 import { demoConfig } from '../src/cli/demo-config.js';
 import type { HubConfig, SourceConfig } from '../src/config/schema.js';
 import { startSimulatedSystems, type SystemName } from '../src/demo/systems.js';
-import { compileEntityRequests } from '../src/sources/endpoint-requests.js';
+import { compileEntityRequests } from '../src/expressions/endpoint-requests.js';
 import { SourceHttpClient, type JsonRequest, type UpstreamCall } from '../src/sources/http-client.js';
 import { Deadline } from '../src/sources/policies/deadline.js';
 

@@ -7,7 +7,7 @@ import type { MutationResolvers, ProfileInput, WriteReceiptResolvers } from '../
 import { customerRef } from '../src/customer/model.js';
 import type { RequestContext } from '../src/request/context.js';
 import type { WriteValues } from '../src/sources/entity-writer.js';
-import type { WriteField } from '../src/sources/request-template.js';
+import type { WriteField } from '../src/expressions/request-template.js';
 import { checkIdempotencyKey, PROFILE_FIELD_OF, profileValues } from '../src/writes/input.js';
 import { runWrite } from '../src/writes/write-back.js';
 

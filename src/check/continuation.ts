@@ -1,6 +1,6 @@
 // Signals a list page gives about records beyond it, read whatever pagination the config declares: a list that stops while one says "more" loses records.
 import LinkHeader from 'http-link-header';
-import { compileSingularPath } from '../sources/json-path.js';
+import { compileSingularPath } from '../expressions/json-path.js';
 
 /** Where APIs commonly say more pages follow (Stripe, Zendesk, HubSpot, Intercom, JSON:API). */
 const MORE_FLAGS = ['has_more', 'hasMore', 'meta.has_more', 'meta.hasMore', 'pagination.has_more'] as const;

@@ -5,7 +5,7 @@ import { searchValues } from '../identity/link-service.js';
 import type { EntityReader, MappedRecord } from '../sources/connector.js';
 import { SourceError } from '../sources/errors.js';
 import type { UpstreamCall } from '../sources/http-client.js';
-import { compileSingularPath } from '../sources/json-path.js';
+import { compileSingularPath } from '../expressions/json-path.js';
 import { SourceRegistry } from '../sources/registry.js';
 import { moreAfterLastPage, sourceTotal } from './continuation.js';
 import { Findings, type Finding } from './findings.js';

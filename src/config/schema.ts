@@ -1,9 +1,9 @@
 // The hub's configuration, declared once as a zod schema; every config type is inferred from it.
 import { z } from 'zod';
-import { jsonPathProblem } from '../sources/json-path.js';
-import { TRANSFORM_NAMES } from '../sources/transforms.js';
-import { endpointTemplateProblems } from '../sources/endpoint-requests.js';
-import { WRITE_FIELDS } from '../sources/request-template.js';
+import { jsonPathProblem } from '../expressions/json-path.js';
+import { TRANSFORM_NAMES } from '../expressions/transform-names.js';
+import { endpointTemplateProblems } from '../expressions/endpoint-requests.js';
+import { WRITE_FIELDS } from '../expressions/request-template.js';
 
 /**
  * Text that writes a number: `${PORT}` filled from the environment is text, and platforms hand values over quoted or

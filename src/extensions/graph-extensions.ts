@@ -34,7 +34,7 @@ import {
 import { ConfigError, type ConfigProblem } from '../config/load.js';
 import { UNIFIED_TARGETS, isExtensionTarget, type EntityConfig, type ExtensionTarget, type FieldMapping, type HubConfig } from '../config/schema.js';
 import { loadTypeDefs } from '../sdl/type-defs.js';
-import type { TransformName } from '../sources/transforms.js';
+import type { TransformName } from '../expressions/transform-names.js';
 import type { ChildOrder } from '../customer/facets.js';
 
 /** The most items a list field answers: the same bound as the core lists' `first`. */

@@ -1,7 +1,7 @@
 // Turns identifiers as sources hold them into the tokens links are matched on, dropping blocked junk.
 import { hash } from 'node:crypto';
 import type { EntityConfig, HubConfig } from '../config/schema.js';
-import { compileSingularPath } from '../sources/json-path.js';
+import { compileSingularPath } from '../expressions/json-path.js';
 import type { IncomingRecord } from './link-planner.js';
 import { recordKeyString, tokenString, type IdentifierKind, type IdentifierToken } from './model.js';
 import type { LinkCounters } from './link-counters.js';

@@ -13,7 +13,7 @@ import { LinkCounters } from './link-counters.js';
 import { deriveCustomerId, planLinks, reviewedSplitSide, seedRecordOf, tokensOf, unchangedUpserts, type GraphCustomer, type IncomingRecord, type LinkChanges, type LinkGraph, type MatchPolicy, type RecordChange, type RecordVersion } from './link-planner.js';
 import type { CustomerLinks, IdentifierToken, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
-import { compileSingularPath as compilePath } from '../sources/json-path.js';
+import { compileSingularPath as compilePath } from '../expressions/json-path.js';
 import { randomUUID } from 'node:crypto';
 import { emailMd5, normalizeEmail } from '../sources/normalize.js';
 import { linkAuditEntries, type LinkOrigin } from './link-audit.js';

@@ -1,7 +1,7 @@
 // Builds and refreshes the link table by paging through every linked entity, resumably, through the LinkService.
 import type { SyncSchedule } from '../config/schema.js';
 import { outcomeOf, valueOf, withSuppressed } from '../errors/secondary-failure.js';
-import { compileSingularPath } from '../sources/json-path.js';
+import { compileSingularPath } from '../expressions/json-path.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import { FirstSync, type PageApplier } from './first-sync.js';
 import type { LinkService, VersionedChange } from './link-service.js';

@@ -1,6 +1,6 @@
 // Reads a sample of raw records from a configured source entity, for mapping suggestions.
 import type { EntityConfig, HubConfig } from '../config/schema.js';
-import { compileSingularPath } from '../sources/json-path.js';
+import { compileSingularPath } from '../expressions/json-path.js';
 import { SourceBadResponseError } from '../sources/errors.js';
 import { Deadline } from '../sources/policies/deadline.js';
 import { SourceRegistry } from '../sources/registry.js';

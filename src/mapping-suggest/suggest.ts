@@ -1,6 +1,6 @@
 // Proposes a field mapping (and identifiers) for a sample of a source's raw records onto a unified shape.
 import { isExtensionTarget, RECORD_TARGETS, UNIFIED_TARGETS, type HubConfig, type UnifiedTarget } from '../config/schema.js';
-import type { TransformName } from '../sources/transforms.js';
+import type { TransformName } from '../expressions/transform-names.js';
 import { compactName, hasForeignContext, nameScore, nameTokens } from './synonyms.js';
 import { shapeFields, targetSpec, type SuggestionShape } from './targets.js';
 import { isEmailLike, isHex32, isPhoneLike, itemsAtPath, looksLikeMajorUnits, profileFields, uniquenessFactor, valueFit, type FieldProfile, type ValueKind } from './value-patterns.js';

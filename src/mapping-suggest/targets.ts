@@ -1,6 +1,6 @@
 // What each unified field expects of a source's values, and the transform that reads them, for mapping suggestions.
 import { UNIFIED_TARGETS, type UnifiedTarget } from '../config/schema.js';
-import type { TransformName } from '../sources/transforms.js';
+import type { TransformName } from '../expressions/transform-names.js';
 import type { ValueKind } from './value-patterns.js';
 
 /** The fields of one order line item (`mapping.lineItems.each`). */

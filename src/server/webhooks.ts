@@ -5,7 +5,7 @@ import type { SourceConfig } from '../config/schema.js';
 import { ErrorCode, statusOf } from '../errors/catalogue.js';
 import type { VersionedChange } from '../identity/link-service.js';
 import { MAX_RECORD_ID_LENGTH } from '../identity/identifiers.js';
-import { compileSingularPath as compilePath } from '../sources/json-path.js';
+import { compileSingularPath as compilePath } from '../expressions/json-path.js';
 import type { HubServices } from '../request/context.js';
 import { readRawBody, type ExtraRoute } from './http.js';
 import { requestIdOf, sendJson, sendRouteError } from './http-errors.js';

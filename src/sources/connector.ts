@@ -1,11 +1,11 @@
 // A configured source's read operations (batch, per-key, list) turning HTTP responses into mapped records.
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { EntityConfig, SearchKind, SourceConfig } from '../config/schema.js';
-import { compileEntityRequests, type EntityRequests } from './endpoint-requests.js';
+import { compileEntityRequests, type EntityRequests } from '../expressions/endpoint-requests.js';
 import { EntityWriter } from './entity-writer.js';
 import { SourceBadResponseError, SourceTimeoutError } from './errors.js';
 import type { JsonRequest, SourceHttpClient } from './http-client.js';
-import { compileQuery, compileSingularPath, type Accessor } from './json-path.js';
+import { compileQuery, compileSingularPath, type Accessor } from '../expressions/json-path.js';
 import { compileEntity, type CompiledEntity, type UnifiedValues } from './mapping.js';
 import { ListPager } from './pagination.js';
 import { TransformError, type TransformContext } from './transforms.js';

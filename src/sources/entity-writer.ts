@@ -3,8 +3,8 @@
 import type { WriteEndpoint, WritePolicy } from '../config/schema.js';
 import type { UpstreamScope } from './upstream-scope.js';
 import type { SourceHttpClient } from './http-client.js';
-import { compileSingularPath, type Accessor } from './json-path.js';
-import { compileRequest, WRITE_FIELDS, type CompiledRequest, type RenderedRequest, type WriteField } from './request-template.js';
+import { compileSingularPath, type Accessor } from '../expressions/json-path.js';
+import { compileRequest, WRITE_FIELDS, type CompiledRequest, type RenderedRequest, type WriteField } from '../expressions/request-template.js';
 
 /** The values one write sends: the unified fields being changed (absent ones are left out of the request). */
 export type WriteValues = { [F in WriteField]?: string | boolean };

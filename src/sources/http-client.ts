@@ -6,7 +6,7 @@ import { ErrorCode } from '../errors/catalogue.js';
 import { createLogger } from '../logging/logger.js';
 import { AuthState, SourceCredentials, type AppliedCredentials, type AuthHealth } from './credentials.js';
 import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRateLimitedError, SourceRejectedError, SourceTimeoutError, SourceUnavailableError } from './errors.js';
-import type { HttpMethod, QueryValue } from './request-template.js';
+import type { HttpMethod, QueryValue } from '../expressions/request-template.js';
 import { DeadlineCall, type AttemptLimit, type SourceCall } from './policies/call.js';
 import { Deadline } from './policies/deadline.js';
 import { RollingWindow } from './policies/rolling-window.js';

@@ -1,7 +1,8 @@
 // Compiles an entity's declarative field mapping (paths: RFC 9535 singular JSONPath) once into a function from a raw record to unified values.
 import type { EntityConfig, FieldMapping, LineItemsMapping } from '../config/schema.js';
-import { compileSingularPath as compilePath } from './json-path.js';
-import { compileTransform, TransformError, type TransformContext, type TransformName } from './transforms.js';
+import { compileSingularPath as compilePath } from '../expressions/json-path.js';
+import type { TransformName } from '../expressions/transform-names.js';
+import { compileTransform, TransformError, type TransformContext } from './transforms.js';
 
 export type UnifiedValues = Record<string, unknown>;
 

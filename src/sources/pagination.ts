@@ -3,8 +3,8 @@ import LinkHeader from 'http-link-header';
 import type { ListEndpoint, Pagination } from '../config/schema.js';
 import { SourcePaginationError } from './errors.js';
 import type { JsonRequest } from './http-client.js';
-import { compileSingularPath, type Accessor } from './json-path.js';
-import type { CompiledRequest } from './request-template.js';
+import { compileSingularPath, type Accessor } from '../expressions/json-path.js';
+import type { CompiledRequest } from '../expressions/request-template.js';
 
 export type PageRequest = Omit<JsonRequest, 'operation' | 'observe' | 'deadline' | 'keys'>;
 

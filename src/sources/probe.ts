@@ -2,7 +2,7 @@
 import type { HubConfig } from '../config/schema.js';
 import type { EntityReader, RequestShape } from './connector.js';
 import { SourceAuthFailedError, SourceBadResponseError, SourceError, SourceRejectedError, SourceUnavailableError } from './errors.js';
-import { compileSingularPath } from './json-path.js';
+import { compileSingularPath } from '../expressions/json-path.js';
 import { Deadline } from './policies/deadline.js';
 import { SourceRegistry } from './registry.js';
 

@@ -1,8 +1,6 @@
 // Named value transforms a source's field mapping may apply, so configs declare conversions instead of coding them.
+import type { TransformName } from '../expressions/transform-names.js';
 import { normalizeEmail, normalizePhone } from './normalize.js';
-
-export const TRANSFORM_NAMES = ['string', 'email', 'phone', 'date', 'money', 'moneyMajor', 'integer', 'boolean', 'upper', 'lower', 'json', 'stringList'] as const;
-export type TransformName = (typeof TRANSFORM_NAMES)[number];
 
 export interface TransformContext {
   defaultPhoneRegion: string;

@@ -4,7 +4,7 @@ import type { ProfileInput } from '../generated/graphql.js';
 import { MAX_IDENTIFIER_LENGTH } from '../identity/identifiers.js';
 import { normalizeEmail, normalizePhone } from '../sources/normalize.js';
 import type { WriteValues } from '../sources/entity-writer.js';
-import type { WriteField } from '../sources/request-template.js';
+import type { WriteField } from '../expressions/request-template.js';
 
 /** Longest free-text value (a name, an address line) a write sends. */
 const MAX_TEXT_LENGTH = 256;

@@ -4,7 +4,7 @@ import { ErrorCode } from '../errors/catalogue.js';
 import type { Link } from '../identity/model.js';
 import type { EntityWriter, WriteValues } from '../sources/entity-writer.js';
 import type { SourceRegistry } from '../sources/registry.js';
-import type { WriteField } from '../sources/request-template.js';
+import type { WriteField } from '../expressions/request-template.js';
 
 /** One linked record that holds at least one changed field. */
 export interface PlannedTarget {

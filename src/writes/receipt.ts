@@ -1,6 +1,6 @@
 // The receipt of one write-back mutation: per linked record what was (or would be) sent and what the source said.
 import type { WriteErrorCode, WriteStatus } from '../generated/graphql.js';
-import type { WriteField } from '../sources/request-template.js';
+import type { WriteField } from '../expressions/request-template.js';
 
 export interface WriteEntryError {
   code: WriteErrorCode;

@@ -4,9 +4,6 @@
 import { cruise } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
 
-/** from → to: one module (or folder) imports the other. */
-export type Edge = `${string} -> ${string}`;
-
 export interface ImportGraph {
   /** Every file and the files it imports. */
   files: Map<string, Set<string>>;
@@ -62,17 +59,6 @@ export function folderGraph(files: Map<string, Set<string>>): Map<string, Set<st
     for (const imported of imports) if (folderOf(imported) !== from) targets.add(folderOf(imported));
   }
   return folders;
-}
-
-/** The graph without the given edges (the known cycles' wrong-way imports). */
-export function without(graph: Map<string, Set<string>>, edges: readonly Edge[]): Map<string, Set<string>> {
-  const removed = new Set<string>(edges);
-  return new Map([...graph].map(([from, targets]) => [from, new Set([...targets].filter((to) => !removed.has(`${from} -> ${to}`)))]));
-}
-
-export function hasEdge(graph: Map<string, Set<string>>, edge: Edge): boolean {
-  const [from, to] = edge.split(' -> ') as [string, string];
-  return graph.get(from)?.has(to) ?? false;
 }
 
 /** Strongly connected components of more than one node (Tarjan): each is one or more cycles, sorted for reading. */

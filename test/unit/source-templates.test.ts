@@ -2,9 +2,9 @@
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import { compileEntityRequests } from '../../src/sources/endpoint-requests.js';
+import { compileEntityRequests } from '../../src/expressions/endpoint-requests.js';
 import { SourceHttpClient } from '../../src/sources/http-client.js';
-import { compileQuery, compileSingularPath } from '../../src/sources/json-path.js';
+import { compileQuery, compileSingularPath } from '../../src/expressions/json-path.js';
 import { apiSource, startLoopbackSource } from '../support/loopback-source.js';
 
 function entity(overrides: Record<string, unknown>) {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { applyTransform, compileTransform, TransformError, type TransformName } from '../../src/sources/transforms.js';
+import type { TransformName } from '../../src/expressions/transform-names.js';
+import { applyTransform, compileTransform, TransformError } from '../../src/sources/transforms.js';
 
 const context = { defaultPhoneRegion: 'US' };
 

@@ -1,12 +1,29 @@
 // Which variables each declared operation's request template may use, and the templates of an entity compiled once.
-import type { EntityConfig, Pagination, SearchKind } from '../config/schema.js';
-import { compileRequest, TemplateError, WRITE_FIELDS, type CompiledRequest, type TemplateRules, type TemplateVariable } from './request-template.js';
+// Below the config: its schema reports template mistakes with the same compiler the connectors run, so an entity is
+// described here by the parts its templates need (EntityTemplates), which the config's EntityConfig satisfies.
+import { compileRequest, TemplateError, WRITE_FIELDS, type CompiledRequest, type RequestTemplateConfig, type TemplateRules, type TemplateVariable } from './request-template.js';
+
+/**
+ * How a list moves from page to page, as far as its template's variables go. A style the config adds and this misses
+ * makes EntityConfig no longer an EntityTemplates, so the compiler points here.
+ */
+export type PaginationStyle = 'cursor' | 'lastItemId' | 'nextUrl' | 'linkHeader' | 'page' | 'offset';
+
+/** The request templates an entity declares (`batch`, `single`, `list`, `search.<kind>`, `lookup`, `write`). */
+export interface EntityTemplates {
+  batch?: RequestTemplateConfig & { idType: 'string' | 'integer' };
+  single?: RequestTemplateConfig;
+  list?: RequestTemplateConfig & { pagination: { style: PaginationStyle } };
+  search?: Partial<Record<string, RequestTemplateConfig>>;
+  lookup?: RequestTemplateConfig;
+  write?: RequestTemplateConfig;
+}
 
 /**
  * What a list template fills, per pagination style: URL-following styles take the next page's URL as it comes.
  * Every style may send `{since}`, an incremental sync's modified-since filter (left out on a full pass).
  */
-function listVariables(pagination: Pagination): Pick<TemplateRules, 'variables' | 'required'> {
+function listVariables(pagination: { style: PaginationStyle }): Pick<TemplateRules, 'variables' | 'required'> {
   switch (pagination.style) {
     case 'cursor':
     case 'lastItemId':
@@ -31,7 +48,8 @@ export interface EntityRequests {
   batch?: CompiledRequest;
   single?: CompiledRequest;
   list?: CompiledRequest;
-  search: ReadonlyMap<SearchKind, CompiledRequest>;
+  /** By identifier kind (the config's SearchKind). */
+  search: ReadonlyMap<string, CompiledRequest>;
   lookup?: CompiledRequest;
   write?: CompiledRequest;
 }
@@ -42,7 +60,7 @@ interface Compiling {
   compile: () => CompiledRequest;
 }
 
-function templatesOf(entity: EntityConfig): Compiling[] {
+function templatesOf(entity: EntityTemplates): Compiling[] {
   const jobs: Compiling[] = [];
   const { batch, single, list, search, lookup, write } = entity;
   if (batch) {
@@ -60,7 +78,7 @@ function templatesOf(entity: EntityConfig): Compiling[] {
 }
 
 /** Every template mistake of an entity, with the key path inside the entity (for the config schema's issues). */
-export function endpointTemplateProblems(entity: EntityConfig): { at: (string | number)[]; message: string }[] {
+export function endpointTemplateProblems(entity: EntityTemplates): { at: (string | number)[]; message: string }[] {
   const problems: { at: (string | number)[]; message: string }[] = [];
   for (const job of templatesOf(entity)) {
     try {
@@ -74,11 +92,11 @@ export function endpointTemplateProblems(entity: EntityConfig): { at: (string | 
 }
 
 /** An entity's templates compiled; the config was validated at load, so a mistake here is a bug and throws. */
-export function compileEntityRequests(entity: EntityConfig): EntityRequests {
-  const search = new Map<SearchKind, CompiledRequest>();
+export function compileEntityRequests(entity: EntityTemplates): EntityRequests {
+  const search = new Map<string, CompiledRequest>();
   const requests: Omit<EntityRequests, 'search'> = {};
   for (const { at, compile } of templatesOf(entity)) {
-    const [operation, kind] = at as [keyof Omit<EntityRequests, 'search'> | 'search', SearchKind | undefined];
+    const [operation, kind] = at as [keyof Omit<EntityRequests, 'search'> | 'search', string | undefined];
     if (operation === 'search') search.set(kind!, compile());
     else requests[operation] = compile();
   }
