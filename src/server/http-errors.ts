@@ -1,6 +1,7 @@
 // The hub's own HTTP error answers: the status from the error catalogue, the media type the client accepts, the request id.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import Negotiator from 'negotiator';
 import { statusOf, type ErrorCode } from '../errors/catalogue.js';
 
 export const MEDIA_TYPES = {
@@ -17,49 +18,16 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
   return (typeof given === 'string' && given.slice(0, MAX_REQUEST_ID_LENGTH)) || randomUUID();
 }
 
-interface MediaRange {
-  type: string;
-  subtype: string;
-  q: number;
-  /** Position in the header: the earlier of two equal ranges wins. */
-  index: number;
-}
-
-function mediaRanges(accept: string): MediaRange[] {
-  return accept.split(',').flatMap((part, index) => {
-    const [range = '', ...params] = part.split(';').map((piece) => piece.trim());
-    const [type, subtype] = range.toLowerCase().split('/');
-    if (!type || !subtype) return [];
-    const weight = params.find((param) => /^q\s*=/i.test(param));
-    const q = weight === undefined ? 1 : Number(weight.slice(weight.indexOf('=') + 1));
-    return Number.isFinite(q) ? [{ type, subtype, q, index }] : [];
-  });
-}
-
-/** How `ranges` accept `application/<subtype>`: the most specific range that matches decides (RFC 9110 §12.5.1). */
-function acceptance(ranges: readonly MediaRange[], subtype: string): { q: number; specificity: number; index: number } | null {
-  let best: { q: number; specificity: number; index: number } | null = null;
-  for (const range of ranges) {
-    const specificity = range.type === 'application' && range.subtype === subtype ? 2 : range.type === 'application' && range.subtype === '*' ? 1 : range.type === '*' && range.subtype === '*' ? 0 : -1;
-    if (specificity >= 0 && (best === null || specificity > best.specificity)) best = { q: range.q, specificity, index: range.index };
-  }
-  return best;
-}
-
 /**
- * The media type of an error answer to a GraphQL request, chosen as Apollo Server chooses it for its own answers:
- * `application/graphql-response+json` when the client prefers it (higher q, then a more specific range, then listed
- * first), `application/json` otherwise, including when the client accepts neither (an error still has to be said).
+ * The media type of an error answer to a GraphQL request, chosen as Apollo Server chooses it for its own answers
+ * (the same library, the same candidates in the same order): `application/graphql-response+json` when the client
+ * prefers it (higher q, then a more specific range, then listed first), `application/json` otherwise, including when
+ * the client accepts neither (an error still has to be said).
  */
 export function errorMediaType(accept: string | undefined): (typeof MEDIA_TYPES)[keyof typeof MEDIA_TYPES] {
   if (!accept) return MEDIA_TYPES.json;
-  const ranges = mediaRanges(accept);
-  const graphql = acceptance(ranges, 'graphql-response+json');
-  const json = acceptance(ranges, 'json');
-  if (graphql === null || graphql.q <= 0) return MEDIA_TYPES.json;
-  if (json === null || json.q <= 0) return MEDIA_TYPES.graphqlResponse;
-  const prefersGraphql = graphql.q !== json.q ? graphql.q > json.q : graphql.specificity !== json.specificity ? graphql.specificity > json.specificity : graphql.index < json.index;
-  return prefersGraphql ? MEDIA_TYPES.graphqlResponse : MEDIA_TYPES.json;
+  const preferred = new Negotiator({ headers: { accept } }).mediaType([MEDIA_TYPES.json, MEDIA_TYPES.graphqlResponse]);
+  return preferred === MEDIA_TYPES.graphqlResponse ? MEDIA_TYPES.graphqlResponse : MEDIA_TYPES.json;
 }
 
 export function sendJson(response: ServerResponse, status: number, body: unknown, contentType: string = MEDIA_TYPES.json): void {
