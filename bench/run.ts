@@ -76,6 +76,8 @@ interface BenchOptions {
   peerOnly: boolean;
   /** Which peer scenarios to run. */
   peerScenarios: PeerScenarioName[];
+  /** `--max-semi-space-size` (MiB) for every server process alike; Node's default when absent. */
+  semiSpaceMb?: number;
   /** Count the recipe sources' upstream requests (HubSpot, Stripe) against the ideal. */
   recipes: boolean;
   /** Sequential requests per query in the counted pass. */
@@ -122,6 +124,7 @@ function parseOptions(argv: string[]): BenchOptions {
     .option('--no-recipes', 'skip the recipe sources (HubSpot, Stripe) counted pass')
     .option('--no-peer', 'skip the peer (GraphQL Mesh) scenarios even when bench/peer/ is installed')
     .option('--peer-scenarios <list>', 'peer scenarios to run: peer-profile,peer-orders', listOf<PeerScenarioName>(PEER_SCENARIOS.map((s) => s.name)), PEER_SCENARIOS.map((s) => s.name))
+    .option('--semi-space-mb <MiB>', "V8's young generation (--max-semi-space-size) for every server process alike (default: Node's)", positiveInteger)
     .option('--peer-only', 'run only the peer (GraphQL Mesh) scenarios, not the three bench queries', false)
     .option('--open-loop-share <x>', "the open loop's rate as a share of the hub's closed-loop maximum", shareOf, 0.5)
     .option('--cpu-prof', "profile the hub's and the reference's measured phases (V8 sampling) and compare them by phase", false)
@@ -657,7 +660,7 @@ async function main(): Promise<void> {
   console.log(`Rosetta bench: ${options.people} people, L = ${options.latency} ms, concurrency ${options.concurrency}, hub workers ${options.workers}, ${options.duration} s per phase (+${options.warmup} s warm-up), ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
 
   const hubBuild = chooseHubBuild(options.hubBuild);
-  console.log(`hub code: ${hubBuild.why}; every server with NODE_ENV=production`);
+  console.log(`hub code: ${hubBuild.why}; every server with NODE_ENV=production${options.semiSpaceMb ? ` and --max-semi-space-size=${options.semiSpaceMb}` : ""}`);
   const workDir = mkdtempSync(join(tmpdir(), 'rosetta-bench-'));
   const linkDb = join(workDir, 'links.sqlite');
   const profileDir = join(RESULTS_DIR, 'profiles');
@@ -679,7 +682,7 @@ async function main(): Promise<void> {
     if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
     for (const kind of options.servers) {
       const serverConfig = kind === 'cached' ? withRecordCache(config, CACHED_RECORDS) : config;
-      servers.push(await startServerProcess(kind, { config: serverConfig, workers: options.workers, build: hubBuild.build }));
+      servers.push(await startServerProcess(kind, { config: serverConfig, workers: options.workers, build: hubBuild.build, ...(options.semiSpaceMb ? { semiSpaceMb: options.semiSpaceMb } : {}) }));
     }
     const memoryAtStart = new Map<ServerKind, ProcessUsage>();
     for (const server of servers) memoryAtStart.set(server.kind, await server.usage({ collectGarbage: true }));
@@ -760,7 +763,7 @@ async function main(): Promise<void> {
     const hubServer = servers.find((s) => s.kind === 'rosetta');
     if (options.peer && !PEER_INSTALLED) console.log('peer (GraphQL Mesh) not installed: `npm run bench:peer-install` adds it to bench/peer/ (bench/README.md)');
     if (options.peer && PEER_INSTALLED && hubServer) {
-      const mesh = await startServerProcess('mesh', { config });
+      const mesh = await startServerProcess('mesh', { config, ...(options.semiSpaceMb ? { semiSpaceMb: options.semiSpaceMb } : {}) });
       try {
         const reference = servers.find((s) => s.kind === 'reference') ?? null;
         const profileFile = (name: string) => join(profileDir, `${name}-${startedAt.toISOString().replace(/[:.]/g, '-')}.cpuprofile`);

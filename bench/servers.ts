@@ -52,11 +52,16 @@ export interface StartServerOptions {
   workers?: number;
   /** The hub's code: the production build (dist/) or the TypeScript sources; the other servers ignore it. */
   build?: HubBuild;
+  /**
+   * V8's young generation (`--max-semi-space-size`, MiB per semi-space) for the server process; Node's default
+   * (16 MiB on this machine) when absent. The bench gives every server the same, so none is tuned alone.
+   */
+  semiSpaceMb?: number;
 }
 
 export async function startServerProcess(kind: ServerKind, options: StartServerOptions): Promise<ServerHandle> {
   // --expose-gc only makes `gc()` callable, for the live-heap reading; it changes nothing else.
-  const execArgv = ['--import', 'tsx', '--expose-gc'];
+  const execArgv = ['--import', 'tsx', '--expose-gc', ...(options.semiSpaceMb ? [`--max-semi-space-size=${options.semiSpaceMb}`] : [])];
   // stdout to /dev/null: the hub logs every operation there (paid for, as in a deployment) and would bury the table.
   // NODE_ENV=production, as a deployment sets it, for both servers alike: libraries drop development-only checks
   // (graphql-js's cross-realm instanceOf check alone was ~5% of query 1's CPU). The hub's own mode stays the config's,
