@@ -38,7 +38,7 @@ import { subgraphSchema } from './federation.js';
 import { listenHttp, type ExtraRoute, type HttpSurface } from './http.js';
 import { createQueryGuard, queryLimits } from './limits.js';
 import { productionMode } from '../config/mode.js';
-import { playgroundEnabled, playgroundRoutes } from './playground.js';
+import { playgroundEnabled, playgroundRoutes } from '../playground/playground.js';
 import { SubscriptionGate } from './subscription-gate.js';
 import { attachSubscriptions } from './subscriptions.js';
 import { sseSubscriptions } from './subscriptions-sse.js';
@@ -131,7 +131,7 @@ function createApollo(config: HubConfig, logger?: Logger, schema: GraphQLSchema 
     stopOnTerminationSignals: false,
     ...limits,
     // Telemetry last: it counts the errors the plugins before it added.
-    // Apollo's own landing page loads from a CDN: browsers get the hub's offline playground instead (playground.ts).
+    // Apollo's own landing page loads from a CDN: browsers get the hub's offline playground instead (src/playground/).
     // Cache control is off: the hub sets no cache hints, and the plugin would still wrap every field's resolution.
     plugins: [partialErrorsPlugin, accessPlugin, ...limitPlugins, callerLimitsPlugin, upstreamBudgetPlugin, ApolloServerPluginLandingPageDisabled(), ApolloServerPluginCacheControlDisabled(), telemetryPlugin as ApolloServerPlugin<RequestContext>],
   });

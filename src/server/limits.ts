@@ -266,7 +266,7 @@ export function createQueryGuard(limits: LimitsSection, options: LimitCheckOptio
   return (query) => verdicts.get(query, () => Object.freeze(judge(query)));
 }
 
-/** The Apollo Server options that bound requests and decide what a production hub shows (the playground: playground.ts). */
+/** The Apollo Server options that bound requests and decide what a production hub shows (the playground: playground/playground.ts). */
 export function queryLimits(config: HubConfig, env: Environment = process.env): Pick<ApolloServerOptions<never>, 'validationRules' | 'parseOptions' | 'introspection' | 'hideSchemaDetailsFromClientErrors' | 'allowBatchedHttpRequests' | 'csrfPrevention'> & { plugins: ApolloServerPlugin[] } {
   const { limits } = config;
   const introspection = limits.introspection ?? !productionMode(config, env);

@@ -5,7 +5,7 @@ import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { HubConfigInput } from '../../src/config/schema.js';
 import { startHub } from '../../src/server/hub.js';
 import { queryLimits } from '../../src/server/limits.js';
-import { playgroundEnabled } from '../../src/server/playground.js';
+import { playgroundEnabled } from '../../src/playground/playground.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
 import { keyHeader, withAuth } from './auth-fixture.js';
 

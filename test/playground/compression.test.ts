@@ -7,12 +7,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { negotiateEncoding } from '../../src/server/compressed-assets.js';
+import { negotiateEncoding } from '../../src/playground/compressed-assets.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
 
 const require = createRequire(import.meta.url);
 const packageDir = (pkg: string) => dirname(require.resolve(`${pkg}/package.json`));
-const OWN_ASSETS = fileURLToPath(new URL('../../src/server/playground-assets/', import.meta.url));
+const OWN_ASSETS = fileURLToPath(new URL('../../src/playground/assets/', import.meta.url));
 
 /** Each asset's file on disk, by the name the page's URL gives it. */
 const ON_DISK: Record<string, string> = {

@@ -4,7 +4,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PLAYGROUND_CSP, prefersHtml } from '../../src/server/playground.js';
+import { PLAYGROUND_CSP, prefersHtml } from '../../src/playground/playground.js';
 import { withAuth } from '../auth/auth-fixture.js';
 import { startTestHub, type TestHub } from '../support/hub-harness.js';
 

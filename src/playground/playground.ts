@@ -7,14 +7,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HubConfig } from '../config/schema.js';
 import { CompressedFiles, negotiateEncoding, notModified } from './compressed-assets.js';
-import type { HubServices } from '../request/context.js';
-import type { ExtraRoute } from './http.js';
+import type { LinkDirectory } from '../identity/directory.js';
 import type { Environment } from '../config/load.js';
 import { productionMode } from '../config/mode.js';
 
 /** Where the page finds its assets, relative to /graphql so the playground also works behind a path prefix. */
 const ASSETS_PATH = 'playground/assets/';
-const OWN_ASSETS_DIR = fileURLToPath(new URL('./playground-assets/', import.meta.url));
+const OWN_ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
 
 /**
  * Nothing from another origin, and no inline script: the page's one script of its own is a file (boot.js), and the
@@ -156,7 +155,7 @@ export function prefersHtml(accept: string | undefined): boolean {
   return html > 0 && GRAPHQL_RESPONSE_TYPES.every((type) => quality(ranges, type) < html);
 }
 
-async function exampleCustomerId(services: HubServices, requested: string | null): Promise<string> {
+async function exampleCustomerId(services: PlaygroundServices, requested: string | null): Promise<string> {
   if (requested !== null && CUSTOMER_PARAM.test(requested)) return requested;
   // Behind auth the page is still served to anyone who can reach it, so it must not name a real customer.
   if (services.config.auth) return PLACEHOLDER_CUSTOMER;
@@ -215,11 +214,30 @@ async function sendAsset(request: IncomingMessage, response: ServerResponse, ass
   response.end(body);
 }
 
+/**
+ * What the page reads of the hub: whether callers authenticate, and the first linked customer for its example query.
+ * The hub's services have both; naming only these keeps the playground apart from the server that mounts it.
+ */
+export interface PlaygroundServices {
+  config: Pick<HubConfig, 'auth'>;
+  directory: Pick<LinkDirectory, 'page'>;
+}
+
+/**
+ * A route as the hub's HTTP surface mounts it (server/http.ts's ExtraRoute has this shape): `match` returns the path
+ * parameters or null, and sees the request so the page can claim the browsers' GET /graphql and leave the rest to Apollo.
+ */
+export interface PlaygroundRoute {
+  method: 'GET';
+  match(path: string, request: IncomingMessage): Record<string, string> | null;
+  handle(request: IncomingMessage, response: ServerResponse, params: Record<string, string>): Promise<void>;
+}
+
 /** GET /graphql for browsers (the page) and GET /playground/assets/<name> (its scripts and styles). */
-export function playgroundRoutes(services: HubServices): ExtraRoute[] {
+export function playgroundRoutes(services: PlaygroundServices): PlaygroundRoute[] {
   const assets = playgroundAssets();
   const files = new CompressedFiles();
-  const page: ExtraRoute = {
+  const page: PlaygroundRoute = {
     method: 'GET',
     match: (path, request) => (path === '/graphql' && prefersHtml(request.headers.accept) ? {} : null),
     async handle(request, response) {
@@ -230,7 +248,7 @@ export function playgroundRoutes(services: HubServices): ExtraRoute[] {
       response.end(html);
     },
   };
-  const asset: ExtraRoute = {
+  const asset: PlaygroundRoute = {
     method: 'GET',
     match: (path) => {
       const name = path.startsWith(`/${ASSETS_PATH}`) ? path.slice(ASSETS_PATH.length + 1) : null;
