@@ -15,7 +15,7 @@ function decodeCursor(cursor: string): number {
 export const auditQuery: Pick<QueryResolvers, 'auditLog'> = {
   auditLog: async (_parent, { customerId, actor, action, since, first, after }, context) => {
     if (first < 0 || first > MAX_PAGE) throw badInput(`first must be between 0 and ${MAX_PAGE}`, 'first');
-    const page = await context.directory.store.readAudit({
+    const page = await context.auditLog.readAudit({
       customerId,
       actor,
       action,

@@ -45,12 +45,12 @@ export const Customer: CustomerResolvers = {
   events: (customer, { first }, context) => loadNewestChildren(context, customer, 'events', 'occurredAt', checkFirst(first)),
 
   linkHistory: async (customer, { first }, context) => {
-    const entries = await context.directory.store.readLinkHistory([customer.id, ...customer.mergedIds], checkFirst(first));
+    const entries = await context.linkTable.readLinkHistory([customer.id, ...customer.mergedIds], checkFirst(first));
     return entries.map(({ seq: _seq, ...entry }) => entry);
   },
 };
 
 export const CustomerConnection: CustomerConnectionResolvers = {
-  totalCount: (_connection, _args, context) => context.directory.store.countCustomers(),
+  totalCount: (_connection, _args, context) => context.linkTable.countCustomers(),
 };
 

@@ -29,7 +29,7 @@ const IDENTIFIER_KIND: Record<TokenKind, IdentifierKind> = { email: 'EMAIL', pho
 export const identityQuery: Pick<QueryResolvers, 'linkConflicts'> = {
   linkConflicts: async (_parent, { first }, context) => {
     if (first < 0 || first > 500) throw badInput('first must be between 0 and 500', 'first');
-    const conflicts = await context.directory.store.listConflicts(first);
+    const conflicts = await context.linkTable.listConflicts(first);
     return conflicts.map((c) => ({
       id: String(c.id),
       detectedAt: c.detectedAt,

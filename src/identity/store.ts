@@ -253,3 +253,10 @@ export interface LinkStore extends AuditLog, WriteReceipts {
   readonly rowsWritten: number;
   close(): Promise<void>;
 }
+
+/**
+ * The link table's reads a request answers straight from the store, past the directory's cache: a customer's link
+ * history, the customer count, open conflicts, the customer a record is linked to. Resolvers and write-back get this
+ * view of the store, not the store: whatever changes links goes through the link service.
+ */
+export type LinkTableReader = Pick<LinkStore, 'readLinkHistory' | 'countCustomers' | 'listConflicts' | 'findCustomerIdByRecord'>;

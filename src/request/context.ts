@@ -10,6 +10,7 @@ import type { SurvivorshipRule } from '../customer/survivorship.js';
 import type { ChangeFeed } from '../identity/change-feed.js';
 import type { LinkDirectory } from '../identity/directory.js';
 import type { LinkService } from '../identity/link-service.js';
+import type { AuditLog, LinkTableReader, WriteReceipts } from '../identity/store.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
 import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
@@ -21,7 +22,14 @@ import type { UpstreamBudget } from '../loaders/upstream-budget.js';
 export interface HubServices {
   config: HubConfig;
   registry: SourceRegistry;
+  /** Customers by ID and page, through the link cache. */
   directory: LinkDirectory;
+  /** The link table's uncached reads (history, count, conflicts, a record's customer); the same store, seen narrowly. */
+  linkTable: LinkTableReader;
+  /** The access audit log as the admins' `auditLog` query reads it (requests append through `access`, the hub prunes). */
+  auditLog: Pick<AuditLog, 'readAudit'>;
+  /** Write-back's idempotency keys: claimed before writing, completed or released after (the hub prunes them). */
+  writeReceipts: Pick<WriteReceipts, 'claimWriteKey' | 'completeWriteKey' | 'releaseWriteKey'>;
   /** Source records kept across requests, for the entities whose config asks for it. */
   recordCache: RecordCache;
   links: LinkService;

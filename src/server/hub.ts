@@ -87,6 +87,10 @@ export function createServices(config: HubConfig, store: LinkStore, options: Ser
     config,
     registry,
     directory,
+    // The store itself, typed as the few reads and writes requests make of it besides the directory and link service.
+    linkTable: store,
+    auditLog: store,
+    writeReceipts: store,
     recordCache,
     changes,
     links,
@@ -147,6 +151,9 @@ function requestContext(services: HubServices, requestId: string, explain: boole
     registry: services.registry,
     // Explain reports this request's link-cache lookups alone, so it gets a view that counts them apart.
     directory: plan ? services.directory.forRequest() : services.directory,
+    linkTable: services.linkTable,
+    auditLog: services.auditLog,
+    writeReceipts: services.writeReceipts,
     recordCache: services.recordCache,
     links: services.links,
     survivorship: services.survivorship,

@@ -131,7 +131,7 @@ async function followLinks(context: RequestContext, applied: readonly { entry: W
   if (unseen.length > 0) {
     // No record came back to link: subscribers still hear that these records changed.
     context.telemetry.logger.warn({ requestId: context.requestId, records: unseen.map((u) => `${u.source}.${u.entity}`) }, 'a write was confirmed without the written record: its links are updated at the next webhook or sync');
-    const owners = await Promise.all(unseen.map((u) => context.directory.store.findCustomerIdByRecord({ source: u.source!, entity: u.entity!, recordId: u.recordId! })));
+    const owners = await Promise.all(unseen.map((u) => context.linkTable.findCustomerIdByRecord({ source: u.source!, entity: u.entity!, recordId: u.recordId! })));
     context.changes.publish(unseen.flatMap((u, i) => (owners[i] ? [{ ...u, customerId: owners[i]! }] : [])));
   }
 }
@@ -165,7 +165,7 @@ export async function runWrite(context: RequestContext, request: WriteRequest): 
     const hash = requestHash(context, request);
     // A claim outlives the request's own deadline (retries included) with room to spare; then the key is free again.
     const claimExpires = new Date(Date.now() + 2 * context.config.server.queryDeadlineMs + 60_000).toISOString();
-    const held = await context.directory.store.claimWriteKey({ actor, key, requestHash: hash, at, expiresAt: claimExpires });
+    const held = await context.writeReceipts.claimWriteKey({ actor, key, requestHash: hash, at, expiresAt: claimExpires });
     if (held.state !== 'claimed' && held.requestHash !== hash) {
       throw badInput('idempotencyKey was used for a different request: use a new key for a new write', 'idempotencyKey');
     }
@@ -184,7 +184,7 @@ export async function runWrite(context: RequestContext, request: WriteRequest): 
     results = await Promise.all(targets.map((target) => (target.fields.length === 0 ? { entry: skippedEntry(target), record: null } : send(context, target, key))));
   } catch (error) {
     // Nothing above throws once a write is in flight (each failure is its entry); this is a bug before any was sent.
-    if (key !== null) await context.directory.store.releaseWriteKey(actor, key);
+    if (key !== null) await context.writeReceipts.releaseWriteKey(actor, key);
     throw error;
   }
   receipt.writes = results.map((r) => r.entry);
@@ -194,7 +194,7 @@ export async function runWrite(context: RequestContext, request: WriteRequest): 
   if (key !== null) {
     const retention = context.config.writes.idempotencyRetentionHours * HOUR_MS;
     try {
-      await context.directory.store.completeWriteKey(actor, key, storedForm(receipt), new Date(Date.now() + retention).toISOString());
+      await context.writeReceipts.completeWriteKey(actor, key, storedForm(receipt), new Date(Date.now() + retention).toISOString());
     } catch (error) {
       context.telemetry.logger.error({ err: error, requestId: context.requestId }, 'the receipt could not be kept under its idempotency key: the key stays in use until its claim expires');
     }
