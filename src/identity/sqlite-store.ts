@@ -9,6 +9,7 @@ import { recordKeyString, tokenString } from './model.js';
 import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkRows, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
 import { conflictFromRow, type ConflictRow } from './conflict-row.js';
 import { ForgetSecretMissingError, ForgottenKeys } from './forgotten-keys.js';
+import { GroupCommit } from './group-commit.js';
 
 /** Versioned, append-only: a released migration is never edited, only followed by a new one. */
 const SQLITE_MIGRATIONS: readonly { version: number; sql: string }[] = [
@@ -823,11 +824,19 @@ export class SqliteLinkStore implements LinkStore {
     })();
   }
 
-  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
-    const insert = this.statement('INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      for (const e of entries) insert.run(e.at, e.requestId, e.actor, json(e.roles), e.action, e.customerId, json(e.fields), e.detail);
-    })();
+  /** Audit rows appended in one turn of the event loop share one transaction (group-commit.ts). */
+  private readonly auditGroup = new GroupCommit<AuditEntry>(
+    (entries) => {
+      const insert = this.statement('INSERT INTO audit_log (at, request_id, actor, roles, action, customer_id, fields, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      this.db.transaction(() => {
+        for (const e of entries) insert.run(e.at, e.requestId, e.actor, json(e.roles), e.action, e.customerId, json(e.fields), e.detail);
+      })();
+    },
+    () => this.db.inTransaction,
+  );
+
+  appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    return this.auditGroup.append(entries);
   }
 
   async readAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; hasNextPage: boolean }> {
@@ -967,6 +976,8 @@ export class SqliteLinkStore implements LinkStore {
   }
 
   async close(): Promise<void> {
+    // Audit rows still waiting for their turn's commit are written, not dropped with the connection.
+    this.auditGroup.flush();
     this.db.close();
   }
 }
