@@ -170,3 +170,10 @@ export class LinkDirectory {
     for (const listener of this.shared.invalidationListeners) listener('all');
   }
 }
+
+/**
+ * The directory as a request uses it: customers by ID, page, identifier or record through the cache, the misses it
+ * remembers, and the counts explain reports. Without the store: a request reads the link table past the cache only
+ * through the narrow views on its context (LinkTableReader), and changes links only through the link service.
+ */
+export type CustomerDirectory = Pick<LinkDirectory, 'customer' | 'page' | 'customerByIdentifier' | 'customerByRecord' | 'isKnownMiss' | 'rememberMiss' | 'hits' | 'lookups'>;

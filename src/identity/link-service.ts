@@ -7,7 +7,7 @@ import type { RecordCache } from '../sources/record-cache.js';
 import type { SourceRegistry } from '../sources/registry.js';
 import type { ChangeFeed } from './change-feed.js';
 import { customerChangesOf, recordOwners } from './change-events.js';
-import type { LinkDirectory } from './directory.js';
+import type { CustomerDirectory, LinkDirectory } from './directory.js';
 import { compileIdentifierExtractor, compileNameKey, incomingRecord, IdentityRules, MAX_RECORD_ID_LENGTH } from './identifiers.js';
 import { LinkCounters } from './link-counters.js';
 import { deriveCustomerId, planLinks, reviewedSplitSide, seedRecordOf, tokensOf, unchangedUpserts, type GraphCustomer, type IncomingRecord, type LinkChanges, type LinkGraph, type MatchPolicy, type RecordChange, type RecordVersion } from './link-planner.js';
@@ -366,7 +366,7 @@ export class LinkService {
    * return, and answers from the table again, in the same request; the probes' calls carry `scope` (explain sees them),
    * its lookups go through `directory` (the request's view, which explain counts).
    */
-  async lookup(kind: 'email' | 'phone', raw: string, requestId = 'internal', scope: UpstreamScope = {}, directory: LinkDirectory = this.directory): Promise<LookupResult> {
+  async lookup(kind: 'email' | 'phone', raw: string, requestId = 'internal', scope: UpstreamScope = {}, directory: CustomerDirectory = this.directory): Promise<LookupResult> {
     const [token] = this.rules.lookupTokens(kind, raw);
     if (!token) return { customer: null, errors: [] };
     const found = await directory.customerByIdentifier(token.kind, token.value);

@@ -1,7 +1,7 @@
 // Resolves a source record a user holds (`crm:c_1`, `analytics:device:d_9`, `support:ticket:9742`) to its customer.
 import type { SourceConnector } from '../sources/connector.js';
 import type { UpstreamScope } from '../sources/upstream-scope.js';
-import type { LinkDirectory } from './directory.js';
+import type { CustomerDirectory } from './directory.js';
 import type { CustomerLinks } from './model.js';
 
 /** The value names a child entity that declares no `lookup`: the hub cannot read it by that id. */
@@ -20,7 +20,7 @@ export class RecordLookupUnsupportedError extends Error {
  * the link table; a child record (a ticket, an order) is read at its source through the entity's `lookup`, and its
  * parent reference leads to the parent record's customer. A prefix that names no entity is part of the record id.
  */
-export async function customerBySourceRecord(connector: SourceConnector, directory: LinkDirectory, rest: string, scope: UpstreamScope): Promise<CustomerLinks | null> {
+export async function customerBySourceRecord(connector: SourceConnector, directory: CustomerDirectory, rest: string, scope: UpstreamScope): Promise<CustomerLinks | null> {
   const separator = rest.indexOf(':');
   const reader = separator > 0 ? connector.entities.get(rest.slice(0, separator)) : undefined;
   if (!reader || separator === rest.length - 1) return directory.customerByRecord(connector.name, rest);

@@ -27,7 +27,8 @@ export function createTelemetry(options: { directory: LinkDirectory; sources: So
 export interface TelemetryContext {
   requestId: string;
   telemetry: Telemetry;
-  directory: LinkDirectory;
+  /** This request's link-cache counts, for the explain report. */
+  directory: { readonly hits: number; readonly lookups: number };
   explain: ExplainPlan | null;
   trace: OperationTrace;
   /** The audit plugin's work on the response, awaited so the outcome reported is the one sent. */

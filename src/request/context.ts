@@ -8,7 +8,7 @@ import type { OperationTrace } from '../observability/tracing.js';
 import type { HubConfig } from '../config/schema.js';
 import type { SurvivorshipRule } from '../customer/survivorship.js';
 import type { ChangeFeed } from '../identity/change-feed.js';
-import type { LinkDirectory } from '../identity/directory.js';
+import type { CustomerDirectory, LinkDirectory } from '../identity/directory.js';
 import type { LinkService } from '../identity/link-service.js';
 import type { AuditLog, LinkTableReader, WriteReceipts } from '../identity/store.js';
 import type { RequestLoaders } from '../loaders/request-loaders.js';
@@ -43,7 +43,10 @@ export interface HubServices {
   changes: ChangeFeed;
 }
 
-export interface RequestContext extends HubServices {
+/** The hub's services as a request sees them: the directory without its store (CustomerDirectory), and its own parts. */
+export interface RequestContext extends Omit<HubServices, 'directory'> {
+  /** Customers through the link cache; with explain, this request's view, which counts its own lookups. */
+  directory: CustomerDirectory;
   requestId: string;
   loaders: RequestLoaders;
   /** The explain report, built only when the client asked for it (`x-rosetta-explain: 1`). */
