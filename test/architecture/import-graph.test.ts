@@ -1,8 +1,6 @@
 // The hub's layering as a guarantee: no import cycle between folders of src/ (and resolvers/) and none between files,
-// type-only imports included. The layers, lowest first (docs/ARCHITECTURE.md, "Dependency direction"): errors,
-// logging, expressions, config, sdl < sources < identity < loaders < customer < request < resolvers, writes,
-// extensions < server < cluster, cli. There is no allow-list: the known wrong-way imports were removed, so any cycle
-// fails, named by its members.
+// type-only imports included: the layers of docs/ARCHITECTURE.md ("Dependency direction") hold. There is no
+// allow-list: the known wrong-way imports were removed, so any cycle fails, named by its members.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { cycles, folderGraph, readImportGraph, type ImportGraph } from './import-graph.js';
 
