@@ -1,6 +1,6 @@
 // The hub's layering as a guarantee: no import cycle between folders of src/ (and resolvers/) and none between files,
-// type-only imports included: the layers of docs/ARCHITECTURE.md ("Dependency direction") hold. There is no
-// allow-list: the known wrong-way imports were removed, so any cycle fails, named by its members.
+// type-only imports included, so no layer of docs/ARCHITECTURE.md ("Dependency direction") imports one that imports
+// it. There is no allow-list: the known wrong-way imports were removed, so any cycle fails, named by its members.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { cycles, folderGraph, readImportGraph, type ImportGraph } from './import-graph.js';
 
