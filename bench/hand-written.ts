@@ -16,12 +16,12 @@ import type { HttpApp } from '../src/demo/http-app.js';
 import { createShopServer } from '../src/demo/shop.js';
 import { createSupportServer } from '../src/demo/support.js';
 import { SqliteLinkStore } from '../src/identity/sqlite-store.js';
-import { negotiateEncoding } from '../src/server/compressed-assets.js';
+import { negotiateEncoding } from '../src/playground/compressed-assets.js';
 import { errorMediaType } from '../src/server/http-errors.js';
 import { createServices } from '../src/server/hub.js';
 import type { ExtraRoute } from '../src/server/http.js';
 import { metricsRoute } from '../src/server/metrics-route.js';
-import { playgroundRoutes, prefersHtml } from '../src/server/playground.js';
+import { playgroundRoutes, prefersHtml } from '../src/playground/playground.js';
 import { readinessRoute } from '../src/server/readiness.js';
 import { webhookRoute } from '../src/server/webhooks.js';
 
