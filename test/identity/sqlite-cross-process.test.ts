@@ -1,7 +1,7 @@
 // Processes sharing one SQLite file (cluster workers) serialise their link writes through SQLite's own locking
 // (BEGIN IMMEDIATE around plan + apply): two writers linking records that share phones end with the table that
 // applying their records one after the other gives, never with two customers holding one phone.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,10 +16,22 @@ const ROUNDS = 300;
 const dir = tempDir();
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function write(file: string, source: string, startAt: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, file, source, String(ROUNDS), String(startAt)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+async function exitedCleanly(child: ChildProcess): Promise<void> {
   const [code] = await once(child, 'exit');
   expect(code).toBe(0);
+}
+
+async function write(file: string, source: string): Promise<void> {
+  await exitedCleanly(spawn(process.execPath, ['--import', 'tsx', WRITER, file, source, String(ROUNDS), 'now'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] }));
+}
+
+/** Starts writers that each say `ready` once set up, then sends them all the start line at once: no guessed delay. */
+async function writeTogether(file: string, sources: readonly string[]): Promise<void> {
+  const children = sources.map((source) => spawn(process.execPath, ['--import', 'tsx', WRITER, file, source, String(ROUNDS), 'on-signal'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
+  const exits = children.map((child) => exitedCleanly(child));
+  await Promise.all(children.map((child) => once(child.stdout!, 'data')));
+  for (const child of children) child.stdin!.end('go\n');
+  await Promise.all(exits);
 }
 
 /** Which records share a customer, whatever the customers' IDs. */
@@ -38,11 +50,9 @@ test(`two processes linking ${ROUNDS} overlapping records each end as if one had
   const oneAfterTheOther = join(dir, 'sequential.sqlite');
   await Promise.all([new SqliteLinkStore(together).close(), new SqliteLinkStore(oneAfterTheOther).close()]);
 
-  // Spawning takes a second or more on a busy machine: both start writing at the same moment after that.
-  const startAt = Date.now() + 3_000;
-  await Promise.all([write(together, 'a', startAt), write(together, 'b', startAt)]);
-  await write(oneAfterTheOther, 'a', 0);
-  await write(oneAfterTheOther, 'b', 0);
+  await writeTogether(together, ['a', 'b']);
+  await write(oneAfterTheOther, 'a');
+  await write(oneAfterTheOther, 'b');
 
   const expected = await partition(oneAfterTheOther);
   expect(expected).toHaveLength(ROUNDS);
