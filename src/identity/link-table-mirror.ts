@@ -65,10 +65,8 @@ export class LinkTableMirror {
         if (customers.has(id)) continue;
         const row = this.customers.get(id)!;
         const records = new Map<string, GraphRecord>();
-        for (const key of row.records) {
-          const record = this.records.get(key)!;
-          records.set(key, { link: { ...record.link }, tokens: [...record.tokens], nameKey: record.nameKey });
-        }
+        // The rows themselves, not copies: the planner reads a graph and never changes it (it builds new customers).
+        for (const key of row.records) records.set(key, this.records.get(key)!);
         customers.set(id, { id, createdAt: row.createdAt, records });
       }
     }
