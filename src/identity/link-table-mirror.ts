@@ -25,8 +25,8 @@ interface AliasRow {
 export class LinkTableMirror {
   private readonly customers = new Map<string, { createdAt: string; records: Set<string> }>();
   private readonly records = new Map<string, MirrorRecord>();
-  /** tokenString → customer IDs holding it. */
-  private readonly holders = new Map<string, Set<string>>();
+  /** tokenString → the customers holding it, each with how many of its records do. */
+  private readonly holders = new Map<string, Map<string, number>>();
   private readonly aliases = new Map<string, AliasRow>();
   private readonly aliasesOf = new Map<string, Set<string>>();
   private readonly versions = new Map<string, RecordVersion>();
@@ -61,7 +61,7 @@ export class LinkTableMirror {
   async loadGraph(query: { tokens: readonly IdentifierToken[]; candidateIds: readonly string[] }): Promise<LinkGraph> {
     const customers = new Map<string, GraphCustomer>();
     for (const token of query.tokens) {
-      for (const id of this.holders.get(tokenString(token)) ?? []) {
+      for (const id of this.holders.get(tokenString(token))?.keys() ?? []) {
         if (customers.has(id)) continue;
         const row = this.customers.get(id)!;
         const records = new Map<string, GraphRecord>();
@@ -208,12 +208,13 @@ export class LinkTableMirror {
     if (before) {
       this.customers.get(before.link.customerId)?.records.delete(key);
       for (const token of before.tokens) {
-        const held = this.holders.get(tokenString(token));
+        const t = tokenString(token);
+        const held = this.holders.get(t)!;
         // A customer holds a token as long as any of its records does.
-        if (held && ![...(this.customers.get(before.link.customerId)?.records ?? [])].some((other) => this.records.get(other)!.tokens.some((t) => t.kind === token.kind && t.value === token.value))) {
-          held.delete(before.link.customerId);
-          if (held.size === 0) this.holders.delete(tokenString(token));
-        }
+        const count = held.get(before.link.customerId)! - 1;
+        if (count > 0) held.set(before.link.customerId, count);
+        else held.delete(before.link.customerId);
+        if (held.size === 0) this.holders.delete(t);
       }
     }
     if (!record) {
@@ -225,8 +226,8 @@ export class LinkTableMirror {
     for (const token of record.tokens) {
       const t = tokenString(token);
       const held = this.holders.get(t);
-      if (held) held.add(record.link.customerId);
-      else this.holders.set(t, new Set([record.link.customerId]));
+      if (held) held.set(record.link.customerId, (held.get(record.link.customerId) ?? 0) + 1);
+      else this.holders.set(t, new Map([[record.link.customerId, 1]]));
     }
   }
 

