@@ -58,8 +58,8 @@ export interface SyncOptions {
  * One pass over every linked entity, in config order, each page applied in order while the next is fetched.
  * Applying in a fixed order makes a fresh build deterministic: the same data gives the same customer IDs,
  * evidence and merges on every machine (in parallel, whichever source answered first would seed customers).
- * Each page's links and the cursor after it are written in one transaction, so a crash loses nothing and the
- * next run resumes after the last written page. A completed pass leaves the cursor empty: the next run starts
+ * Each page's links and the cursor after it are written in one transaction (a first sync writes several pages' in
+ * one, first-sync.ts), so a crash loses no written page and the next run resumes after the last one. A completed pass leaves the cursor empty: the next run starts
  * over, and records that did not change change nothing.
  */
 export function syncLinks(services: { registry: SourceRegistry; links: LinkService; store: LinkStore }, options: SyncOptions = {}): Promise<SyncSummary> {
