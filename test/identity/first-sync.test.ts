@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { demoConfig } from '../../src/cli/demo-config.js';
 import { startSimulatedSystems, type SimulatedSystems } from '../../src/demo/systems.js';
@@ -84,6 +85,19 @@ const kinds: Kind[] = [
   },
 ];
 
+/** Statements sent to PostgreSQL (each a round trip), counted where pool queries go too, as bench/sync-time.ts does. */
+let statements = 0;
+const query = pg.Client.prototype.query;
+beforeAll(() => {
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    statements += 1;
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof query;
+});
+afterAll(() => {
+  pg.Client.prototype.query = query;
+});
+
 async function syncInto(store: LinkStore, options: SyncOptions) {
   const config = demoConfig(systems.urls, { PORT: '0' });
   // Small pages, so records arriving on later pages merge and split customers made on earlier ones.
@@ -101,10 +115,19 @@ describe.each(kinds)('first sync into $name', (kind) => {
     const paged = await kind.open();
     const bulk = await kind.open();
     try {
+      let before = statements;
       const pagedSummary = await syncInto(paged.store, { bulk: false });
+      const pagedStatements = statements - before;
       const readsBefore = bulk.store.reads;
+      before = statements;
       // Small bulk writes, so rows written by one are changed (merged, moved, split) by a later one.
       const bulkSummary = await syncInto(bulk.store, { bulkWriteEvery: 150 });
+      const bulkStatements = statements - before;
+      const pages = bulkSummary.entities.reduce((n, e) => n + e.pages, 0);
+      expect(pages).toBe(83);
+      // PostgreSQL round trips: ~16 a page page by page; the bulk path's are its writes (a statement per table each, here
+      // several small ones), the cursors, what to reconcile and the count (1.1 a page at 100,000 people, bench:sync).
+      if (kind.name === 'PostgreSQL') expect({ pagedStatements, bulkStatements }).toEqual({ pagedStatements: 1301, bulkStatements: 190 });
       const expected = await paged.dump();
       expect(expected.links!.length).toBe(3221);
       expect(expected.link_history!.length).toBe(4);
