@@ -145,8 +145,9 @@ function quality(ranges: readonly MediaRange[], mediaType: string): number {
 const GRAPHQL_RESPONSE_TYPES = ['application/graphql-response+json', 'application/json'];
 
 /**
- * A browser navigating to /graphql: HTML ranks above every GraphQL response type. Ties go to GraphQL, as in Apollo
- * Server's own negotiation, so `Accept: *\/*` (curl) still gets the API.
+ * A browser navigating to /graphql: HTML ranks strictly above every GraphQL response type. Ties go to GraphQL
+ * whatever the header's order (Apollo Server's own negotiation breaks ties by order), so `Accept: *\/*` (curl) and
+ * `text/html, application/json` still get the API: the page is served only to a client that prefers it.
  */
 export function prefersHtml(accept: string | undefined): boolean {
   if (!accept) return false;
