@@ -7,7 +7,7 @@ import { compileRequest, TemplateError, WRITE_FIELDS, type CompiledRequest, type
  * How a list moves from page to page, as far as its template's variables go. A style the config adds and this misses
  * makes EntityConfig no longer an EntityTemplates, so the compiler points here.
  */
-export type PaginationStyle = 'cursor' | 'lastItemId' | 'nextUrl' | 'linkHeader' | 'page' | 'offset';
+type PaginationStyle = 'cursor' | 'lastItemId' | 'nextUrl' | 'linkHeader' | 'page' | 'offset';
 
 /** The request templates an entity declares (`batch`, `single`, `list`, `search.<kind>`, `lookup`, `write`). */
 export interface EntityTemplates {
