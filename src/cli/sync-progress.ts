@@ -61,24 +61,17 @@ export function progressViewFor(config: HubConfig): ProgressView {
 }
 
 /**
- * Runs the sync with a progress view. The sync's page callback does not say whether a page was an entity's
- * last; the cursor it has just saved does (a completed pass has `completedAt`), so each page reads it back.
+ * Runs the sync with a progress view. Each page says whether it was its entity's last: the view cannot read that
+ * back from the saved cursor, since a first sync writes its pages' rows and cursors in batches, after the page.
  */
 export async function syncWithProgress(config: HubConfig, store: LinkStore, view: ProgressView, options: { full?: boolean } = {}): Promise<SyncSummary> {
   const services = createServices(config, store);
-  const reads: Promise<void>[] = [];
   try {
     return await syncLinks(
       { registry: services.registry, links: services.links, store },
-      {
-        full: options.full ?? false,
-        onPage: (p) => {
-          reads.push(store.getSyncCursor(p.source, p.entity).then((cursor) => view.page(p, cursor?.completedAt != null)));
-        },
-      },
+      { full: options.full ?? false, onPage: (p) => view.page(p, p.last) },
     );
   } finally {
-    await Promise.allSettled(reads);
     view.stop();
     await services.registry.close();
   }

@@ -51,7 +51,7 @@ export interface SyncOptions {
   bulk?: boolean;
   /** Records a first sync plans between two bulk writes (first-sync.ts FIRST_SYNC_WRITE_RECORDS; tests make it small). */
   bulkWriteEvery?: number;
-  onPage?: (progress: { source: string; entity: string; records: number; pages: number }) => void;
+  onPage?: (progress: { source: string; entity: string; records: number; pages: number; last: boolean }) => void;
 }
 
 /**
@@ -146,7 +146,7 @@ async function passOver({ registry, links, store }: { registry: SourceRegistry; 
         totals.stale += applied.stale;
         summary.records += changes.length;
         summary.pages += 1;
-        options.onPage?.({ source, entity, records: summary.records, pages: summary.pages });
+        options.onPage?.({ source, entity, records: summary.records, pages: summary.pages, last: page.next === null });
         if (page.next === null) break;
       }
     } catch (error) {
