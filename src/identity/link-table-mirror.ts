@@ -11,6 +11,14 @@ interface MirrorRecord {
   tokens: IdentifierToken[];
 }
 
+/**
+ * The customers holding one token, each with how many of its records do. Almost every token has one holder: that
+ * case is a small object instead of a Map (a Map per token was over 150 bytes, millions of them at a million people,
+ * all traversed by every major GC); a second holder turns it into a Map, the first holder first, so the order
+ * `loadGraph` meets customers in is the one a Map from the start would give.
+ */
+type Holders = { customerId: string; count: number } | Map<string, number>;
+
 interface AliasRow {
   customerId: string;
   mergedAt: string;
@@ -26,7 +34,7 @@ export class LinkTableMirror {
   private readonly customers = new Map<string, { createdAt: string; records: Set<string> }>();
   private readonly records = new Map<string, MirrorRecord>();
   /** tokenString → the customers holding it, each with how many of its records do. */
-  private readonly holders = new Map<string, Map<string, number>>();
+  private readonly holders = new Map<string, Holders>();
   private readonly aliases = new Map<string, AliasRow>();
   private readonly aliasesOf = new Map<string, Set<string>>();
   private readonly versions = new Map<string, RecordVersion>();
@@ -61,7 +69,7 @@ export class LinkTableMirror {
   async loadGraph(query: { tokens: readonly IdentifierToken[]; candidateIds: readonly string[] }): Promise<LinkGraph> {
     const customers = new Map<string, GraphCustomer>();
     for (const token of query.tokens) {
-      for (const id of this.holders.get(tokenString(token))?.keys() ?? []) {
+      for (const id of this.holderIds(tokenString(token))) {
         if (customers.has(id)) continue;
         const row = this.customers.get(id)!;
         const records = new Map<string, GraphRecord>();
@@ -207,15 +215,7 @@ export class LinkTableMirror {
     if (!this.recordsBefore.has(key)) this.recordsBefore.set(key, before);
     if (before) {
       this.customers.get(before.link.customerId)?.records.delete(key);
-      for (const token of before.tokens) {
-        const t = tokenString(token);
-        const held = this.holders.get(t)!;
-        // A customer holds a token as long as any of its records does.
-        const count = held.get(before.link.customerId)! - 1;
-        if (count > 0) held.set(before.link.customerId, count);
-        else held.delete(before.link.customerId);
-        if (held.size === 0) this.holders.delete(t);
-      }
+      for (const token of before.tokens) this.releaseHolder(tokenString(token), before.link.customerId);
     }
     if (!record) {
       this.records.delete(key);
@@ -223,11 +223,34 @@ export class LinkTableMirror {
     }
     this.records.set(key, record);
     this.customers.get(record.link.customerId)!.records.add(key);
-    for (const token of record.tokens) {
-      const t = tokenString(token);
-      const held = this.holders.get(t);
-      if (held) held.set(record.link.customerId, (held.get(record.link.customerId) ?? 0) + 1);
-      else this.holders.set(t, new Map([[record.link.customerId, 1]]));
+    for (const token of record.tokens) this.addHolder(tokenString(token), record.link.customerId);
+  }
+
+  private holderIds(token: string): Iterable<string> {
+    const held = this.holders.get(token);
+    if (!held) return [];
+    return held instanceof Map ? held.keys() : [held.customerId];
+  }
+
+  private addHolder(token: string, customerId: string): void {
+    const held = this.holders.get(token);
+    if (!held) this.holders.set(token, { customerId, count: 1 });
+    else if (held instanceof Map) held.set(customerId, (held.get(customerId) ?? 0) + 1);
+    else if (held.customerId === customerId) held.count += 1;
+    else this.holders.set(token, new Map([[held.customerId, held.count], [customerId, 1]]));
+  }
+
+  /** One record of `customerId` no longer holds `token`: a customer holds a token as long as any of its records does. */
+  private releaseHolder(token: string, customerId: string): void {
+    const held = this.holders.get(token)!;
+    if (held instanceof Map) {
+      const count = held.get(customerId)! - 1;
+      if (count > 0) held.set(customerId, count);
+      else held.delete(customerId);
+      if (held.size === 0) this.holders.delete(token);
+    } else if (held.customerId === customerId) {
+      held.count -= 1;
+      if (held.count === 0) this.holders.delete(token);
     }
   }
 
