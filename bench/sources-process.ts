@@ -11,7 +11,7 @@ const CHILD = fileURLToPath(new URL('./sources-child.ts', import.meta.url));
 const STOP_GRACE_MS = 5_000;
 
 /** What the child reports of itself: its whole life, generating the dataset included. */
-export interface SourcesUsage {
+interface SourcesUsage {
   /** `process.cpuUsage()` user + system, microseconds. */
   cpuMicros: number;
   /** `process.resourceUsage().maxRSS`, kilobytes: the child's peak resident set so far. */
@@ -26,7 +26,7 @@ export type SourcesChildMessage =
   | { type: 'failed'; message: string };
 export type SourcesParentMessage = { type: 'usage' } | { type: 'stop' };
 
-export interface SourcesProcessOptions {
+interface SourcesProcessOptions {
   people: number;
   seed: number;
   /**
