@@ -11,9 +11,9 @@ import type { BulkLinkWriter, LinkStore, SyncCursor } from './store.js';
  * writes of 20,000 records). A crash loses the records planned since the last write (the cursor written is the
  * last written page's, and the next run resumes after it).
  */
-export const FIRST_SYNC_WRITE_RECORDS = 20_000;
+const FIRST_SYNC_WRITE_RECORDS = 20_000;
 /** At most this many records planned between two writes: what the pages kept for them hold in memory. */
-export const FIRST_SYNC_WRITE_MAX = 250_000;
+const FIRST_SYNC_WRITE_MAX = 250_000;
 
 /** What a sync pass applies its pages through: the link service, or a first sync. */
 export interface PageApplier {
