@@ -22,6 +22,7 @@ export interface PageApplier {
 
 interface PendingPage {
   changes: readonly VersionedChange[];
+  summary: ApplySummary;
   cursor: SyncCursor | undefined;
   origin: LinkOrigin;
   announce: () => void;
@@ -68,8 +69,8 @@ export class FirstSync implements PageApplier {
   async apply(changes: readonly VersionedChange[], cursor: SyncCursor | undefined, origin: LinkOrigin): Promise<ApplySummary> {
     if (this.mirror && this.links.writes !== this.writesSeen) await this.abandon();
     if (!this.mirror) return this.links.apply(changes, cursor, origin);
-    const { summary, announce } = await this.links.planAndWrite(this.mirror, changes, cursor, origin);
-    this.pending.push({ changes, cursor, origin, announce });
+    const { summary, announce } = await this.links.planAndWrite(this.mirror, changes, cursor, origin, { uncounted: true });
+    this.pending.push({ changes, summary, cursor, origin, announce });
     if (this.mirror.recordsPending >= Math.min(Math.max(this.writeEvery, this.recordsWritten), FIRST_SYNC_WRITE_MAX)) await this.write();
     return summary;
   }
@@ -83,7 +84,10 @@ export class FirstSync implements PageApplier {
       return;
     }
     this.recordsWritten += records;
-    for (const page of this.pending) page.announce();
+    for (const page of this.pending) {
+      this.links.countApplied(page.changes.length - page.summary.stale, page.summary.stale);
+      page.announce();
+    }
     this.pending = [];
   }
 
@@ -97,8 +101,8 @@ export class FirstSync implements PageApplier {
 
   /**
    * The table moved under the copy: the pages planned on it since the last write are planned again on the table,
-   * in order, after the other write (as if they had come after it). Their summaries were counted already; the
-   * link counters count them twice.
+   * in order, after the other write (as if they had come after it). The link counters count them then, once: pages
+   * on the copy are counted only when written. (Their summaries, as the sync pass added them up, stay the copy's.)
    */
   private async abandon(): Promise<void> {
     const replay = this.pending;

@@ -46,6 +46,11 @@ export interface ApplyOptions {
   event?: { source: string; id: string; expiresAt: string };
   /** A reviewer's stated reason, kept in the link history. */
   reason?: string;
+  /**
+   * Leaves the counters alone: a first sync plans pages on a copy of the table and counts each page once its rows
+   * are written (`countApplied`), so pages it plans again after giving up the copy are not counted twice.
+   */
+  uncounted?: boolean;
 }
 
 /** Thrown for a review the table cannot carry out (unknown customer, an ID that was not merged into it). */
@@ -159,6 +164,12 @@ export class LinkService {
     }));
   }
 
+  /** Counts record changes that reached the planner (`fresh`) and those ignored as stale. */
+  countApplied(fresh: number, stale: number): void {
+    this.counters.applied += fresh;
+    this.counters.stale += stale;
+  }
+
   /**
    * Link-table writes this process made through `apply`, `forget` and `reviewSharedValue`: a first sync planning on a
    * copy of the table in memory (FirstSync) checks it did not move under it.
@@ -179,8 +190,7 @@ export class LinkService {
     }
     const { fresh, versions } = await this.freshChanges(store, changes);
     summary.stale = changes.length - fresh.length;
-    this.counters.stale += summary.stale;
-    this.counters.applied += fresh.length;
+    if (!options.uncounted) this.countApplied(fresh.length, summary.stale);
     const { graph, changes: planned, pruned } = await this.loadClosure(store, fresh);
     // Owners before the plan, of the unchanged records too (their customers were pruned): they are still announced.
     const owners = this.feed ? recordOwners({ ...graph, customers: new Map([...pruned.map((c): [string, GraphCustomer] => [c.id, c]), ...graph.customers]) }) : null;

@@ -98,13 +98,16 @@ afterAll(() => {
   pg.Client.prototype.query = query;
 });
 
-async function syncInto(store: LinkStore, options: SyncOptions) {
+type Services = ReturnType<typeof createServices>;
+
+/** Syncs into `store`; `watch` sees the services first (their counters, their link service) and may add to the options. */
+async function syncInto(store: LinkStore, options: SyncOptions, watch?: (services: Services) => SyncOptions) {
   const config = demoConfig(systems.urls, { PORT: '0' });
   // Small pages, so records arriving on later pages merge and split customers made on earlier ones.
   for (const source of Object.values(config.sources)) for (const entity of Object.values(source.entities)) if (entity.list) entity.list.pageSize = 40;
   const services = createServices(config, store);
   try {
-    return await syncLinks({ registry: services.registry, links: services.links, store }, options);
+    return await syncLinks({ registry: services.registry, links: services.links, store }, { ...options, ...watch?.(services) });
   } finally {
     await services.registry.close();
   }
@@ -161,6 +164,47 @@ describe.each(kinds)('first sync into $name', (kind) => {
       expect(resumedBulk.entities.find((e) => e.source === 'shop')?.resumed).toBe(true);
       expect({ ...resumedBulk, ms: 0 }).toEqual({ ...resumedPaged, ms: 0 });
       expect(await bulk.dump()).toEqual(await paged.dump());
+    } finally {
+      await paged.store.close();
+      await bulk.store.close();
+    }
+  });
+
+  test('a write from elsewhere during the bulk phase ends it: the pages planned on the copy are planned again on the table, and counted once', async () => {
+    const paged = await kind.open();
+    const bulk = await kind.open();
+    // After the CRM's second page (80 records planned, none written yet with writes of 150), this process writes the
+    // table through the link service, as a webhook would: a removal of a record nobody holds, which changes no row.
+    const interrupt = (counts: { applied: number; stale: number }[], writes: Promise<unknown>[]) => (services: Services): SyncOptions => {
+      counts.push(services.links.counters);
+      return {
+        onPage: (progress) => {
+          if (progress.source === 'crm' && progress.pages === 2) writes.push(services.links.apply([{ remove: { source: 'crm', entity: 'contact', recordId: 'nobody' } }]));
+        },
+      };
+    };
+    try {
+      const pagedCounts: { applied: number; stale: number }[] = [];
+      const bulkCounts: { applied: number; stale: number }[] = [];
+      const writes: Promise<unknown>[] = [];
+      const readsBefore = bulk.store.reads;
+      const pagedSummary = await syncInto(paged.store, { bulk: false }, interrupt(pagedCounts, writes));
+      const bulkSummary = await syncInto(bulk.store, { bulkWriteEvery: 150 }, interrupt(bulkCounts, writes));
+      await Promise.all(writes);
+      expect(writes).toHaveLength(2);
+      if (kind.name === 'SQLite') {
+        // The bulk phase ended: the rest of the pass read the table page by page (far more reads than the 12 above).
+        expect(bulk.store.reads - readsBefore).toBeGreaterThan(50);
+      } else {
+        // PostgreSQL: the bulk writer holds the link lock, so the write waited for the bulk phase to end (the 13 reads
+        // above, and the removal's two: its record's version and its neighbourhood).
+        expect(bulk.store.reads - readsBefore).toBe(13 + 2);
+      }
+      expect(await bulk.dump()).toEqual(await paged.dump());
+      expect({ ...bulkSummary, ms: 0 }).toEqual({ ...pagedSummary, ms: 0 });
+      // Every record change counted once: the pages replanned after the write are not counted a second time.
+      expect({ applied: bulkCounts[0]!.applied, stale: bulkCounts[0]!.stale }).toEqual({ applied: pagedCounts[0]!.applied, stale: pagedCounts[0]!.stale });
+      expect(pagedCounts[0]!.applied).toBe(pagedSummary.records + 1);
     } finally {
       await paged.store.close();
       await bulk.store.close();
