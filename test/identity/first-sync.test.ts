@@ -37,9 +37,14 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+interface Opened {
+  store: LinkStore;
+  dump(): Promise<Record<string, unknown[]>>;
+}
+
 interface Kind {
   name: string;
-  open(): Promise<{ store: LinkStore; dump(): Promise<Record<string, unknown[]>> }>;
+  open(): Promise<Opened>;
 }
 
 /** Every table but the migrations' own, every row, in a fixed order. */
@@ -113,11 +118,21 @@ async function syncInto(store: LinkStore, options: SyncOptions, watch?: (service
   }
 }
 
+/** A store for the page-by-page path and one for the bulk path, both of `kind`, closed after `run` whatever it does. */
+async function withBothPaths(kind: Kind, run: (paged: Opened, bulk: Opened) => Promise<void>): Promise<void> {
+  const paged = await kind.open();
+  const bulk = await kind.open();
+  try {
+    await run(paged, bulk);
+  } finally {
+    await paged.store.close();
+    await bulk.store.close();
+  }
+}
+
 describe.each(kinds)('first sync into $name', (kind) => {
-  test('the bulk path writes the table the page-by-page path writes: customers, links, identifiers, merges, conflicts, shared values, history, audit', async () => {
-    const paged = await kind.open();
-    const bulk = await kind.open();
-    try {
+  test('the bulk path writes the table the page-by-page path writes: customers, links, identifiers, merges, conflicts, shared values, history, audit', () =>
+    withBothPaths(kind, async (paged, bulk) => {
       let before = statements;
       const pagedSummary = await syncInto(paged.store, { bulk: false });
       const pagedStatements = statements - before;
@@ -143,19 +158,13 @@ describe.each(kinds)('first sync into $name', (kind) => {
       // table is empty (PostgreSQL checks again once it holds the link lock).
       expect(bulkSummary.entities.length).toBe(5);
       expect(bulk.store.reads - readsBefore).toBe(2 * 5 + 1 + (kind.name === 'PostgreSQL' ? 2 : 1));
-    } finally {
-      await paged.store.close();
-      await bulk.store.close();
-    }
-  });
+    }));
 
-  test('a bulk sync stopped after a page resumes after it, and ends with the table a page-by-page sync stopped there ends with', async () => {
-    const paged = await kind.open();
-    const bulk = await kind.open();
-    const stopAt = (pages: number): SyncOptions['onPage'] => (progress) => {
-      if (progress.source === 'shop' && progress.pages === pages) throw new Error('crash');
-    };
-    try {
+  test('a bulk sync stopped after a page resumes after it, and ends with the table a page-by-page sync stopped there ends with', () =>
+    withBothPaths(kind, async (paged, bulk) => {
+      const stopAt = (pages: number): SyncOptions['onPage'] => (progress) => {
+        if (progress.source === 'shop' && progress.pages === pages) throw new Error('crash');
+      };
       await expect(syncInto(paged.store, { bulk: false, onPage: stopAt(3) })).rejects.toThrow('crash');
       await expect(syncInto(bulk.store, { bulkWriteEvery: 150, onPage: stopAt(3) })).rejects.toThrow('crash');
       expect(await bulk.dump()).toEqual(await paged.dump());
@@ -164,26 +173,20 @@ describe.each(kinds)('first sync into $name', (kind) => {
       expect(resumedBulk.entities.find((e) => e.source === 'shop')?.resumed).toBe(true);
       expect({ ...resumedBulk, ms: 0 }).toEqual({ ...resumedPaged, ms: 0 });
       expect(await bulk.dump()).toEqual(await paged.dump());
-    } finally {
-      await paged.store.close();
-      await bulk.store.close();
-    }
-  });
+    }));
 
-  test('a write from elsewhere during the bulk phase ends it: the pages planned on the copy are planned again on the table, and counted once', async () => {
-    const paged = await kind.open();
-    const bulk = await kind.open();
-    // After the CRM's second page (80 records planned, none written yet with writes of 150), this process writes the
-    // table through the link service, as a webhook would: a removal of a record nobody holds, which changes no row.
-    const interrupt = (counts: { applied: number; stale: number }[], writes: Promise<unknown>[]) => (services: Services): SyncOptions => {
-      counts.push(services.links.counters);
-      return {
-        onPage: (progress) => {
-          if (progress.source === 'crm' && progress.pages === 2) writes.push(services.links.apply([{ remove: { source: 'crm', entity: 'contact', recordId: 'nobody' } }]));
-        },
+  test('a write from elsewhere during the bulk phase ends it: the pages planned on the copy are planned again on the table, and counted once', () =>
+    withBothPaths(kind, async (paged, bulk) => {
+      // After the CRM's second page (80 records planned, none written yet with writes of 150), this process writes the
+      // table through the link service, as a webhook would: a removal of a record nobody holds, which changes no row.
+      const interrupt = (counts: { applied: number; stale: number }[], writes: Promise<unknown>[]) => (services: Services): SyncOptions => {
+        counts.push(services.links.counters);
+        return {
+          onPage: (progress) => {
+            if (progress.source === 'crm' && progress.pages === 2) writes.push(services.links.apply([{ remove: { source: 'crm', entity: 'contact', recordId: 'nobody' } }]));
+          },
+        };
       };
-    };
-    try {
       const pagedCounts: { applied: number; stale: number }[] = [];
       const bulkCounts: { applied: number; stale: number }[] = [];
       const writes: Promise<unknown>[] = [];
@@ -205,11 +208,7 @@ describe.each(kinds)('first sync into $name', (kind) => {
       // Every record change counted once: the pages replanned after the write are not counted a second time.
       expect({ applied: bulkCounts[0]!.applied, stale: bulkCounts[0]!.stale }).toEqual({ applied: pagedCounts[0]!.applied, stale: pagedCounts[0]!.stale });
       expect(pagedCounts[0]!.applied).toBe(pagedSummary.records + 1);
-    } finally {
-      await paged.store.close();
-      await bulk.store.close();
-    }
-  });
+    }));
 
   test('a sync into a table that holds customers goes page by page', async () => {
     const { store } = await kind.open();
