@@ -51,11 +51,13 @@ describe('subscriptions across PostgreSQL replicas', () => {
     const events = client.subscribe('subscription($id: ID!) { customerChanged(id: $id) { kind customerId source recordId customer { id profile { name } } } }', { id: customer.customerId });
     await expect.poll(() => reader.services.changes.subscribers).toBe(1);
 
-    for (const name of ['Across', 'Replicas']) {
+    // Each event's customer is read when it is delivered, so the second write waits for the first event: otherwise
+    // the first event may already carry the second name.
+    for (const [index, name] of ['Across', 'Replicas'].entries()) {
       const write = await fetch(`${systems.urls.crm}/contacts/${contactId}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ first_name: name, last_name: 'Test' }) });
       expect(write.status).toBe(200);
+      await expect.poll(() => events.results.length).toBeGreaterThanOrEqual(index + 1);
     }
-    await expect.poll(() => events.results.length).toBeGreaterThanOrEqual(2);
     const event = (name: string) => ({ data: { customerChanged: { kind: 'UPSERT', customerId: customer.customerId, source: 'crm', recordId: contactId, customer: { id: customer.customerId, profile: { name: `${name} Test` } } } } });
     expect(events.results).toEqual([event('Across'), event('Replicas')]);
     // Heard from the writer through NOTIFY: the reader applied neither webhook itself.
