@@ -45,7 +45,7 @@ export class LinkTableMirror {
   private recordsBefore = new Map<string, MirrorRecord | undefined>();
   private aliasesBefore = new Map<string, AliasRow | undefined>();
   private versionsChanged = new Set<string>();
-  private pending: Omit<BulkLinkRows, 'customers' | 'links' | 'identifiers' | 'aliases' | 'versions' | 'touched'> = { sharedValues: [], conflicts: [], history: [], audit: [], cursor: null };
+  private pending: Omit<BulkLinkRows, 'customers' | 'links' | 'identifiers' | 'aliases' | 'versions' | 'touched'> = { sharedValues: [], conflicts: [], history: [], audit: [], cursors: [] };
   private touched = new Set<string>();
   /** Records planned since the last `takeRows`: what paces the bulk writes. */
   recordsPending = 0;
@@ -146,7 +146,12 @@ export class LinkTableMirror {
       this.versionsChanged.add(key);
     }
     this.pending.history.push(...(changes.history ?? []));
-    if (cursor) this.pending.cursor = cursor;
+    if (cursor) {
+      // The last cursor of each entity: a write may end one entity's pass and begin the next's.
+      const at = this.pending.cursors.findIndex((c) => c.source === cursor.source && c.entity === cursor.entity);
+      if (at >= 0) this.pending.cursors[at] = cursor;
+      else this.pending.cursors.push(cursor);
+    }
     this.recordsPending += kept.size;
   }
 
@@ -197,7 +202,7 @@ export class LinkTableMirror {
     this.recordsBefore = new Map();
     this.aliasesBefore = new Map();
     this.versionsChanged = new Set();
-    this.pending = { sharedValues: [], conflicts: [], history: [], audit: [], cursor: null };
+    this.pending = { sharedValues: [], conflicts: [], history: [], audit: [], cursors: [] };
     this.touched = new Set();
     this.recordsPending = 0;
     return rows;

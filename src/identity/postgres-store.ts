@@ -729,7 +729,7 @@ export class PostgresLinkStore implements LinkStore {
       if (rows.conflicts.length > 0) await insertConflicts(client, rows.conflicts);
       await writeDerivedState(client, { upserted: [], removed: [], conflicts: [], released: [], versions: rows.versions, history: rows.history });
       if (rows.audit.length > 0) await insertAudit(client, rows.audit);
-      if (rows.cursor) await writeCursor(client, rows.cursor);
+      for (const cursor of rows.cursors) await writeCursor(client, cursor);
       await this.notifyChanged(client, rows.touched);
       return written;
     });

@@ -148,8 +148,8 @@ export interface BulkLinkRows {
   conflicts: Conflict[];
   history: LinkHistoryEntry[];
   audit: AuditEntry[];
-  /** The cursor of the last page written: a crash resumes after it. */
-  cursor: SyncCursor | null;
+  /** Each entity's cursor after its last page written: a crash resumes after it. */
+  cursors: SyncCursor[];
   /** Customers changed (live or gone), for other processes' caches. */
   touched: string[];
 }

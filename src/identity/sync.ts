@@ -95,6 +95,8 @@ async function passOver({ registry, links, store }: { registry: SourceRegistry; 
   const totals = { customersChanged: 0, merges: 0, splits: 0, conflicts: 0, stale: 0 };
   const entities: EntitySyncSummary[] = [];
   const now = options.now ?? (() => new Date());
+  /** Complete passes of a first sync still in its bulk phase at their end: reconciled only if it is given up. */
+  const unreconciled: { summary: EntitySyncSummary; listed: ReadonlySet<string>; passStartedAt: string }[] = [];
   for (const { source, entity, reader } of registry.linkedEntities()) {
     const summary: EntitySyncSummary = { source, entity, records: 0, pages: 0, resumed: false, reconciled: 0, mode: 'full', since: null, undated: 0 };
     const listed = new Set<string>();
@@ -157,10 +159,17 @@ async function passOver({ registry, links, store }: { registry: SourceRegistry; 
     }
     // Lets the generator finish (and release its request state) when the loop left it at its last page.
     await pages.return(undefined);
-    // What a first sync planned is written before the table is read for what to reconcile.
-    if (applier instanceof FirstSync) await applier.write();
     // An incremental pass lists only what changed: the records it did not list are not gone, so it deletes nothing.
-    if (!summary.resumed && summary.mode === 'full') summary.reconciled = await links.reconcile(source, entity, listed, passStartedAt, applier);
+    if (summary.resumed || summary.mode !== 'full') continue;
+    // While a first sync's copy is the table, every link of this entity came from this pass (linked after it began):
+    // nothing to reconcile, and no need to wait for the write under way. Should the copy be given up before the end
+    // (another writer), it is reconciled then, as it would have been here.
+    if (applier instanceof FirstSync && applier.bulk) unreconciled.push({ summary, listed, passStartedAt });
+    else summary.reconciled = await links.reconcile(source, entity, listed, passStartedAt, applier);
+  }
+  if (applier instanceof FirstSync) {
+    await applier.write();
+    if (!applier.bulk) for (const { summary, listed, passStartedAt } of unreconciled) summary.reconciled = await links.reconcile(summary.source, summary.entity, listed, passStartedAt, applier);
   }
   return {
     entities,
