@@ -156,7 +156,7 @@ export interface Dataset {
 }
 
 export interface DatasetOptions {
-  /** Number of ground-truth people (default 10,000; at most 999,999 so IDs stay six digits). */
+  /** Number of ground-truth people (default 10,000; at most 9,999,999). IDs have six digits up to 999,999, seven beyond. */
   people?: number;
   /** PRNG seed (default 42). */
   seed?: number;
@@ -362,8 +362,9 @@ function iso(ms: number): string {
   return prefix + suffix;
 }
 
-function pad6(n: number): string {
-  return String(n).padStart(6, '0');
+/** A sequence number as fixed-width text for IDs among `count` (6 digits up to 999,999, as every dataset had): IDs sort as they are numbered. */
+function padId(n: number, count: number): string {
+  return String(n).padStart(Math.max(6, String(count).length), '0');
 }
 
 const HEX_BYTES = Array.from({ length: 256 }, (_, n) => n.toString(16).padStart(2, '0'));
@@ -457,7 +458,7 @@ function generatePeople(count: number, rng: Rng): Person[] {
     usedPhones.add(phone);
 
     people.push({
-      personId: `P-${pad6(i + 1)}`,
+      personId: `P-${padId(i + 1, count)}`,
       firstName,
       lastName,
       email,
@@ -592,7 +593,7 @@ function buildCrm(people: readonly Person[], plans: readonly PersonPlan[], rng: 
   const contacts = membersInIdOrder(plans, 'crm', rng).map((i, n): CrmContact => {
     const person = personAt(people, i);
     const shape = plans[i]?.crm ?? 'both';
-    const id = `C-${pad6(n + 1)}`;
+    const id = `C-${padId(n + 1, people.length)}`;
     crmIdByPerson[i] = id;
     return {
       personId: person.personId,
@@ -810,8 +811,8 @@ function eventProperties(event: AnalyticsEventName, rng: Rng): AnalyticsEvent['p
 
 export function generateDataset(options: DatasetOptions = {}): Dataset {
   const { people: count = 10_000, seed = 42 } = options;
-  if (!Number.isInteger(count) || count < 0 || count > 999_999) {
-    throw new RangeError(`people must be an integer in [0, 999999], got ${count}`);
+  if (!Number.isInteger(count) || count < 0 || count > 9_999_999) {
+    throw new RangeError(`people must be an integer in [0, 9999999], got ${count}`);
   }
   if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
 
