@@ -112,13 +112,10 @@ export class LinkTableMirror {
     for (const customer of changes.upserted) {
       if (!this.customers.has(customer.id)) this.setCustomer(customer.id, customer.createdAt);
       for (const [key, { link, tokens, nameKey = null }] of customer.records) {
-        const seen = new Set<string>();
-        const unique = tokens.filter((token) => {
-          const t = tokenString(token);
-          if (seen.has(t)) return false;
-          seen.add(t);
-          return true;
-        });
+        // Most records a plan upserts are re-planned as they were (a customer is upserted whole when one record joins
+        // it): they keep the token list they hold, so setRecord leaves their holders alone.
+        const held = this.records.get(key)?.tokens;
+        const unique = held !== undefined && (held === tokens || sameTokenList(held, tokens)) ? held : uniqueTokens(tokens);
         this.setRecord(key, { link: { ...link, customerId: customer.id }, nameKey, tokens: unique });
       }
     }
@@ -218,6 +215,11 @@ export class LinkTableMirror {
   private setRecord(key: string, record: MirrorRecord | undefined): void {
     const before = this.records.get(key);
     if (!this.recordsBefore.has(key)) this.recordsBefore.set(key, before);
+    if (before && record && before.tokens === record.tokens && before.link.customerId === record.link.customerId) {
+      // The same customer holds the same tokens through it: only the row changes.
+      this.records.set(key, record);
+      return;
+    }
     if (before) {
       this.customers.get(before.link.customerId)?.records.delete(key);
       for (const token of before.tokens) this.releaseHolder(tokenString(token), before.link.customerId);
@@ -272,4 +274,19 @@ export class LinkTableMirror {
     if (!own) this.aliasesOf.set(row.customerId, (own = new Set()));
     own.add(id);
   }
+}
+
+/** Each token once, at its first position, as the stores keep a record's identifier rows. */
+function uniqueTokens(tokens: readonly IdentifierToken[]): IdentifierToken[] {
+  const seen = new Set<string>();
+  return tokens.filter((token) => {
+    const t = tokenString(token);
+    if (seen.has(t)) return false;
+    seen.add(t);
+    return true;
+  });
+}
+
+function sameTokenList(a: readonly IdentifierToken[], b: readonly IdentifierToken[]): boolean {
+  return a.length === b.length && a.every((t, i) => t.kind === b[i]!.kind && t.value === b[i]!.value);
 }
