@@ -202,11 +202,15 @@ export class LinkService {
     if (writes > 0 || cursor) await store.applyChanges(plan, cursor);
     const audit = linkAuditEntries(plan, origin);
     if (audit.length > 0) await store.appendAudit(audit);
+    // What to announce is worked out now, so a first sync, which announces a page only once a later bulk write has
+    // its rows, keeps these few IDs and events meanwhile instead of the plan, its graph and the records' owners.
+    const invalidated = [...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)];
+    // A record at a newer version than the table held changed at its source, whether a webhook or a sync brought it.
+    const events = owners ? customerChangesOf(fresh, owners, plan, origin.announced || new Set(versions.filter((v) => !v.deleted).map((v) => recordKeyString(v.record))), now) : null;
     const announce = () => {
-      this.directory.invalidate([...plan.upserted.map((c) => c.id), ...plan.removed.map((r) => r.customerId)]);
+      this.directory.invalidate(invalidated);
       // After the invalidation: a subscriber re-reading the customer for this event must see the new links.
-      // A record at a newer version than the table held changed at its source, whether a webhook or a sync brought it.
-      if (owners) this.feed!.publish(customerChangesOf(fresh, owners, plan, origin.announced || new Set(versions.filter((v) => !v.deleted).map((v) => recordKeyString(v.record))), now));
+      if (events) this.feed!.publish(events);
     };
     return {
       announce,
