@@ -629,10 +629,11 @@ export class SqliteLinkStore implements LinkStore {
       write: async (rows) => {
         // Without their customer_id indexes, each customer a write deletes (merged away) had its foreign keys checked
         // by scanning links and identifiers whole: 258 deletions cost 15 s of a 100,000-person sync. The bulk
-        // transactions run without the checks (the pragma cannot change inside one), and `close` checks every row once.
-        this.db.pragma('foreign_keys = OFF');
+        // transactions run without the checks, and `close` checks every row once. The pragma cannot change inside a
+        // transaction, so it is off only from just before this one's BEGIN to its end, all in one synchronous stretch:
+        // no other write of this process can run meanwhile.
         try {
-          await this.beginImmediate();
+          await this.beginImmediate({ foreignKeys: false });
           try {
             if ((this.db.pragma('data_version', { simple: true }) as number) !== dataVersion) {
               this.db.exec('ROLLBACK');
@@ -974,15 +975,18 @@ export class SqliteLinkStore implements LinkStore {
    * better-sqlite3 waits for a busy lock inside SQLite, blocking the event loop (every request of the process) for up
    * to its timeout; the lock is asked for without waiting and the wait between tries is spent here, asynchronously.
    */
-  private async beginImmediate(): Promise<void> {
+  private async beginImmediate(options: { foreignKeys?: false } = {}): Promise<void> {
     const started = Date.now();
     const busyTimeout = this.db.pragma('busy_timeout', { simple: true }) as number;
     for (let attempt = 0; ; attempt++) {
       this.db.pragma('busy_timeout = 0');
+      // Off only for the transaction about to begin: back on before waiting, when other writes of this process may run.
+      if (options.foreignKeys === false) this.db.pragma('foreign_keys = OFF');
       try {
         this.db.exec('BEGIN IMMEDIATE');
         return;
       } catch (error) {
+        if (options.foreignKeys === false) this.db.pragma('foreign_keys = ON');
         if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
         if (Date.now() - started > LINK_LOCK_TIMEOUT_MS) throw new Error(`the link table's write lock was held by another process for over ${LINK_LOCK_TIMEOUT_MS} ms`, { cause: error });
       } finally {
