@@ -160,6 +160,37 @@ describe.each(kinds)('first sync into $name', (kind) => {
       expect(bulk.store.reads - readsBefore).toBe(5 + 1 + (kind.name === 'PostgreSQL' ? 2 : 1));
     }));
 
+  test('a bulk write that fails fails the sync with its error, writes nothing after it, and the next run resumes after the last write', async () => {
+    const { store, dump } = await kind.open();
+    try {
+      // The second bulk write fails, as a full disk or a lost connection would make it; the pages after it are planned
+      // while it is under way.
+      const bulkWriter = store.bulkWriter!.bind(store);
+      let writes = 0;
+      store.bulkWriter = async () => {
+        const writer = await bulkWriter();
+        return writer && {
+          write: async (rows) => {
+            writes += 1;
+            if (writes === 2) throw new Error('disk full');
+            return writer.write(rows);
+          },
+          close: () => writer.close(),
+        };
+      };
+      await expect(syncInto(store, { bulkWriteEvery: 150 })).rejects.toThrow('disk full');
+      expect(writes).toBe(2);
+      const written = (await dump()).links!.length;
+      expect(written).toBeGreaterThanOrEqual(150);
+      expect(written).toBeLessThan(3221);
+      const resumed = await syncInto(store, {});
+      expect(resumed.entities.find((e) => e.source === 'crm')?.resumed).toBe(true);
+      expect((await dump()).links!.length).toBe(3221);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a bulk sync stopped after a page resumes after it, and ends with the table a page-by-page sync stopped there ends with', () =>
     withBothPaths(kind, async (paged, bulk) => {
       const stopAt = (pages: number): SyncOptions['onPage'] => (progress) => {
