@@ -1,4 +1,5 @@
 // A first sync (into a link table holding nothing plans read) plans on a copy in memory and writes it in bulk.
+import { outcomeOf, withSuppressed } from '../errors/secondary-failure.js';
 import type { ApplySummary, LinkService, VersionedChange } from './link-service.js';
 import type { LinkOrigin } from './link-audit.js';
 import { LinkTableMirror } from './link-table-mirror.js';
@@ -131,8 +132,8 @@ export class FirstSync implements PageApplier {
     } catch (error) {
       this.pending = [];
       this.mirror = null;
-      await this.writer.close();
-      throw error;
+      const closed = await outcomeOf(this.writer.close());
+      throw closed.ok ? error : withSuppressed(error, closed.error);
     }
     if (!written) {
       this.pending = [...inFlight.pages, ...this.pending];
