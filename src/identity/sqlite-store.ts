@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Conflict, GraphCustomer, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
 import pLimit from 'p-limit';
+import { ErrorCode } from '../errors/catalogue.js';
 import type { CustomerLinks, IdentifierKind, IdentifierToken, Link, LinkRule, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import { HEALTH_PROBE_AUDIT, type WriteKeyClaim, type WriteKeyState, type AuditAction, type AuditEntry, type AuditQuery, type BulkLinkRows, type BulkLinkWriter, type CustomerPage, type ForgottenCustomer, type LinkStore, type SharedValueDecision, type StoreHealth, type StoredAuditEntry, type StoredConflict, type StoredLinkHistoryEntry, type SyncCursor } from './store.js';
@@ -314,7 +315,9 @@ const LINK_INDEXES = [
 const LINK_LOCK_TIMEOUT_MS = 30_000;
 
 /** The link table breaks its own invariants (rows naming a customer that does not exist): a bug, reported, never repaired silently. */
-export class LinkTableIntegrityError extends Error {}
+export class LinkTableIntegrityError extends Error {
+  readonly code = ErrorCode.INTERNAL_SERVER_ERROR;
+}
 
 export class SqliteLinkStore implements LinkStore {
   private readonly db: Database.Database;
