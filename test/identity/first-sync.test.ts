@@ -227,7 +227,7 @@ describe.each(kinds)('first sync into $name', (kind) => {
       await Promise.all(writes);
       expect(writes).toHaveLength(2);
       if (kind.name === 'SQLite') {
-        // The bulk phase ended: the rest of the pass read the table page by page (far more reads than the 12 above).
+        // The bulk phase ended: the rest of the pass read the table page by page (far more reads than the 7 of a whole bulk pass above).
         expect(bulk.store.reads - readsBefore).toBeGreaterThan(50);
       } else {
         // PostgreSQL: the bulk writer holds the link lock, so the write waited for the bulk phase to end (the 8 reads
