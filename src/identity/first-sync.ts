@@ -1,5 +1,5 @@
 // A first sync (into a link table holding nothing plans read) plans on a copy in memory and writes it in bulk.
-import { outcomeOf, withSuppressed } from '../errors/secondary-failure.js';
+import { outcomeOf, withSuppressed, type Outcome } from '../errors/secondary-failure.js';
 import type { ApplySummary, LinkService, VersionedChange } from './link-service.js';
 import type { LinkOrigin } from './link-audit.js';
 import { LinkTableMirror } from './link-table-mirror.js';
@@ -49,7 +49,7 @@ export class FirstSync implements PageApplier {
    * The write under way, with its pages: the next pages are planned meanwhile (PostgreSQL works on its own core;
    * 20 of a 100,000-person sync's 71 s were spent waiting for it). At most one: the next write waits for it.
    */
-  private inFlight: { pages: PendingPage[]; written: Promise<boolean> } | null = null;
+  private inFlight: { pages: PendingPage[]; written: Promise<Outcome<boolean>> } | null = null;
   private writesSeen: number;
   /** Records handed to writes so far: the next write waits for as many more. */
   private recordsWritten = 0;
@@ -109,10 +109,8 @@ export class FirstSync implements PageApplier {
       return;
     }
     this.recordsWritten += this.mirror.recordsPending;
-    const written = this.writer.write(this.mirror.takeRows());
-    // Awaited by the next settle; until then a failure must not surface as an unhandled rejection.
-    written.catch(() => undefined);
-    this.inFlight = { pages: this.pending, written };
+    // As an outcome: it waits unawaited until the next settle, which throws its error.
+    this.inFlight = { pages: this.pending, written: outcomeOf(this.writer.write(this.mirror.takeRows())) };
     this.pending = [];
   }
 
@@ -126,16 +124,14 @@ export class FirstSync implements PageApplier {
     const inFlight = this.inFlight;
     if (!inFlight) return;
     this.inFlight = null;
-    let written: boolean;
-    try {
-      written = await inFlight.written;
-    } catch (error) {
+    const written = await inFlight.written;
+    if (!written.ok) {
       this.pending = [];
       this.mirror = null;
       const closed = await outcomeOf(this.writer.close());
-      throw closed.ok ? error : withSuppressed(error, closed.error);
+      throw closed.ok ? written.error : withSuppressed(written.error, closed.error);
     }
-    if (!written) {
+    if (!written.value) {
       this.pending = [...inFlight.pages, ...this.pending];
       await this.abandon();
       return;
