@@ -148,7 +148,8 @@ const firstDerivedIds = new LRUCache<string, string>({ max: 100_000 });
 const ANCHOR_ATTEMPTS = 3;
 
 const sourceTokens = (tokens: readonly IdentifierToken[]) => tokens.filter((t) => !isReviewToken(t));
-const sameTokens = (a: readonly IdentifierToken[], b: readonly IdentifierToken[]) =>
+/** The same tokens in the same order. */
+export const sameTokens = (a: readonly IdentifierToken[], b: readonly IdentifierToken[]) =>
   a.length === b.length && a.every((t, i) => t.kind === b[i]!.kind && t.value === b[i]!.value);
 
 /** Older first (created earlier, then smaller ID): the older of two merged customers keeps its ID. */

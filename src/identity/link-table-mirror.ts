@@ -1,5 +1,5 @@
 // A first sync's copy of the link table in memory: plans read it instead of the store, and it is written out in bulk.
-import type { GraphCustomer, GraphRecord, LinkChanges, LinkGraph, RecordVersion, SharedValueStatus } from './link-planner.js';
+import { sameTokens, type GraphCustomer, type GraphRecord, type LinkChanges, type LinkGraph, type RecordVersion, type SharedValueStatus } from './link-planner.js';
 import type { IdentifierToken, Link, RecordKey } from './model.js';
 import { recordKeyString, tokenString } from './model.js';
 import type { AuditEntry, BulkLinkRows, SyncCursor } from './store.js';
@@ -115,7 +115,7 @@ export class LinkTableMirror {
         // Most records a plan upserts are re-planned as they were (a customer is upserted whole when one record joins
         // it): they keep the token list they hold, so setRecord leaves their holders alone.
         const held = this.records.get(key)?.tokens;
-        const unique = held !== undefined && (held === tokens || sameTokenList(held, tokens)) ? held : uniqueTokens(tokens);
+        const unique = held !== undefined && (held === tokens || sameTokens(held, tokens)) ? held : uniqueTokens(tokens);
         this.setRecord(key, { link: { ...link, customerId: customer.id }, nameKey, tokens: unique });
       }
     }
@@ -285,8 +285,4 @@ function uniqueTokens(tokens: readonly IdentifierToken[]): IdentifierToken[] {
     seen.add(t);
     return true;
   });
-}
-
-function sameTokenList(a: readonly IdentifierToken[], b: readonly IdentifierToken[]): boolean {
-  return a.length === b.length && a.every((t, i) => t.kind === b[i]!.kind && t.value === b[i]!.value);
 }
